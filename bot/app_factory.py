@@ -1,0 +1,31 @@
+"""Builds the Bolt `App` with every listener, and the dependencies they reach through context."""
+
+from __future__ import annotations
+
+from slack_bolt import App, BoltContext
+from slack_sdk import WebClient
+
+from bot.listeners import register_listeners
+from bot.services import Services
+from bot.slack_client import make_web_client
+
+
+def create_app(services: Services, client: WebClient | None = None) -> App:
+    settings = services.settings
+    client = client or make_web_client(settings.slack_bot_token, settings.slack_api_url)
+    app = App(
+        client=client,
+        signing_secret=settings.slack_signing_secret,
+        # Socket Mode connections are authenticated by the app token; HTTP requests are signed.
+        request_verification_enabled=bool(settings.slack_signing_secret),
+        # auth.test at start-up catches a wrong token before the first user does.
+        token_verification_enabled=True,
+    )
+
+    @app.use
+    def provide_services(context: BoltContext, next) -> None:  # noqa: A002 - Bolt's name
+        context["services"] = services
+        next()
+
+    register_listeners(app)
+    return app

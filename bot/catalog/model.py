@@ -1,0 +1,187 @@
+"""Immutable content objects: what `content/*.yaml` becomes once validated.
+
+Everything here is frozen so the catalog can be shared by every request and the scheduler
+without copying or locking.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Mapping
+
+QUESTION_KINDS = ("reflection", "shift", "feedback")
+
+
+@dataclass(frozen=True)
+class Fact:
+    label: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Table:
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    role: str | None = None
+    paragraphs: tuple[str, ...] = ()
+    items: tuple[str, ...] = ()
+    facts: tuple[Fact, ...] = ()
+    table: Table | None = None
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    text: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class Track:
+    id: str
+    name: str
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class Level:
+    framework_id: str
+    id: str
+    name: str
+    rank: int
+    aliases: tuple[str, ...] = ()
+    track: str | None = None
+    sections: tuple[Section, ...] = ()
+    questions: tuple[Question, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """A stable, globally unique address: `framework/level`."""
+        return f"{self.framework_id}/{self.id}"
+
+    def sections_with_role(self, *roles: str) -> tuple[Section, ...]:
+        return tuple(s for s in self.sections if s.role in roles)
+
+
+@dataclass(frozen=True)
+class Capability:
+    id: str
+    name: str
+    description: str
+    cells: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class MatrixStage:
+    id: str
+    name: str
+    description: str
+    capabilities: tuple[Capability, ...]
+    takeaways: Mapping[str, str]
+    staff_and_above: str | None = None
+    ritual: str | None = None
+
+
+@dataclass(frozen=True)
+class Matrix:
+    roles: tuple[str, ...]
+    stages: tuple[MatrixStage, ...]
+    sections: tuple[Section, ...] = ()
+
+    def capabilities(self) -> tuple[tuple[MatrixStage, Capability], ...]:
+        return tuple((stage, cap) for stage in self.stages for cap in stage.capabilities)
+
+
+@dataclass(frozen=True)
+class Framework:
+    id: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    source: str | None = None
+    level_label: str = "level"
+    sections: tuple[Section, ...] = ()
+    tracks: tuple[Track, ...] = ()
+    levels: tuple[Level, ...] = ()
+    matrix: Matrix | None = None
+    questions: tuple[Question, ...] = ()
+
+    def level(self, level_id: str) -> Level | None:
+        return next((lvl for lvl in self.levels if lvl.id == level_id), None)
+
+    def track(self, track_id: str) -> Track | None:
+        return next((t for t in self.tracks if t.id == track_id), None)
+
+
+@dataclass(frozen=True)
+class CrosswalkRow:
+    name: str
+    levels: Mapping[str, tuple[str, ...]]  # framework id -> level ids
+
+
+@dataclass(frozen=True)
+class Crosswalk:
+    default_framework: str
+    reflection_framework: str
+    rows: tuple[CrosswalkRow, ...] = ()
+
+    def row_of(self, level: Level) -> CrosswalkRow | None:
+        return next(
+            (r for r in self.rows if level.id in r.levels.get(level.framework_id, ())), None
+        )
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """All frameworks plus the crosswalk, validated; the single source of content."""
+
+    frameworks: tuple[Framework, ...]
+    crosswalk: Crosswalk
+    _by_id: Mapping[str, Framework] = field(default_factory=lambda: MappingProxyType({}))
+
+    def framework(self, framework_id: str) -> Framework | None:
+        return self._by_id.get(framework_id)
+
+    def level(self, framework_id: str, level_id: str) -> Level | None:
+        fw = self.framework(framework_id)
+        return fw.level(level_id) if fw else None
+
+    def all_levels(self) -> tuple[Level, ...]:
+        return tuple(lvl for fw in self.frameworks for lvl in fw.levels)
+
+    def equivalents(self, level: Level) -> tuple[Level, ...]:
+        """Levels of other frameworks that the crosswalk puts at the same altitude."""
+        row = self.crosswalk.row_of(level)
+        if row is None:
+            return ()
+        found = []
+        for fw in self.frameworks:
+            if fw.id == level.framework_id:
+                continue
+            for level_id in row.levels.get(fw.id, ()):
+                other = fw.level(level_id)
+                if other is not None:
+                    found.append(other)
+        return tuple(found)
+
+    def reflection_questions(self, level: Level) -> tuple[Level | None, tuple[Question, ...]]:
+        """The questions a level reflects with, and the level they come from.
+
+        A level's own questions win; otherwise the crosswalk row's level in the reflection
+        framework provides them. `(None, ())` means there is nothing to ask.
+        """
+        if level.questions:
+            return level, level.questions
+        row = self.crosswalk.row_of(level)
+        if row is None:
+            return None, ()
+        for level_id in row.levels.get(self.crosswalk.reflection_framework, ()):
+            source = self.level(self.crosswalk.reflection_framework, level_id)
+            if source is not None and source.questions:
+                return source, source.questions
+        return None, ()

@@ -1,0 +1,1 @@
+"""Plain-Python domain logic: no Slack, no SQLAlchemy, testable in microseconds."""

@@ -1,0 +1,76 @@
+"""Stable references to answers, carried in button values (≤ 2000 chars).
+
+A button re-opens exactly what it names, whatever names the resolver would prefer:
+`level:roadmap/stage-3`, `compare:delivery/senior|delivery/staff`, `cap:engineering-levels/planning/sizing`,
+`stage:engineering-levels/discover`, `framework:roadmap`, or `query:<text>` for free text.
+"""
+
+from __future__ import annotations
+
+from bot.ladder.answers import (
+    Answer,
+    CapabilityAnswer,
+    CompareAnswer,
+    FrameworkAnswer,
+    HelpAnswer,
+    Ladder,
+    LevelAnswer,
+)
+from bot.ladder.resolve import CapabilityHit
+
+
+def ref_for(answer: Answer) -> str | None:
+    match answer:
+        case LevelAnswer(level=level):
+            return f"level:{level.key}"
+        case CompareAnswer(lower=a, higher=b):
+            return f"compare:{a.key}|{b.key}"
+        case CapabilityAnswer(hit=hit) if hit.capability is not None:
+            return f"cap:{hit.framework.id}/{hit.stage.id}/{hit.capability.id}"
+        case CapabilityAnswer(hit=hit):
+            return f"stage:{hit.framework.id}/{hit.stage.id}"
+        case FrameworkAnswer(framework=fw):
+            return f"framework:{fw.id}"
+        case HelpAnswer():
+            return "query:help"
+    return None
+
+
+def answer_for(ref: str, ladder: Ladder) -> Answer:
+    """The answer a reference names; unknown or stale references fall back to a query."""
+    kind, _, rest = ref.partition(":")
+    catalog = ladder.catalog
+    if kind == "level":
+        level = catalog.level(*rest.split("/", 1)) if "/" in rest else None
+        if level:
+            return ladder.level_answer(level)
+    elif kind == "compare":
+        keys = rest.split("|")
+        levels = [catalog.level(*k.split("/", 1)) for k in keys if "/" in k]
+        if len(levels) == 2 and all(levels):
+            a, b = levels
+            return CompareAnswer(a, b, catalog.framework(a.framework_id), catalog.framework(b.framework_id))
+    elif kind in ("cap", "stage"):
+        hit = _capability(catalog, rest.split("/"))
+        if hit:
+            return CapabilityAnswer(hit)
+    elif kind == "framework":
+        fw = catalog.framework(rest)
+        if fw:
+            return FrameworkAnswer(fw)
+    elif kind == "query":
+        return ladder.answer(rest)
+    return ladder.answer(rest.replace("/", " ").replace("-", " "))
+
+
+def _capability(catalog, parts: list[str]) -> CapabilityHit | None:
+    if len(parts) < 2:
+        return None
+    fw = catalog.framework(parts[0])
+    stage = next((s for s in fw.matrix.stages if s.id == parts[1]), None) if fw and fw.matrix else None
+    if stage is None:
+        return None
+    if len(parts) == 2:
+        return CapabilityHit(fw, stage, None)
+    cap = next((c for c in stage.capabilities if c.id == parts[2]), None)
+    return CapabilityHit(fw, stage, cap) if cap else None

@@ -1,0 +1,12 @@
+"""Wires every listener onto a Bolt `App`. Each module handles one Slack surface and exposes `register(app)`."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.listeners import errors, ladder
+
+
+def register_listeners(app: App) -> None:
+    errors.register(app)
+    ladder.register(app)

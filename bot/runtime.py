@@ -1,0 +1,83 @@
+"""Start-up: settings → database → content → App → listeners → scheduler → serve."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import text
+
+from bot.app_factory import create_app
+from bot.services import Services, build_content_services
+from bot.settings import Settings, SettingsError
+
+logger = logging.getLogger("growth_bot")
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def build_services(settings: Settings) -> Services:
+    """Everything the bot needs except Slack itself; raises ContentError/SettingsError clearly."""
+    from storage.db import make_engine, make_session_factory, normalize_database_url, upgrade_database
+
+    catalog, resolver, ladder = build_content_services(settings)
+    try:
+        url = normalize_database_url(settings.database_url)
+    except ValueError as exc:
+        raise SettingsError(f"DATABASE_URL: {exc}") from None
+    engine = make_engine(url)
+    if engine.dialect.name == "sqlite":
+        # The embedded default migrates itself; PostgreSQL deployments run `growth-bot db upgrade`
+        # once per release so that several instances never race a migration at start-up.
+        upgrade_database(engine)
+    else:
+        _require_migrated(engine)
+    return Services(settings=settings, catalog=catalog, resolver=resolver, ladder=ladder,
+                    session_factory=make_session_factory(engine))
+
+
+def _require_migrated(engine) -> None:
+    from alembic.script import ScriptDirectory
+
+    from storage.db import alembic_config, current_revision
+
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    try:
+        current = current_revision(engine)
+    except Exception as exc:  # noqa: BLE001 - any connection failure becomes one clear line
+        raise SettingsError(f"DATABASE_URL: cannot connect to the database ({type(exc).__name__}: "
+                            f"{str(exc).splitlines()[0][:200]})") from None
+    if current != head:
+        raise SettingsError(f"The database is at migration {current or 'none'}, the bot needs {head}: "
+                            "run `growth-bot db upgrade` first.")
+
+
+def run_bot(settings: Settings) -> None:
+    configure_logging(settings.log_level)
+    settings.require_slack()
+    services = build_services(settings)
+    app = create_app(services)
+    scheduler = None
+    if settings.scheduler_enabled:
+        from bot.scheduling import start_scheduler
+
+        scheduler = start_scheduler(services, app.client)
+    try:
+        if settings.socket_mode:
+            from bot.server import serve_socket_mode
+
+            serve_socket_mode(app, settings.slack_app_token)
+        else:
+            from bot.server import serve_http
+
+            serve_http(app, settings.port, is_ready=lambda: _database_answers(services))
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+
+
+def _database_answers(services: Services) -> bool:
+    with services.session_factory() as session:
+        session.execute(text("SELECT 1"))
+    return True

@@ -1,0 +1,38 @@
+"""What listeners, the scheduler and the CLI need, built once at start-up and passed around.
+
+Listeners reach it through Bolt's context (`context["services"]`), set by one middleware.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.catalog import Catalog, load_catalog
+from bot.ladder.answers import Ladder
+from bot.ladder.resolve import Resolver
+from bot.settings import Settings
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    catalog: Catalog
+    resolver: Resolver
+    ladder: Ladder
+    session_factory: sessionmaker[Session] | None = None
+    now: Callable[[], datetime] = utc_now
+
+
+def build_content_services(settings: Settings) -> tuple[Catalog, Resolver, Ladder]:
+    """Load and index the content once; raises ContentError on a bad content folder."""
+    catalog = load_catalog(settings.content_dir)
+    resolver = Resolver(catalog, settings.default_framework)
+    return catalog, resolver, Ladder(catalog, resolver)

@@ -1,0 +1,172 @@
+"""The growth-bot tables as typed SQLAlchemy models.
+
+Every `Mapped[datetime]` is a `UTCDateTime`: aware UTC in, aware UTC out, on SQLite and
+PostgreSQL alike. Changing anything here needs a new migration in `storage/migrations`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, MetaData, Text, UniqueConstraint, false, true
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage.types import UTCDateTime
+
+# Deterministic constraint names, identical on both databases, so later migrations can
+# drop or alter them by name (SQLite batch migrations need names too).
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+        list[dict[str, Any]]: JSON(),
+    }
+
+
+class CheckInStatus(StrEnum):
+    PENDING = "pending"  # created or released after a failed send; the scheduler may claim it
+    SENDING = "sending"  # claimed by `claim_owner` until `lease_until`
+    SENT = "sent"  # the DM is in Slack (`channel_id`, `message_ts`)
+    ANSWERED = "answered"
+
+
+class AnswerSource(StrEnum):
+    MODAL = "modal"
+    THREAD = "thread"
+
+
+class Engineer(Base):
+    __tablename__ = "engineers"
+    __table_args__ = (
+        UniqueConstraint("team_id", "user_id"),
+        Index("ix_engineers_team_id_manager_user_id", "team_id", "manager_user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str]
+    user_id: Mapped[str]
+    framework_id: Mapped[str | None]
+    level_id: Mapped[str | None]
+    tz: Mapped[str] = mapped_column(default="UTC", server_default="UTC")
+    tz_checked_at: Mapped[datetime | None]
+    checkin_weekday: Mapped[int | None]  # 0 = Monday … 6 = Sunday; NULL = workspace default
+    checkin_time: Mapped[str | None]  # "HH:MM" in `tz`; NULL = workspace default
+    questions_per_checkin: Mapped[int | None]
+    reminders_enabled: Mapped[bool] = mapped_column(default=True, server_default=true())
+    paused_until: Mapped[datetime | None]  # far future = paused indefinitely
+    rotation_offset: Mapped[int] = mapped_column(default=0, server_default="0")
+    rotation_pool_key: Mapped[str | None]
+    manager_user_id: Mapped[str | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class CheckIn(Base):
+    __tablename__ = "checkins"
+    __table_args__ = (
+        UniqueConstraint("engineer_id", "week_start"),
+        Index("ix_checkins_status_due_at", "status", "due_at"),
+        Index("ix_checkins_channel_id_message_ts", "channel_id", "message_ts"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    engineer_id: Mapped[int] = mapped_column(ForeignKey("engineers.id", ondelete="CASCADE"))
+    week_start: Mapped[date]  # Monday of the week, in the engineer's timezone
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(
+        default=CheckInStatus.PENDING.value, server_default=CheckInStatus.PENDING.value
+    )
+    questions: Mapped[list[dict[str, Any]]] = mapped_column(default=list)  # [{"id", "text", "kind"}]
+    claim_owner: Mapped[str | None]
+    lease_until: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
+    channel_id: Mapped[str | None]
+    message_ts: Mapped[str | None]
+    sent_at: Mapped[datetime | None]
+    reminder_owner: Mapped[str | None]
+    reminder_lease_until: Mapped[datetime | None]
+    reminder_sent_at: Mapped[datetime | None]
+    answered_at: Mapped[datetime | None]
+
+
+class Answer(Base):
+    __tablename__ = "answers"
+    # NULL question_ids (free thread replies) never collide: NULLs are distinct in UNIQUE
+    # on both SQLite and PostgreSQL (tests/storage/test_models.py checks it).
+    __table_args__ = (
+        UniqueConstraint("checkin_id", "question_id"),
+        Index("ix_answers_engineer_id_created_at", "engineer_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    checkin_id: Mapped[int] = mapped_column(ForeignKey("checkins.id", ondelete="CASCADE"))
+    engineer_id: Mapped[int] = mapped_column(ForeignKey("engineers.id", ondelete="CASCADE"))
+    question_id: Mapped[str | None]  # NULL = a free reply typed in the DM thread
+    question_text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    source: Mapped[str]  # AnswerSource
+    is_private: Mapped[bool] = mapped_column(default=False, server_default=false())
+    slack_ts: Mapped[str | None] = mapped_column(unique=True)  # dedupes thread replies
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AnswerRevision(Base):
+    __tablename__ = "answer_revisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    answer_id: Mapped[int] = mapped_column(ForeignKey("answers.id", ondelete="CASCADE"), index=True)
+    previous_text: Mapped[str] = mapped_column(Text)
+    edited_at: Mapped[datetime]
+
+
+class ProcessedEvent(Base):
+    __tablename__ = "processed_events"
+
+    key: Mapped[str] = mapped_column(primary_key=True)  # an event_id, or "view:<id>:<hash>"
+    created_at: Mapped[datetime]
+
+
+class Assessment(Base):
+    __tablename__ = "assessments"
+    __table_args__ = (Index("ix_assessments_engineer_id_created_at", "engineer_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    engineer_id: Mapped[int] = mapped_column(ForeignKey("engineers.id", ondelete="CASCADE"))
+    framework_id: Mapped[str]
+    picks: Mapped[dict[str, Any]]  # capability id -> role level id
+    created_at: Mapped[datetime]
+
+
+class OneOnOne(Base):
+    __tablename__ = "one_on_ones"
+    __table_args__ = (UniqueConstraint("team_id", "manager_user_id", "report_user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str]
+    manager_user_id: Mapped[str]
+    report_user_id: Mapped[str]
+    weekday: Mapped[int | None]
+    time: Mapped[str | None]  # "HH:MM" in `tz`
+    tz: Mapped[str | None]  # the manager's
+    last_prep_at: Mapped[datetime | None]
+    last_auto_prep_for: Mapped[datetime | None]  # the meeting the last automatic digest was for
+    prep_owner: Mapped[str | None]
+    prep_lease_until: Mapped[datetime | None]
