@@ -1,0 +1,83 @@
+"""When a check-in is due, in the engineer's own time zone.
+
+A week runs Monday 00:00 to the next Monday 00:00 *local* time. The check-in is due at the
+chosen weekday and wall-clock time of that local week, so a daylight-saving change never moves
+it (16:00 stays 16:00). A week's check-in may go out late (the bot was down) but never once
+its week is over.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+UTC = timezone.utc
+
+
+def zone(name: str | None) -> ZoneInfo:
+    """The IANA zone, or UTC for a missing or unknown name (Slack may send none for bots)."""
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def local_week_start(instant: datetime, tz: ZoneInfo) -> date:
+    """The Monday of the local week containing `instant`."""
+    local = instant.astimezone(tz).date()
+    return local - timedelta(days=local.weekday())
+
+
+def local_instant(day: date, clock: time, tz: ZoneInfo) -> datetime:
+    """`clock` on `day` in `tz`, as UTC.
+
+    In a spring-forward gap (02:30 that never happens) the time is read with the offset from
+    before the change, so it lands just after the jump; in an autumn overlap the first
+    occurrence is used. Either way the check-in happens once that day.
+    """
+    return datetime.combine(day, clock, tzinfo=tz).astimezone(UTC)
+
+
+def week_end(week_start: date, tz: ZoneInfo) -> datetime:
+    return local_instant(week_start + timedelta(days=7), time(0, 0), tz)
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One week's check-in moment for one engineer."""
+
+    week_start: date
+    due_at: datetime   # UTC
+    ends_at: datetime  # UTC: the week is over, nothing for it may be sent after this
+
+    def is_open(self, now: datetime) -> bool:
+        return self.due_at <= now < self.ends_at
+
+
+def slot_for_week(week_start: date, weekday: int, clock: time, tz: ZoneInfo) -> Slot:
+    return Slot(week_start, local_instant(week_start + timedelta(days=weekday), clock, tz),
+                week_end(week_start, tz))
+
+
+def current_slot(now: datetime, weekday: int, clock: time, tz: ZoneInfo) -> Slot:
+    return slot_for_week(local_week_start(now, tz), weekday, clock, tz)
+
+
+def next_checkin(now: datetime, weekday: int, clock: time, tz: ZoneInfo, sent_this_week: bool,
+                 paused_until: datetime | None = None) -> datetime:
+    """When the engineer's next check-in will arrive (UTC), for showing them."""
+    start = max(now, paused_until) if paused_until and paused_until > now else now
+    slot = current_slot(start, weekday, clock, tz)
+    if (sent_this_week and start == now) or slot.ends_at <= start:
+        slot = slot_for_week(slot.week_start + timedelta(days=7), weekday, clock, tz)
+    if slot.due_at < start:
+        # This week's moment has passed: late check-ins go out at the next tick.
+        return start
+    return slot.due_at
+
+
+def describe_local(instant: datetime, tz: ZoneInfo) -> str:
+    """`Friday 21 Nov, 16:00 (Europe/Berlin)`."""
+    local = instant.astimezone(tz)
+    return f"{local:%A %-d %b, %H:%M} ({tz.key})"

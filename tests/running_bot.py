@@ -1,0 +1,133 @@
+"""The bot running for real over HTTP (waitress), talking to a fake Slack: the end-to-end harness.
+
+Tests read like conversations: `bot.command("/ladder senior")`, `bot.click(...)`, then look at
+what the fake Slack recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from waitress.server import create_server
+
+from bot.app_factory import create_app
+from bot.server import make_wsgi_app
+from bot.services import Services, build_content_services
+from bot.settings import Settings, load_settings
+from bot.slack_client import make_web_client
+from storage.db import make_engine, make_session_factory
+from tests import slack_requests as req
+from tests.fake_slack import FakeSlack
+
+SIGNING_SECRET = "test-signing-secret"
+
+
+def test_settings(fake: FakeSlack, database_url: str, **overrides: str) -> Settings:
+    environ = {
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": fake.base_url,
+        "DATABASE_URL": database_url,
+        "SCHEDULER_ENABLED": "false",
+        **overrides,
+    }
+    return load_settings(environ=environ, env_file=None)
+
+
+@dataclass
+class RunningBot:
+    fake: FakeSlack
+    services: Services
+    url: str
+    _counter: list[int] = field(default_factory=lambda: [0])
+
+    def _token(self) -> str:
+        self._counter[0] += 1
+        return f"r{self._counter[0]}"
+
+    def post(self, body: str, content_type: str, **kwargs: Any) -> tuple[int, dict, str]:
+        return req.post_to_app(self.url, body, content_type, SIGNING_SECRET, **kwargs)
+
+    def command(self, line: str, user_id: str = "U1", channel_id: str = "C1") -> "Reply":
+        """Send a slash command typed as in Slack (`/ladder senior`); returns the ack and its token."""
+        command, _, text = line.partition(" ")
+        token = self._token()
+        body, ctype = req.slash_command(command=command, text=text, user_id=user_id, channel_id=channel_id,
+                                        response_url=self.fake.response_url(token))
+        status, _, text_body = self.post(body, ctype)
+        return Reply(status, _json(text_body), token, self.fake)
+
+    def click(self, action_id: str, value: str, user_id: str = "U1", **kwargs: Any) -> "Reply":
+        token = self._token()
+        body, ctype = req.block_action(user_id=user_id, action_id=action_id, value=value,
+                                       response_url=self.fake.response_url(token), **kwargs)
+        status, _, text_body = self.post(body, ctype)
+        return Reply(status, _json(text_body), token, self.fake)
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any
+    token: str
+    fake: FakeSlack
+
+    @property
+    def blocks(self) -> list[dict]:
+        return (self.body or {}).get("blocks", []) if isinstance(self.body, dict) else []
+
+    def text(self) -> str:
+        return blocks_text(self.blocks)
+
+    def followups(self, count: int = 1, timeout: float = 5) -> list[dict]:
+        """Messages the app later posted to this request's response_url."""
+        return self.fake.wait_for_response(self.token, count=count, timeout=timeout)
+
+
+def blocks_text(blocks: list[dict]) -> str:
+    """All visible text of some blocks, for asserting on what a person would read."""
+    parts: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") in ("mrkdwn", "plain_text") and "text" in node:
+                parts.append(node["text"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(blocks)
+    return "\n".join(parts)
+
+
+def _json(text: str) -> Any:
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return text
+
+
+def start_bot(fake: FakeSlack, database_url: str, **overrides: str) -> tuple[RunningBot, Any]:
+    """Start the app under waitress on a free loopback port; returns the bot and a stop function."""
+    settings = test_settings(fake, database_url, **overrides)
+    catalog, resolver, ladder = build_content_services(settings)
+    engine = make_engine(database_url)
+    services = Services(settings=settings, catalog=catalog, resolver=resolver, ladder=ladder,
+                        session_factory=make_session_factory(engine))
+    app = create_app(services, client=make_web_client(settings.slack_bot_token, settings.slack_api_url))
+    server = create_server(make_wsgi_app(app, is_ready=lambda: True), host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.effective_port}"
+
+    def stop() -> None:
+        server.close()
+        thread.join(timeout=5)
+        engine.dispose()
+
+    return RunningBot(fake, services, url), stop
