@@ -7,3 +7,28 @@ LADDER_SHARE = "ladder_share"        # "Share in channel"
 
 # /growth
 GROWTH_COMMAND = "/growth"
+
+# Weekly check-ins
+CHECKIN_ANSWER = "checkin_answer"            # button on the check-in DM: opens the answer modal
+CHECKIN_MODAL = "checkin_answer_modal"       # callback_id of that modal
+CHECKIN_QUESTION_BLOCK = "q:"                # block_id prefix: one input per question id
+CHECKIN_ANSWER_INPUT = "answer"              # action_id of each answer input
+CHECKIN_PRIVATE_BLOCK = "privacy"
+CHECKIN_PRIVATE_INPUT = "private"
+CHECKIN_METADATA_EVENT = "growth_checkin"    # message metadata: finds a DM already posted
+
+# /growth setup
+SETUP_MODAL = "growth_setup_modal"
+SETUP_LEVEL_BLOCK = "level"
+SETUP_LEVEL_INPUT = "level_input"
+SETUP_FRAMEWORK_BLOCK = "framework"
+SETUP_FRAMEWORK_INPUT = "framework_input"
+SETUP_DAY_BLOCK = "day"
+SETUP_DAY_INPUT = "day_input"
+SETUP_TIME_BLOCK = "time"
+SETUP_TIME_INPUT = "time_input"
+SETUP_COUNT_BLOCK = "count"
+SETUP_COUNT_INPUT = "count_input"
+SETUP_REMINDERS_BLOCK = "reminders"
+SETUP_REMINDERS_INPUT = "reminders_input"
+OPEN_SETUP = "growth_open_setup"             # button: open the setup modal

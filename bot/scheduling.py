@@ -1,7 +1,47 @@
-"""The in-process ticker (APScheduler). Filled in by the check-ins feature."""
+"""The in-process ticker: APScheduler runs the due pass every minute.
+
+Each process has its own in-memory job store (APScheduler's docs say a job store must never be
+shared between schedulers). Several instances ticking at once is safe because the due pass
+claims every (engineer, week) in the database before sending.
+"""
 
 from __future__ import annotations
 
+import logging
 
-def start_scheduler(services, client):
-    return None
+from apscheduler.schedulers.background import BackgroundScheduler
+from slack_sdk import WebClient
+
+from bot.checkins.runner import DueRunner
+from bot.services import Services
+
+logger = logging.getLogger(__name__)
+TICK_SECONDS = 60
+
+
+def make_due_runner(services: Services, client: WebClient) -> DueRunner:
+    from bot.checkins.pacing import SharedBackoff, SharedRateLimitRetryHandler
+    from bot.slack_client import make_web_client
+
+    backoff = SharedBackoff()
+    # Bulk sends pause all sender threads together on a 429 (see bot.checkins.pacing).
+    sender = make_web_client(services.settings.slack_bot_token or client.token, services.settings.slack_api_url,
+                             rate_limit_handler=SharedRateLimitRetryHandler(backoff))
+    return DueRunner(services.session_factory, services.catalog, services.settings, sender, backoff)
+
+
+def start_scheduler(services: Services, client: WebClient) -> BackgroundScheduler:
+    runner = make_due_runner(services, client)
+    scheduler = BackgroundScheduler(timezone="UTC")
+
+    def tick() -> None:
+        try:
+            runner.run(services.now())
+        except Exception:  # noqa: BLE001 - log and let the next tick retry; the ticker must not die
+            logger.exception("Due pass failed")
+
+    scheduler.add_job(tick, "interval", seconds=TICK_SECONDS, id="due-pass", max_instances=1,
+                      coalesce=True, next_run_time=services.now())
+    scheduler.start()
+    logger.info("Check-in scheduler ticking every %d s", TICK_SECONDS)
+    return scheduler

@@ -8,6 +8,8 @@ caller's behalf.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 
 from alembic import command
@@ -92,7 +94,7 @@ def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys = ON")
         if wal:
-            cursor.execute("PRAGMA journal_mode = WAL")
+            _enable_wal(cursor)
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -104,6 +106,22 @@ def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
         # Cost: on SQLite, units of work run one at a time; keep them short and never hold
         # a session open while another session in the same thread works.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _enable_wal(cursor) -> None:
+    # WAL is a property of the file and persists, so this only does work on a new file.
+    # Switching needs the file to itself and SQLite does not wait (busy_timeout) for that,
+    # so processes opening a brand-new file together retry for as long as busy_timeout.
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() == "wal":
+                return
+        except sqlite3.OperationalError:
+            pass
+        if time.monotonic() > deadline:
+            raise sqlite3.OperationalError("could not switch the SQLite database to WAL: database is locked")
+        time.sleep(0.01)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -164,7 +164,9 @@ class CheckIns:
         """
         lease_until = now + lease
         inserted = self.session.execute(
-            self._insert_dialect()(CheckIn)
+            # The Core table, not the ORM entity: an ORM-enabled INSERT does not report a
+            # rowcount on every driver, and the rowcount is how we know who won.
+            self._insert_dialect()(CheckIn.__table__)
             .values(
                 engineer_id=engineer_id,
                 week_start=week_start,

@@ -73,7 +73,12 @@ class Ladder:
             return HelpAnswer(self.catalog.frameworks)
         parts = _COMPARE.split(query)
         if len(parts) == 2 and all(p.strip() for p in parts):
-            return self._compare(query, parts[0], parts[1])
+            compared = self._compare(query, parts[0], parts[1])
+            if not isinstance(compared, NotFoundAnswer):
+                return compared
+            # Some names contain the words: "Build vs buy", "Getting to the root".
+            found = self._lookup(query)
+            return compared if isinstance(found, NotFoundAnswer) else found
         return self._lookup(query)
 
     def level_answer(self, level: Level) -> LevelAnswer:
@@ -83,14 +88,11 @@ class Ladder:
 
     def _lookup(self, query: str) -> Answer:
         what, framework = self._split_framework(query)
-        if framework is None and _IN_FRAMEWORK.match(query) and not self.resolver.levels(query):
+        if (framework is None and _IN_FRAMEWORK.match(query) and not self.resolver.levels(query)
+                and self.resolver.capability(query) is None):
             target = _IN_FRAMEWORK.match(query).group("framework")
             return self._not_found(query, f"I don't know a framework called “{target}”.", target)
-        levels = self.resolver.levels(what, framework)
-        if not levels and framework is not None:
-            # "senior in roadmap": the roadmap has no "senior", but the crosswalk knows its rung.
-            levels = [eq for lvl in self.resolver.levels(what)
-                      for eq in self.catalog.equivalents(lvl) if eq.framework_id == framework.id]
+        levels = self._levels_in(what, framework)
         if levels:
             level = levels[0]
             return LevelAnswer(level, self._framework_of(level), self.catalog.equivalents(level),
@@ -108,6 +110,20 @@ class Ladder:
             )
         return self._not_found(query, f"I couldn't find a level or capability called “{what}”.", what)
 
+    def _levels_in(self, what: str, framework: Framework | None) -> list[Level]:
+        """Levels named `what`, only `framework`'s if given, then through the crosswalk."""
+        levels = self.resolver.levels(what, framework)
+        if levels or framework is None:
+            return levels
+        # "senior in roadmap": the roadmap has no "senior", but the crosswalk knows its rung.
+        # Several matches ("senior" is in two frameworks) can map to one rung: keep it once.
+        found: list[Level] = []
+        for level in self.resolver.levels(what):
+            for eq in self.catalog.equivalents(level):
+                if eq.framework_id == framework.id and eq not in found:
+                    found.append(eq)
+        return found
+
     def _split_framework(self, query: str) -> tuple[str, Framework | None]:
         match = _IN_FRAMEWORK.match(query)
         if match:
@@ -119,8 +135,9 @@ class Ladder:
     def _compare(self, query: str, left: str, right: str) -> Answer:
         left_what, left_fw = self._split_framework(left)
         right_what, right_fw = self._split_framework(right)
-        a_options = self.resolver.levels(left_what, left_fw or right_fw)
-        b_options = self.resolver.levels(right_what, right_fw or left_fw)
+        # "senior vs staff in roadmap": the framework named on either side applies to both.
+        a_options = self._levels_in(left_what, left_fw or right_fw)
+        b_options = self._levels_in(right_what, right_fw or left_fw)
         if not a_options:
             a_options = self.resolver.levels(left_what)
         if not b_options:
@@ -130,9 +147,19 @@ class Ladder:
             return self._not_found(query, f"I couldn't find a level called “{missing[0]}” to compare.",
                                    missing[0])
         a, b = _same_framework_pair(a_options, b_options)
-        if a.framework_id == b.framework_id and a.rank > b.rank:
+        if self._is_higher(a, b):
             a, b = b, a
         return CompareAnswer(a, b, self._framework_of(a), self._framework_of(b))
+
+    def _is_higher(self, a: Level, b: Level) -> bool:
+        """Ranks order one framework; across frameworks only the crosswalk rows say which is higher."""
+        if a.framework_id == b.framework_id:
+            return a.rank > b.rank
+        rows = self.catalog.crosswalk.rows
+        row_a, row_b = self.catalog.crosswalk.row_of(a), self.catalog.crosswalk.row_of(b)
+        if row_a is None or row_b is None:
+            return False  # no common scale: keep the order they were asked in
+        return rows.index(row_a) > rows.index(row_b)
 
     def _not_found(self, query: str, reason: str, what: str) -> NotFoundAnswer:
         return NotFoundAnswer(query, tuple(self.resolver.suggestions(what)), reason)

@@ -12,14 +12,14 @@ SHORTHANDS = {
     "mgr": "manager",
     "eng": "engineer", "engr": "engineer", "engineers": "engineer", "dev": "engineer",
     "developer": "engineer", "swe": "engineer",
-    "lvl": "level", "lv": "level",
+    "lvl": "level", "lv": "level", "l": "level",  # "L 4", "L-4" (punctuation splits "L4")
     "stg": "stage",
     "principle": "principal",  # the common misspelling
     "intermediate": "mid",
 }
 # Words that only qualify a rung ("Senior Engineer", "Staff level") and can be dropped.
 TRAILING_FILLER = ("software engineer", "engineering", "engineer", "level", "role")
-_LEVEL_NUMBER = re.compile(r"^(l|level|stage|s)(\d+)$")
+_LEVEL_NUMBER = re.compile(r"^(l|lv|lvl|level|stage|stg|s)(\d+)$")
 
 
 def normalize(text: str) -> str:
@@ -36,7 +36,7 @@ def expand(text: str) -> str:
     for token in normalize(text).split():
         number = _LEVEL_NUMBER.match(token)
         if number:
-            prefix = "stage" if number.group(1) in ("stage", "s") else "level"
+            prefix = "stage" if number.group(1) in ("stage", "stg", "s") else "level"
             tokens.extend([prefix, number.group(2)])
         else:
             tokens.append(SHORTHANDS.get(token, token))

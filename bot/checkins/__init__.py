@@ -1,0 +1,1 @@
+"""Weekly reflection check-ins: who is due, sending exactly once, recording answers."""

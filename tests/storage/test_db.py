@@ -1,0 +1,123 @@
+"""URLs, engines and migrations."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Index, MetaData, inspect, text
+
+from storage.db import current_revision, make_engine, normalize_database_url, upgrade_database
+from storage.models import Base
+
+
+@pytest.mark.parametrize(
+    ("pasted", "expected"),
+    [
+        ("postgres://u:p@db.example.com:5432/growth", "postgresql+psycopg://u:p@db.example.com:5432/growth"),
+        ("postgresql://u:p@host/growth?sslmode=require", "postgresql+psycopg://u:p@host/growth?sslmode=require"),
+        ("postgresql+psycopg2://u@host/growth", "postgresql+psycopg://u@host/growth"),
+        ("postgresql+psycopg://u@host/growth", "postgresql+psycopg://u@host/growth"),
+        ("  postgres://u:p%40ss@host/growth\n", "postgresql+psycopg://u:p%40ss@host/growth"),
+        ("sqlite:///relative.db", "sqlite:///relative.db"),
+        ("sqlite:////var/lib/growth/bot.db", "sqlite:////var/lib/growth/bot.db"),
+        ("sqlite+pysqlite:///x.db", "sqlite:///x.db"),
+        ("sqlite://", "sqlite://"),
+    ],
+)
+def test_normalize_database_url_accepts_what_providers_hand_out(pasted, expected):
+    assert normalize_database_url(pasted) == expected
+
+
+@pytest.mark.parametrize(
+    ("pasted", "complaint"),
+    [
+        ("", "Could not parse"),
+        ("growth-bot.db", "Could not parse"),
+        ("host=db dbname=growth user=bot", "Could not parse"),
+        ("mysql://u:secret@host/growth", "Unsupported database 'mysql'"),
+        ("postgresql+asyncpg://u:secret@host/growth", "Unsupported database"),
+        ("postgres://u:secret@host", "names no database"),
+    ],
+)
+def test_normalize_database_url_rejects_with_a_sentence_and_no_password(pasted, complaint):
+    with pytest.raises(ValueError, match=complaint) as error:
+        normalize_database_url(pasted)
+    assert "secret" not in str(error.value)
+    assert "sqlite:///growth-bot.db" in str(error.value)
+
+
+def test_sqlite_engine_sets_pragmas(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'p.db'}")
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+    engine.dispose()
+
+
+def test_postgres_engine_pre_pings(postgres_server):
+    engine = make_engine(postgres_server.url().replace("+psycopg", ""))
+    assert engine.pool._pre_ping
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT 1")).scalar() == 1
+    engine.dispose()
+
+
+def _schema_diffs(engine) -> list:
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return compare_metadata(context, Base.metadata)
+
+
+def test_migrations_create_exactly_the_models(blank_database_url):
+    engine = make_engine(blank_database_url)
+    assert current_revision(engine) is None
+    upgrade_database(engine)
+    assert current_revision(engine) == "0001"
+    assert _schema_diffs(engine) == []
+    engine.dispose()
+
+
+def test_schema_comparison_notices_a_difference(engine):
+    # Guards the test above against comparing nothing: a model-only index is a diff.
+    metadata = MetaData()
+    for table in Base.metadata.sorted_tables:
+        table.to_metadata(metadata)
+    Index("ix_extra", metadata.tables["engineers"].c.tz)
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert [diff[0] for diff in compare_metadata(context, metadata)] == ["add_index"]
+
+
+def test_upgrade_is_a_no_op_when_at_head(engine):
+    upgrade_database(engine)
+    upgrade_database(engine)
+    assert current_revision(engine) == "0001"
+    assert "engineers" in inspect(engine).get_table_names()
+
+
+def test_upgrade_from_several_processes_at_once(blank_database_url):
+    # Bot processes starting together all call upgrade_database; one migrates, the
+    # others wait for its lock and find nothing to do.
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def start_up() -> None:
+        try:
+            start.wait()
+            upgrade_database(blank_database_url)
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=start_up) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    engine = make_engine(blank_database_url)
+    assert current_revision(engine) == "0001"
+    engine.dispose()
