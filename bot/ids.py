@@ -32,3 +32,4 @@ SETUP_COUNT_INPUT = "count_input"
 SETUP_REMINDERS_BLOCK = "reminders"
 SETUP_REMINDERS_INPUT = "reminders_input"
 OPEN_SETUP = "growth_open_setup"             # button: open the setup modal
+CHECKIN_NOW = "growth_checkin_now"           # button: send this week's check-in now

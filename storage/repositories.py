@@ -164,9 +164,7 @@ class CheckIns:
         """
         lease_until = now + lease
         inserted = self.session.execute(
-            # The Core table, not the ORM entity: an ORM-enabled INSERT does not report a
-            # rowcount on every driver, and the rowcount is how we know who won.
-            self._insert_dialect()(CheckIn.__table__)
+            self._insert_dialect()(CheckIn)
             .values(
                 engineer_id=engineer_id,
                 week_start=week_start,
@@ -181,6 +179,9 @@ class CheckIns:
             # row"; the unique key lets exactly one INSERT through (the other waits for it
             # to commit, then inserts nothing) and no error aborts the transaction.
             .on_conflict_do_nothing(index_elements=["engineer_id", "week_start"])
+            # The rowcount says whether we inserted; SQLAlchemy only keeps it for INSERT
+            # when asked to (psycopg reports -1 otherwise).
+            .execution_options(preserve_rowcount=True)
         )
         if _rowcount(inserted) == 0:
             # One conditional UPDATE: the database re-checks the condition on the row it

@@ -54,6 +54,13 @@ def find_bindir() -> Path:
     raise RuntimeError(NOT_FOUND)
 
 
+def _scratch_dir() -> str | None:
+    # A RAM-backed directory when there is one: on a disk, even with fsync off, creating a
+    # database from a template took ~250 ms here; in /dev/shm it takes ~15 ms.
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -70,6 +77,7 @@ class PostgresServer:
         self.base_dir: Path | None = None
         self.startup_seconds: float | None = None
         self._run_as: dict = {}
+        self._version: int | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -77,7 +85,7 @@ class PostgresServer:
         """initdb a new cluster and start it; returns self. Raises RuntimeError on failure."""
         started = time.perf_counter()
         self.bindir = self.bindir or find_bindir()
-        self.base_dir = Path(tempfile.mkdtemp(prefix="growth-pg-"))
+        self.base_dir = Path(tempfile.mkdtemp(prefix="growth-pg-", dir=_scratch_dir()))
         atexit.register(self.stop)
         if os.geteuid() == 0:
             self._drop_root()
@@ -120,14 +128,24 @@ class PostgresServer:
         """CREATE DATABASE `name`, as a copy of `template` if given (nobody may be connected to it)."""
         statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
         if template is not None:
-            # FILE_COPY copies the template's files directly: for a small schema with fsync
-            # off it takes ~45 ms here against ~70 ms for PostgreSQL 15's default WAL_LOG.
-            statement += sql.SQL(" TEMPLATE {} STRATEGY FILE_COPY").format(sql.Identifier(template))
+            statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+            if self.server_version >= 150000:
+                # FILE_COPY copies the template's files; for a small schema that beats 15's
+                # default, WAL_LOG, which writes every page through the WAL.
+                statement += sql.SQL(" STRATEGY FILE_COPY")
         self.execute(statement)
 
     def drop_database(self, name: str) -> None:
         """DROP DATABASE `name` if it exists, disconnecting any sessions still on it."""
         self.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+    @property
+    def server_version(self) -> int:
+        """The server's version as a number, e.g. 150004 for 15.4."""
+        if self._version is None:
+            with psycopg.connect(self._conninfo("postgres")) as connection:
+                self._version = connection.info.server_version
+        return self._version
 
     def execute(self, statement: sql.Composable | str) -> None:
         """Run one statement in the `postgres` database, outside a transaction."""

@@ -106,9 +106,3 @@ def build_saved_confirmation(saved: int, edited: int) -> list[Block]:
 
 def build_thread_reply_confirmation() -> list[Block]:
     return [context(":white_check_mark: Saved to your growth log.")]
-
-
-def build_no_questions_message(level_name: str) -> str:
-    return (f"{level_name} has no reflection questions in your org's content, and the crosswalk maps it to no "
-            "stage that has some, so there is nothing to send you yet. Pick another level with "
-            "`/growth level <level>`, or ask an admin to extend content/crosswalk.yaml.")

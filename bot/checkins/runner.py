@@ -96,6 +96,15 @@ class DueRunner:
         logger.info("Due pass at %s: %s", now.isoformat(), report.summary())
         return report
 
+    def send_one(self, engineer_id: int, now: datetime) -> RunReport:
+        """Send one engineer's check-in for this week now, whatever their schedule (`/growth now`)."""
+        report = RunReport()
+        owner = new_owner()
+        jobs = self._claim_chunk([engineer_id], now, owner, report)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            self._record([(job, pool.submit(self._deliver, job)) for job in jobs], now, owner, report)
+        return report
+
     # -- who is due ---------------------------------------------------------------------------
 
     def _due_engineers(self, now: datetime, report: RunReport) -> list[int]:

@@ -33,7 +33,7 @@ def normalize(text: str) -> str:
 def expand(text: str) -> str:
     """Normalise and expand shorthands: `Sr. Eng` → `senior engineer`, `L4` → `level 4`."""
     tokens = []
-    for token in normalize(text).split():
+    for token in _join_initials(normalize(text).split()):
         number = _LEVEL_NUMBER.match(token)
         if number:
             prefix = "stage" if number.group(1) in ("stage", "stg", "s") else "level"
@@ -41,6 +41,22 @@ def expand(text: str) -> str:
         else:
             tokens.append(SHORTHANDS.get(token, token))
     return " ".join(tokens)
+
+
+def _join_initials(tokens: list[str]) -> list[str]:
+    """`C.T.O.` and `V.P.` normalise to single letters: join runs of them back into `cto`, `vp`."""
+    joined: list[str] = []
+    run = ""
+    for token in [*tokens, ""]:
+        if len(token) == 1 and token.isalpha():
+            run += token
+            continue
+        if run:
+            joined.append(run)
+            run = ""
+        if token:
+            joined.append(token)
+    return joined
 
 
 def variants(text: str) -> list[str]:

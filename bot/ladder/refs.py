@@ -60,6 +60,10 @@ def answer_for(ref: str, ladder: Ladder) -> Answer:
             return FrameworkAnswer(fw)
     elif kind == "query":
         return ladder.answer(rest)
+    if kind == "level":
+        # The level (or its framework) is gone since the button was posted: its id alone is the
+        # best guess ("gone/senior" → "senior"), and a not-found answer still suggests names.
+        return ladder.answer(rest.rpartition("/")[2].replace("-", " "))
     return ladder.answer(rest.replace("/", " ").replace("-", " "))
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from bot.catalog.model import Capability, Catalog, Framework, Level, MatrixStage
 from bot.ladder.names import expand, variants
+from bot.settings import SettingsError
 
 
 @dataclass(frozen=True)
@@ -23,13 +24,25 @@ class Resolver:
     """Finds levels, frameworks and matrix rows by any name people type."""
 
     def __init__(self, catalog: Catalog, default_framework: str | None = None):
+        """`default_framework` (id or name, e.g. the DEFAULT_FRAMEWORK setting) wins ambiguous names.
+
+        Raises `SettingsError` if it names no framework: a typo there would otherwise silently
+        change every answer.
+        """
         self.catalog = catalog
-        self.default_framework = default_framework or catalog.crosswalk.default_framework
         self._levels: dict[str, list[Level]] = {}
         self._frameworks: dict[str, Framework] = {}
         self._capabilities: dict[str, CapabilityHit] = {}
         self._display: dict[str, str] = {}  # key -> how to suggest it back to a person
         self._build()
+        self.default_framework = catalog.crosswalk.default_framework
+        if default_framework:
+            framework = catalog.framework(default_framework) or self.framework(default_framework)
+            if framework is None:
+                known = ", ".join(fw.id for fw in catalog.frameworks)
+                raise SettingsError(f"DEFAULT_FRAMEWORK={default_framework!r} is not a framework "
+                                    f"in the content; use one of: {known}.")
+            self.default_framework = framework.id
 
     # -- index --------------------------------------------------------------------------------
 

@@ -1,0 +1,93 @@
+"""Block Kit for `/growth`: status and help, the setup modal, short replies."""
+
+from __future__ import annotations
+
+from datetime import time
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    CheckboxesElement,
+    InputBlock,
+    Option,
+    PlainTextInputElement,
+    StaticSelectElement,
+    TimePickerElement,
+)
+from slack_sdk.models.views import View
+
+from bot import ids
+from bot.blocks.content import context, header, markdown_sections
+from bot.blocks.ladder import button
+from bot.blocks.text import escape
+from bot.domain.clock import WEEKDAYS, format_clock
+
+COMMANDS_HELP = (
+    "*Commands*\n"
+    "• `/growth setup` — level, day, time and questions per check-in, in one form\n"
+    "• `/growth level senior` — any level name `/ladder` knows\n"
+    "• `/growth schedule fri 16:00` — your local time\n"
+    "• `/growth now` — this week's check-in, right away\n"
+    "• `/growth pause [2 weeks]` · `/growth resume` · `/growth reminders on|off`\n"
+    "• `/growth log`, `/growth export`, `/growth manager @someone`, `/growth forget-me`"
+)
+
+
+def build_status(lines: list[str], set_up: bool) -> list[Block]:
+    """`/growth` and `/growth help`: what the bot does, the engineer's settings, what to type."""
+    intro = ("Every week, at the time you choose, I send you a few reflection questions for your stage. "
+             "Your answers go to your *growth log*: yours, readable by the manager you name, exportable, deletable.")
+    blocks: list[Block] = [header("Growth check-ins"), *markdown_sections(intro)]
+    blocks.extend(markdown_sections("\n".join(lines)))
+    blocks.extend(markdown_sections(COMMANDS_HELP))
+    actions = [button("Set up" if not set_up else "Change settings", ids.OPEN_SETUP, "setup", primary=not set_up)]
+    if set_up:
+        actions.append(button("Send this week's check-in now", ids.CHECKIN_NOW, "now"))
+    blocks.append(ActionsBlock(elements=actions))
+    return blocks
+
+
+def reply(text: str) -> list[Block]:
+    return list(markdown_sections(text))
+
+
+def build_setup_modal(level_name: str | None, frameworks: list[tuple[str, str]], framework_id: str | None,
+                      weekday: int, clock: time, count: int, reminders: bool, max_count: int = 10) -> View:
+    """The setup form, pre-filled with the engineer's current (or the workspace default) choices."""
+    framework_options = [Option(value=fid, label=name[:75]) for fid, name in frameworks]
+    day_options = [Option(value=str(i), label=name.capitalize()) for i, name in enumerate(WEEKDAYS)]
+    count_options = [Option(value=str(n), label=str(n)) for n in range(1, max_count + 1)]
+    remind = Option(value="on", label="Remind me once if I haven't answered")
+    selected_fw = next((o for o in framework_options if o.value == framework_id), None)
+    blocks: list[Block] = [
+        InputBlock(block_id=ids.SETUP_LEVEL_BLOCK, label="Your level",
+                   hint="Any name /ladder knows: senior, L4, stage 3, staff engineer…",
+                   element=PlainTextInputElement(action_id=ids.SETUP_LEVEL_INPUT, initial_value=level_name or None,
+                                                 placeholder="e.g. senior")),
+        InputBlock(block_id=ids.SETUP_FRAMEWORK_BLOCK, label="Framework", optional=True,
+                   hint="Only if your org uses a specific one for your level.",
+                   element=StaticSelectElement(action_id=ids.SETUP_FRAMEWORK_INPUT, options=framework_options,
+                                               initial_option=selected_fw, placeholder="Your org's default")),
+        InputBlock(block_id=ids.SETUP_DAY_BLOCK, label="Check-in day",
+                   element=StaticSelectElement(action_id=ids.SETUP_DAY_INPUT, options=day_options,
+                                               initial_option=day_options[weekday])),
+        InputBlock(block_id=ids.SETUP_TIME_BLOCK, label="Time (your Slack time zone)",
+                   element=TimePickerElement(action_id=ids.SETUP_TIME_INPUT, initial_time=format_clock(clock))),
+        InputBlock(block_id=ids.SETUP_COUNT_BLOCK, label="Questions per check-in",
+                   element=StaticSelectElement(action_id=ids.SETUP_COUNT_INPUT, options=count_options,
+                                               initial_option=count_options[max(1, min(count, max_count)) - 1])),
+        InputBlock(block_id=ids.SETUP_REMINDERS_BLOCK, label="Reminders", optional=True,
+                   element=CheckboxesElement(action_id=ids.SETUP_REMINDERS_INPUT, options=[remind],
+                                             initial_options=[remind] if reminders else None)),
+    ]
+    return View(type="modal", callback_id=ids.SETUP_MODAL, title="Growth check-ins", submit="Save",
+                close="Cancel", blocks=blocks)
+
+
+def level_line(level_name: str | None, framework_name: str | None, source: str | None) -> str:
+    if not level_name:
+        return "*Level:* not set yet — `/growth setup` or `/growth level <level>`"
+    line = f"*Level:* {escape(level_name)} ({escape(framework_name or '')})"
+    if source:
+        line += f" · reflects with {escape(source)}"
+    return line

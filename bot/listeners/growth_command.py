@@ -1,0 +1,104 @@
+"""`/growth …`: settings and check-ins. Ack at once; the answer follows via response_url."""
+
+from __future__ import annotations
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+
+from bot import ids
+from bot.blocks.growth import reply
+from bot.growth import preferences
+from bot.growth.enrolment import Enrolment, Who
+from bot.scheduling import make_due_runner
+from bot.services import Services
+
+UNKNOWN = "I don't know `/growth {verb}`. Here is what I can do:"
+
+
+def handle_growth_command(ack: Ack, command: dict, respond: Respond, client: WebClient, context: BoltContext) -> None:
+    verb, _, rest = (command.get("text") or "").strip().partition(" ")
+    verb = verb.lower()
+    if verb == "setup":
+        ack()
+        open_setup(command["trigger_id"], command, client, context)
+        return
+    ack()
+    services: Services = context["services"]
+    who = Who(command["team_id"], command["user_id"])
+    desk = Enrolment(services, client)
+    if verb in RICH_VERBS:
+        RICH_VERBS[verb](command=command, rest=rest.strip(), respond=respond, client=client, services=services)
+        return
+    handler = GROWTH_VERBS.get(verb)
+    if handler is None:
+        blocks = desk.status(who)
+        if verb not in ("", "help", "status", "settings"):
+            blocks = reply(UNKNOWN.format(verb=verb)) + blocks
+        respond(response_type="ephemeral", blocks=blocks, text="Growth check-ins")
+        return
+    message = handler(desk, who, rest.strip(), services, client)
+    respond(response_type="ephemeral", blocks=reply(message), text=message[:150])
+
+
+def open_setup(trigger_id: str, body: dict, client: WebClient, context: BoltContext) -> None:
+    services: Services = context["services"]
+    who = Who(body.get("team_id") or body["team"]["id"], body.get("user_id") or body["user"]["id"])
+    client.views_open(trigger_id=trigger_id, view=Enrolment(services, client).setup_view(who))
+
+
+def _level(desk: Enrolment, who: Who, rest: str, services: Services, client: WebClient) -> str:
+    return desk.set_level_text(who, rest).message
+
+
+def _schedule(desk, who, rest, services, client) -> str:
+    return desk.change(who, lambda e: preferences.set_schedule(e, rest)).message
+
+
+def _pause(desk, who, rest, services, client) -> str:
+    return desk.change(who, lambda e: preferences.pause(e, rest, services.now())).message
+
+
+def _resume(desk, who, rest, services, client) -> str:
+    return desk.change(who, lambda e: preferences.resume(e, services.now())).message
+
+
+def _reminders(desk, who, rest, services, client) -> str:
+    return desk.change(who, lambda e: preferences.set_reminders(e, rest)).message
+
+
+def _now(desk, who, rest, services, client) -> str:
+    _, message = desk.send_now(who, make_due_runner(services, client))
+    return message
+
+
+# Verbs that answer with more than one line of text (the growth log, exports…) register here
+# with the signature (command, rest, respond, client, services).
+RICH_VERBS: dict = {}
+
+GROWTH_VERBS = {
+    "level": _level,
+    "schedule": _schedule,
+    "pause": _pause,
+    "resume": _resume,
+    "reminders": _reminders,
+    "now": _now,
+}
+
+
+def handle_open_setup(ack: Ack, body: dict, client: WebClient, context: BoltContext) -> None:
+    ack()
+    open_setup(body["trigger_id"], body, client, context)
+
+
+def handle_checkin_now(ack: Ack, body: dict, respond: Respond, client: WebClient, context: BoltContext) -> None:
+    ack()
+    services: Services = context["services"]
+    who = Who(body["team"]["id"], body["user"]["id"])
+    message = _now(Enrolment(services, client), who, "", services, client)
+    respond(response_type="ephemeral", replace_original=False, blocks=reply(message), text=message[:150])
+
+
+def register(app: App) -> None:
+    app.command(ids.GROWTH_COMMAND)(handle_growth_command)
+    app.action(ids.OPEN_SETUP)(handle_open_setup)
+    app.action(ids.CHECKIN_NOW)(handle_checkin_now)
