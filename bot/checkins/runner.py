@@ -33,6 +33,7 @@ from bot.checkins.pacing import SharedBackoff
 from bot.checkins.plan import plan_for, pool_for, question_payload
 from bot.checkins.timezones import refresh_tz, tz_is_stale
 from bot.domain.rotation import pick_questions
+from bot.domain.schedule import due_this_week
 from bot.settings import Settings
 from storage.models import CheckIn, CheckInStatus, Engineer
 from storage.repositories import Answers, CheckIns, Engineers
@@ -113,8 +114,7 @@ class DueRunner:
             open_slots = {}
             for engineer in engineers:
                 slot = plan_for(engineer, self.settings).slot(now)
-                # Someone who joined after this week's moment starts next week, not right away.
-                if slot.is_open(now) and slot.due_at >= engineer.created_at - timedelta(minutes=1):
+                if slot.is_open(now) and due_this_week(slot, engineer.created_at):
                     open_slots[engineer.id] = slot.week_start
             done = self._settled(session, open_slots, now)
         due = [eid for eid in open_slots if eid not in done]

@@ -13,6 +13,8 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 UTC = timezone.utc
+# Someone who enrols a minute after their slot still gets that week's check-in.
+ENROLMENT_GRACE = timedelta(minutes=1)
 
 
 def zone(name: str | None) -> ZoneInfo:
@@ -55,6 +57,11 @@ class Slot:
         return self.due_at <= now < self.ends_at
 
 
+def due_this_week(slot: Slot, enrolled_at: datetime) -> bool:
+    """Someone who enrolled after this week's moment starts next week, not right away."""
+    return slot.due_at >= enrolled_at - ENROLMENT_GRACE
+
+
 def slot_for_week(week_start: date, weekday: int, clock: time, tz: ZoneInfo) -> Slot:
     return Slot(week_start, local_instant(week_start + timedelta(days=weekday), clock, tz),
                 week_end(week_start, tz))
@@ -65,11 +72,15 @@ def current_slot(now: datetime, weekday: int, clock: time, tz: ZoneInfo) -> Slot
 
 
 def next_checkin(now: datetime, weekday: int, clock: time, tz: ZoneInfo, sent_this_week: bool,
-                 paused_until: datetime | None = None) -> datetime:
-    """When the engineer's next check-in will arrive (UTC), for showing them."""
+                 paused_until: datetime | None = None, enrolled_at: datetime | None = None) -> datetime:
+    """When the engineer's next check-in will arrive (UTC), for showing them.
+
+    Mirrors the due pass: a week whose moment came before the engineer enrolled is skipped.
+    """
     start = max(now, paused_until) if paused_until and paused_until > now else now
     slot = current_slot(start, weekday, clock, tz)
-    if (sent_this_week and start == now) or slot.ends_at <= start:
+    joined_late = enrolled_at is not None and slot.due_at < enrolled_at - ENROLMENT_GRACE
+    if (sent_this_week and start == now) or slot.ends_at <= start or joined_late:
         slot = slot_for_week(slot.week_start + timedelta(days=7), weekday, clock, tz)
     if slot.due_at < start:
         # This week's moment has passed: late check-ins go out at the next tick.

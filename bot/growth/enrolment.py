@@ -76,6 +76,7 @@ class Enrolment:
             sent = this_week is not None and this_week.status in (CheckInStatus.SENT.value,
                                                                   CheckInStatus.ANSWERED.value)
             manager = engineer.manager_user_id
+            enrolled_at = engineer.created_at
         level = pool.level if pool else None
         source = pool.source if pool and pool.source is not level else None
         framework = catalog.framework(level.framework_id) if level else None
@@ -92,7 +93,7 @@ class Enrolment:
                 f"until {describe_local(plan.paused_until, plan.tz)}"
             lines.append(f"*Paused* {until}.")
         if level:
-            upcoming = next_checkin(now, plan.weekday, plan.clock, plan.tz, sent, plan.paused_until)
+            upcoming = next_checkin(now, plan.weekday, plan.clock, plan.tz, sent, plan.paused_until, enrolled_at)
             lines.append(f"*Next check-in:* {describe_local(upcoming, plan.tz)}")
         lines.append(f"*Manager:* <@{manager}>" if manager else "*Manager:* none named (`/growth manager @someone`)")
         return build_status(lines, set_up=level is not None)

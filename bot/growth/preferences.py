@@ -74,7 +74,8 @@ def set_schedule(engineer, text: str) -> Change:
                 problems.append(f"“{match.group('day')}” is not a weekday")
             if clock is None:
                 problems.append(f"“{match.group('time')}” is not a time of day (use 24-hour HH:MM)")
-        return Change(False, f"{'; '.join(problems).capitalize()}. Try `/growth schedule fri 16:00` "
+        sentence = "; ".join(problems)
+        return Change(False, f"{sentence[0].upper()}{sentence[1:]}. Try `/growth schedule fri 16:00` "
                              "(your local time). Nothing was changed.")
     engineer.checkin_weekday, engineer.checkin_time = day, format_clock(clock)
     return Change(True, f"Check-ins now arrive on *{weekday_name(day)}s at {format_clock(clock)}*, your local time.")
