@@ -9,6 +9,7 @@ caller's behalf.
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -28,6 +29,9 @@ _EXAMPLES = "use sqlite:///growth-bot.db or postgresql://user:password@host:5432
 _POSTGRES_DRIVERS = {"postgres", "postgresql", "postgresql+psycopg", "postgresql+psycopg2", "postgres+psycopg"}
 _SQLITE_DRIVERS = {"sqlite", "sqlite+pysqlite"}
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# Alembic keeps its running context in module globals, so one migration per process at a
+# time; across processes the database lock taken in migrations/env.py does the job.
+_migrating = threading.Lock()
 
 
 def normalize_database_url(url: str) -> str:
@@ -147,7 +151,7 @@ def upgrade_database(engine_or_url: Engine | str, revision: str = "head") -> Non
     engine = make_engine(engine_or_url) if isinstance(engine_or_url, str) else engine_or_url
     try:
         config = alembic_config()
-        with engine.begin() as connection:
+        with _migrating, engine.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
     finally:

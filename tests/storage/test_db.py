@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -11,6 +14,8 @@ from sqlalchemy import Index, MetaData, inspect, text
 
 from storage.db import current_revision, make_engine, normalize_database_url, upgrade_database
 from storage.models import Base
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(
@@ -102,6 +107,19 @@ def test_upgrade_is_a_no_op_when_at_head(engine):
 def test_upgrade_from_several_processes_at_once(blank_database_url):
     # Bot processes starting together all call upgrade_database; one migrates, the
     # others wait for its lock and find nothing to do.
+    script = f"from storage.db import upgrade_database; upgrade_database({blank_database_url!r})"
+    processes = [
+        subprocess.Popen([sys.executable, "-c", script], cwd=REPO_ROOT, stderr=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
+    failures = [p.stderr.read() for p in processes if p.wait(timeout=60) != 0]
+    assert failures == []
+    engine = make_engine(blank_database_url)
+    assert current_revision(engine) == "0001"
+    engine.dispose()
+
+
+def test_upgrade_from_several_threads_at_once(blank_database_url):
     errors: list[BaseException] = []
     start = threading.Barrier(4)
 
@@ -118,6 +136,3 @@ def test_upgrade_from_several_processes_at_once(blank_database_url):
     for thread in threads:
         thread.join()
     assert errors == []
-    engine = make_engine(blank_database_url)
-    assert current_revision(engine) == "0001"
-    engine.dispose()
