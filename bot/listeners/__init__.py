@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.listeners import checkin_answers, errors, growth_command, ladder, setup_view
+from bot.listeners import (
+    app_home,
+    assessment,
+    checkin_answers,
+    errors,
+    growth_command,
+    growth_files,
+    growth_log,
+    ladder,
+    setup_view,
+)
 
 
 def register_listeners(app: App) -> None:
@@ -13,3 +23,7 @@ def register_listeners(app: App) -> None:
     growth_command.register(app)
     checkin_answers.register(app)
     setup_view.register(app)
+    growth_log.register(app)
+    growth_files.register(app)
+    app_home.register(app)
+    assessment.register(app)
