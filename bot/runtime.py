@@ -15,6 +15,9 @@ logger = logging.getLogger("growth_bot")
 
 def configure_logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Alembic announces every plugin at INFO on each start-up: noise, not news.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
 def build_services(settings: Settings) -> Services:
