@@ -67,8 +67,9 @@ def normalize_database_url(url: str) -> str:
 def make_engine(url: str | URL) -> Engine:
     """An engine for `url` (normalised first), configured for multi-threaded use.
 
-    SQLite: WAL for file databases (readers never block the writer), foreign keys on, a
-    5 s busy timeout, and every transaction opened with ``BEGIN IMMEDIATE`` (see
+    SQLite: WAL for file databases (cheap commits; a backup or the sqlite3 shell reading
+    the file never blocks the bot), foreign keys on, a 5 s busy timeout, and every
+    transaction opened with ``BEGIN IMMEDIATE``, so units of work run one at a time (see
     `_configure_sqlite`). File databases use a connection pool with one connection per
     checkout; ``sqlite://`` (in memory) shares one connection and suits one thread only.
     PostgreSQL: pre-ping pooled connections, so a restarted server costs no failed request.

@@ -89,9 +89,7 @@ class CheckIn(Base):
     engineer_id: Mapped[int] = mapped_column(ForeignKey("engineers.id", ondelete="CASCADE"))
     week_start: Mapped[date]  # Monday of the week, in the engineer's timezone
     due_at: Mapped[datetime]
-    status: Mapped[str] = mapped_column(
-        default=CheckInStatus.PENDING.value, server_default=CheckInStatus.PENDING.value
-    )
+    status: Mapped[str] = mapped_column(default=CheckInStatus.PENDING.value, server_default=CheckInStatus.PENDING.value)
     questions: Mapped[list[dict[str, Any]]] = mapped_column(default=list)  # [{"id", "text", "kind"}]
     claim_owner: Mapped[str | None]
     lease_until: Mapped[datetime | None]

@@ -54,6 +54,25 @@ def find_bindir() -> Path:
     raise RuntimeError(NOT_FOUND)
 
 
+# Runs beside the test process and cleans up after it however it ends (a CI timeout's
+# SIGTERM or a SIGKILL skip atexit and fixture teardown): when the pipe from its parent
+# closes, it shuts the server down immediately and deletes its files.
+_WATCHDOG = """
+import os, shutil, signal, sys, time
+base_dir, pid_file = sys.argv[1:3]
+sys.stdin.read()
+try:
+    pid = int(open(pid_file).readline())
+    os.kill(pid, signal.SIGQUIT)
+    for _ in range(200):
+        time.sleep(0.05)
+        os.kill(pid, 0)
+except (OSError, ValueError):
+    pass
+shutil.rmtree(base_dir, ignore_errors=True)
+"""
+
+
 def _scratch_dir() -> str | None:
     # A RAM-backed directory when there is one: on a disk, even with fsync off, creating a
     # database from a template took ~250 ms here; in /dev/shm it takes ~15 ms.
@@ -78,6 +97,7 @@ class PostgresServer:
         self.startup_seconds: float | None = None
         self._run_as: dict = {}
         self._version: int | None = None
+        self._watchdog: subprocess.Popen | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -87,20 +107,34 @@ class PostgresServer:
         self.bindir = self.bindir or find_bindir()
         self.base_dir = Path(tempfile.mkdtemp(prefix="growth-pg-", dir=_scratch_dir()))
         atexit.register(self.stop)
-        if os.geteuid() == 0:
-            self._drop_root()
-        self._run("initdb", "-D", str(self.data_dir), "-U", self.user, "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync")
+        try:
+            if os.geteuid() == 0:
+                self._drop_root()
+            self._initdb_and_start()
+        except BaseException:
+            self.stop()
+            raise
+        self._watchdog = subprocess.Popen(
+            [sys.executable, "-c", _WATCHDOG, str(self.base_dir), str(self.data_dir / "postmaster.pid")],
+            stdin=subprocess.PIPE,
+            start_new_session=True,  # a Ctrl-C meant for us must not reach it first
+        )
+        self.startup_seconds = time.perf_counter() - started
+        return self
+
+    def _initdb_and_start(self) -> None:
+        self._run(
+            "initdb", "-D", str(self.data_dir), "-U", self.user, "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"
+        )
         for attempt in range(3):
             self.port = _free_port()
             self._configure()
             try:
                 self._run("pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_file), "-w", "-t", "60", "start")
-                break
+                return
             except RuntimeError:
                 if attempt == 2:  # the port we picked may have been taken meanwhile; retry
                     raise
-        self.startup_seconds = time.perf_counter() - started
-        return self
 
     def stop(self) -> None:
         """Stop the server (immediately: nothing here is worth keeping) and delete its files."""
@@ -111,6 +145,10 @@ class PostgresServer:
             self._run("pg_ctl", "-D", str(self.data_dir), "-m", "immediate", "-w", "stop", check=False)
         shutil.rmtree(self.base_dir, ignore_errors=True)
         self.base_dir = None
+        if self._watchdog is not None and self._watchdog.stdin is not None:
+            self._watchdog.stdin.close()
+            self._watchdog.wait(timeout=30)
+            self._watchdog = None
 
     def __enter__(self) -> PostgresServer:
         return self.start()
@@ -147,7 +185,7 @@ class PostgresServer:
                 self._version = connection.info.server_version
         return self._version
 
-    def execute(self, statement: sql.Composable | str) -> None:
+    def execute(self, statement: sql.Composed | str) -> None:
         """Run one statement in the `postgres` database, outside a transaction."""
         with psycopg.connect(self._conninfo("postgres"), autocommit=True) as connection:
             connection.execute(statement)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 from sqlalchemy import select
 
 from storage.models import Answer, CheckIn
-from storage.repositories import Answers, CheckIns, _insert_or_get
-from tests.storage.helpers import LEASE, NOW, WEEK, add_engineer
+from storage.repositories import Answers, CheckIns
+from storage.repositories._common import insert_or_get
+from tests.storage.helpers import LEASE, NOW, WEEK, add_engineer, race
 
 
 def make_checkin(session_factory, user_id="U1", week=WEEK) -> tuple[int, int]:
@@ -22,10 +22,17 @@ def make_checkin(session_factory, user_id="U1", week=WEEK) -> tuple[int, int]:
 def test_first_answer_is_created(session_factory):
     engineer_id, checkin_id = make_checkin(session_factory)
     with session_factory() as session, session.begin():
-        answer, created = Answers(session).record(session.get(CheckIn, checkin_id), "q1", "What went well?", "Shipped", "modal", NOW)
+        answer, created = Answers(session).record(
+            session.get(CheckIn, checkin_id), "q1", "What went well?", "Shipped", "modal", NOW
+        )
         assert created
     assert (answer.engineer_id, answer.question_id, answer.text, answer.source, answer.is_private) == (
-        engineer_id, "q1", "Shipped", "modal", False)
+        engineer_id,
+        "q1",
+        "Shipped",
+        "modal",
+        False,
+    )
     assert answer.created_at == answer.updated_at == NOW
 
 
@@ -70,9 +77,17 @@ def test_a_lost_insert_race_keeps_the_callers_transaction(session_factory):
         checkin = session.get(CheckIn, checkin_id)
         checkin.last_error = "earlier work"
         session.flush()
-        duplicate = Answer(checkin_id=checkin_id, engineer_id=checkin.engineer_id, question_text="", text="hi",
-                           source="thread", slack_ts="1.0", created_at=NOW, updated_at=NOW)
-        found, created = _insert_or_get(session, duplicate, select(Answer).where(Answer.slack_ts == "1.0"))
+        duplicate = Answer(
+            checkin_id=checkin_id,
+            engineer_id=checkin.engineer_id,
+            question_text="",
+            text="hi",
+            source="thread",
+            slack_ts="1.0",
+            created_at=NOW,
+            updated_at=NOW,
+        )
+        found, created = insert_or_get(session, duplicate, select(Answer).where(Answer.slack_ts == "1.0"))
         assert not created and found is not duplicate and found.text == "hi"
     with session_factory() as session:
         assert session.get(CheckIn, checkin_id).last_error == "earlier work"
@@ -81,26 +96,15 @@ def test_a_lost_insert_race_keeps_the_callers_transaction(session_factory):
 
 def test_concurrent_deliveries_of_one_reply_store_it_once(session_factory):
     _, checkin_id = make_checkin(session_factory)
-    start = threading.Barrier(6)
-    results, errors = [], []
 
-    def deliver() -> None:
-        try:
-            with session_factory() as session:
-                start.wait()
-                with session.begin():
-                    checkin = session.get(CheckIn, checkin_id)
-                    results.append(Answers(session).record(checkin, None, "", "hi", "thread", NOW, slack_ts="9.9")[1])
-        except BaseException as error:  # noqa: BLE001 - reported below
-            errors.append(error)
+    def deliver(_: int) -> bool:
+        with session_factory() as session, session.begin():
+            checkin = session.get(CheckIn, checkin_id)
+            return Answers(session).record(checkin, None, "", "hi", "thread", NOW, slack_ts="9.9")[1]
 
-    threads = [threading.Thread(target=deliver) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    assert sorted(results) == [False] * 5 + [True]
+    assert sorted(race(6, deliver)) == [False] * 5 + [True]
+    with session_factory() as session:
+        assert len(Answers(session).for_checkin(checkin_id)) == 1
 
 
 def test_privacy_and_the_growth_log(session_factory):
@@ -120,7 +124,9 @@ def test_privacy_and_the_growth_log(session_factory):
         assert [a.text for a in answers.for_engineer(engineer_id, since=NOW + timedelta(minutes=2))] == ["A3", "A2"]
         assert answers.count_since(engineer_id, NOW + timedelta(minutes=1)) == 3
         assert answers.last_answer_at([engineer_id, other_id, 999]) == {
-            engineer_id: NOW + timedelta(minutes=3), other_id: NOW}
+            engineer_id: NOW + timedelta(minutes=3),
+            other_id: NOW,
+        }
         assert answers.last_answer_at([]) == {}
         private = log[2]
         assert not answers.set_private(private.id, other_id, False)  # not theirs

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 from storage.models import CheckIn
-from storage.repositories import CheckIns
-from tests.storage.helpers import LEASE, NOW, WEEK, add_engineer
+from storage.repositories import CheckIns, Engineers
+from tests.storage.helpers import LEASE, NOW, WEEK, add_engineer, race
 
 
 def claim(session_factory, engineer_id, owner, now=NOW, week=WEEK):
@@ -69,7 +68,11 @@ def test_release_failed_makes_it_claimable_again(session_factory):
         assert checkins.release_failed(row.id, "a", "ratelimited")
         released = checkins.by_id(row.id)
         assert (released.status, released.claim_owner, released.attempts, released.last_error) == (
-            "pending", None, 1, "ratelimited")
+            "pending",
+            None,
+            1,
+            "ratelimited",
+        )
         assert checkins.unsent_due(NOW) == [released]
     again = claim(session_factory, engineer_id, "b")  # no need to wait for the lease
     assert (again.claim_owner, again.attempts) == ("b", 2)
@@ -85,52 +88,36 @@ def test_a_claim_rolled_back_leaves_nothing(session_factory):
 
 def test_concurrent_claims_have_exactly_one_winner(session_factory):
     engineer_id = add_engineer(session_factory)
-    start = threading.Barrier(8)
-    winners, errors = [], []
-
-    def racer(owner: str) -> None:
-        try:
-            with session_factory() as session:
-                start.wait()
-                with session.begin():
-                    row = CheckIns(session).claim(engineer_id, WEEK, NOW, owner, NOW, LEASE)
-                if row is not None:
-                    winners.append(owner)
-        except BaseException as error:  # noqa: BLE001 - reported below
-            errors.append(error)
-
-    threads = [threading.Thread(target=racer, args=(f"owner-{n}",)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    rows = race(8, lambda n: claim(session_factory, engineer_id, f"owner-{n}"))
+    winners = [row.claim_owner for row in rows if row is not None]
     assert len(winners) == 1
     with session_factory() as session:
         row = CheckIns(session).for_week(engineer_id, WEEK)
         assert (row.claim_owner, row.attempts) == (winners[0], 1)
 
 
+def test_concurrent_scheduler_ticks_read_then_claim(session_factory):
+    # A scheduler tick reads before it writes. On SQLite a deferred transaction that read
+    # and then writes after another writer committed fails at once with "database is
+    # locked"; make_engine's BEGIN IMMEDIATE makes it wait its turn instead.
+    engineer_ids = [add_engineer(session_factory, f"U{n}") for n in range(4)]
+
+    def tick(n: int) -> int:
+        claimed = 0
+        with session_factory() as session, session.begin():
+            for engineer in Engineers(session).all_schedulable(NOW):
+                claimed += CheckIns(session).claim(engineer.id, WEEK, NOW, f"tick-{n}", NOW, LEASE) is not None
+        return claimed
+
+    assert sum(race(6, tick)) == len(engineer_ids)
+
+
 def test_concurrent_takeover_of_an_expired_lease_has_one_winner(session_factory):
     engineer_id = add_engineer(session_factory)
     claim(session_factory, engineer_id, "dead")
     later = NOW + LEASE * 2
-    start = threading.Barrier(8)
-    winners = []
-
-    def racer(owner: str) -> None:
-        with session_factory() as session:
-            start.wait()
-            with session.begin():
-                if CheckIns(session).claim(engineer_id, WEEK, NOW, owner, later, LEASE) is not None:
-                    winners.append(owner)
-
-    threads = [threading.Thread(target=racer, args=(f"owner-{n}",)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(winners) == 1
+    rows = race(8, lambda n: claim(session_factory, engineer_id, f"owner-{n}", now=later))
+    assert len([row for row in rows if row is not None]) == 1
     with session_factory() as session:
         assert CheckIns(session).for_week(engineer_id, WEEK).attempts == 2
 
@@ -176,6 +163,15 @@ def test_reminder_is_claimed_once(session_factory):
         assert not checkins.claim_reminder(row.id, "r3", after_lease + LEASE * 10, LEASE)
         assert checkins.awaiting_reminder(after_lease + LEASE * 10) == []
         assert checkins.by_id(row.id).reminder_sent_at == after_lease
+
+
+def test_no_reminder_candidates_for_engineers_who_turned_them_off(session_factory):
+    engineer_id = add_engineer(session_factory, reminders_enabled=False)
+    row = claim(session_factory, engineer_id, "a")
+    with session_factory() as session, session.begin():
+        checkins = CheckIns(session)
+        checkins.mark_sent(row.id, "a", "D1", "1.1", NOW)
+        assert checkins.awaiting_reminder(NOW + timedelta(days=2)) == []
 
 
 def test_answered_check_ins_get_no_reminder(session_factory):

@@ -82,8 +82,9 @@ def test_forget_deletes_everything_about_one_engineer_and_nothing_else(session_f
             assert _count(session, model, engineer_id=alice) == 0
             assert _count(session, model, engineer_id=bob) > 0
         assert _count(session, AnswerRevision) == 1  # Bob's
-        assert [(o.manager_user_id, o.report_user_id) for o in session.scalars(select(OneOnOne).order_by(OneOnOne.id))] == [
-            ("CAROL", "BOB"), ("X", "ALICE")]
+        assert [
+            (o.manager_user_id, o.report_user_id) for o in session.scalars(select(OneOnOne).order_by(OneOnOne.id))
+        ] == [("CAROL", "BOB"), ("X", "ALICE")]
         assert session.get(Engineer, carol_report).manager_user_id is None
         assert session.get(Engineer, bob).manager_user_id == "CAROL"
     with session_factory() as session, session.begin():

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 from storage.repositories import Assessments, OneOnOnes, ProcessedEvents
-from tests.storage.helpers import LEASE, NOW, add_engineer
+from tests.storage.helpers import LEASE, NOW, add_engineer, race
 
 
 def test_an_event_is_processed_the_first_time_only(session_factory):
@@ -29,25 +28,11 @@ def test_a_rolled_back_event_is_processed_again(session_factory):
 
 
 def test_concurrent_deliveries_of_an_event_are_processed_once(session_factory):
-    start = threading.Barrier(6)
-    results, errors = [], []
+    def deliver(_: int) -> bool:
+        with session_factory() as session, session.begin():
+            return ProcessedEvents(session).first_time("Ev1", NOW)
 
-    def deliver() -> None:
-        try:
-            with session_factory() as session:
-                start.wait()
-                with session.begin():
-                    results.append(ProcessedEvents(session).first_time("Ev1", NOW))
-        except BaseException as error:  # noqa: BLE001 - reported below
-            errors.append(error)
-
-    threads = [threading.Thread(target=deliver) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    assert sorted(results) == [False] * 5 + [True]
+    assert sorted(race(6, deliver)) == [False] * 5 + [True]
 
 
 def test_prune_forgets_old_events(session_factory):
@@ -67,7 +52,10 @@ def test_assessments_newest_first(session_factory):
         assessments.add(engineer_id, "eng", {"craft": "L4", "delivery": "L3"}, NOW + timedelta(days=30))
     with session_factory() as session:
         assessments = Assessments(session)
-        assert [a.picks for a in assessments.for_engineer(engineer_id)] == [{"craft": "L4", "delivery": "L3"}, {"craft": "L3"}]
+        assert [a.picks for a in assessments.for_engineer(engineer_id)] == [
+            {"craft": "L4", "delivery": "L3"},
+            {"craft": "L3"},
+        ]
         assert [a.created_at for a in assessments.for_engineer(engineer_id, limit=1)] == [NOW + timedelta(days=30)]
         assert assessments.for_engineer(engineer_id + 1) == []
 
@@ -107,7 +95,11 @@ def test_auto_prep_is_claimed_once_per_meeting(session_factory):
         much_later = NOW + timedelta(hours=2, minutes=59)
         assert not one_on_ones.claim_auto_prep(one_on_one_id, meeting, "c", much_later, LEASE)  # already sent
         stored = one_on_ones.get("T1", "M1", "U1")
-        assert (stored.last_auto_prep_for, stored.last_prep_at, stored.prep_lease_until) == (meeting, NOW + LEASE * 2, None)
+        assert (stored.last_auto_prep_for, stored.last_prep_at, stored.prep_lease_until) == (
+            meeting,
+            NOW + LEASE * 2,
+            None,
+        )
         next_week = meeting + timedelta(days=7)
         assert one_on_ones.claim_auto_prep(one_on_one_id, next_week, "c", much_later, LEASE)
 
@@ -116,22 +108,12 @@ def test_concurrent_auto_prep_claims_have_one_winner(session_factory):
     meeting = NOW + timedelta(hours=3)
     with session_factory() as session, session.begin():
         one_on_one_id = OneOnOnes(session).set("T1", "M1", "U1", 0, "12:00", "UTC").id
-    start = threading.Barrier(6)
-    winners = []
 
-    def racer(owner: str) -> None:
-        with session_factory() as session:
-            start.wait()
-            with session.begin():
-                if OneOnOnes(session).claim_auto_prep(one_on_one_id, meeting, owner, NOW, LEASE):
-                    winners.append(owner)
+    def claim(n: int) -> bool:
+        with session_factory() as session, session.begin():
+            return OneOnOnes(session).claim_auto_prep(one_on_one_id, meeting, f"p{n}", NOW, LEASE)
 
-    threads = [threading.Thread(target=racer, args=(f"p{n}",)) for n in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(winners) == 1
+    assert sorted(race(6, claim)) == [False] * 5 + [True]
 
 
 def test_manual_prep_is_recorded(session_factory):

@@ -32,6 +32,7 @@ def test_datetimes_compare_correctly_in_sql(session_factory):
     # instant given in another offset still sorts by instant.
     add_engineer(session_factory, paused_until=datetime(2026, 1, 5, 12, tzinfo=PARIS_WINTER))
     with session_factory() as session:
+
         def later_than(moment):
             return session.scalars(select(Engineer.id).where(Engineer.paused_until > moment)).all()
 
@@ -50,10 +51,17 @@ def test_naive_datetimes_are_refused(session_factory):
 
 def test_defaults_and_json_round_trip(session_factory):
     engineer_id = add_engineer(session_factory)
-    questions = [{"id": "q1", "text": "What did you ship? ✨", "kind": "reflection"}, {"id": "q2", "text": "x", "kind": None}]
+    questions = [
+        {"id": "q1", "text": "What did you ship? ✨", "kind": "reflection"},
+        {"id": "q2", "text": "x", "kind": None},
+    ]
     with session_factory() as session, session.begin():
         session.add(CheckIn(engineer_id=engineer_id, week_start=WEEK, due_at=NOW, questions=questions))
-        session.add(Assessment(engineer_id=engineer_id, framework_id="eng", picks={"delivery": "L4", "craft": "L3"}, created_at=NOW))
+        session.add(
+            Assessment(
+                engineer_id=engineer_id, framework_id="eng", picks={"delivery": "L4", "craft": "L3"}, created_at=NOW
+            )
+        )
     with session_factory() as session:
         engineer = session.get(Engineer, engineer_id)
         assert (engineer.tz, engineer.reminders_enabled, engineer.rotation_offset) == ("UTC", True, 0)
@@ -68,8 +76,16 @@ def test_unique_answer_per_question_but_null_question_ids_are_distinct(session_f
     engineer_id = add_engineer(session_factory)
 
     def answer(checkin_id, question_id):
-        return Answer(checkin_id=checkin_id, engineer_id=engineer_id, question_id=question_id, question_text="",
-                      text="t", source="thread", created_at=NOW, updated_at=NOW)
+        return Answer(
+            checkin_id=checkin_id,
+            engineer_id=engineer_id,
+            question_id=question_id,
+            question_text="",
+            text="t",
+            source="thread",
+            created_at=NOW,
+            updated_at=NOW,
+        )
 
     with session_factory() as session, session.begin():
         checkin = CheckIn(engineer_id=engineer_id, week_start=WEEK, due_at=NOW)

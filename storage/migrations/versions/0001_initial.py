@@ -142,12 +142,22 @@ def upgrade() -> None:
         sa.Column("prep_lease_until", UTCDateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_one_on_ones")),
         sa.UniqueConstraint(
-            "team_id", "manager_user_id", "report_user_id",
+            "team_id",
+            "manager_user_id",
+            "report_user_id",
             name=op.f("uq_one_on_ones_team_id_manager_user_id_report_user_id"),
         ),
     )
 
 
 def downgrade() -> None:
-    for table in ("one_on_ones", "assessments", "processed_events", "answer_revisions", "answers", "checkins", "engineers"):
+    for table in (
+        "one_on_ones",
+        "assessments",
+        "processed_events",
+        "answer_revisions",
+        "answers",
+        "checkins",
+        "engineers",
+    ):
         op.drop_table(table)

@@ -1,0 +1,239 @@
+"""Check-ins: the exactly-once weekly DM (claim, send, release) and its reminder."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from storage.models import CheckIn, CheckInStatus, Engineer
+from storage.repositories._common import rowcount
+
+
+class CheckIns:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def claim(
+        self, engineer_id: int, week_start: date, due_at: datetime, owner: str, now: datetime, lease: timedelta
+    ) -> CheckIn | None:
+        """Make `owner` the one sender of this engineer's check-in for `week_start`.
+
+        Returns the row, in status "sending" and owned by `owner` until `now + lease`, if
+        and only if this call took ownership: by creating the row (attempts = 1), or by
+        taking over a "pending" row or a "sending" row whose lease has expired (a sender
+        that died mid-send; attempts + 1). Returns None when someone else holds a live
+        lease or the check-in is already sent or answered. A fresh row has no questions:
+        set `row.questions` before committing.
+
+        The caller must COMMIT the claim before talking to Slack, then call `mark_sent`
+        (or `release_failed`) in a later transaction. That commit is what other processes
+        see; holding it open while posting would block them (and, on SQLite, everyone).
+        `owner` must be unique per sender (e.g. host:pid:uuid), and `lease` longer than
+        a send can take: after it expires another process may send again.
+        """
+        lease_until = now + lease
+        inserted = self.session.execute(
+            self._insert_dialect()(CheckIn)
+            .values(
+                engineer_id=engineer_id,
+                week_start=week_start,
+                due_at=due_at,
+                status=CheckInStatus.SENDING.value,
+                questions=[],
+                claim_owner=owner,
+                lease_until=lease_until,
+                attempts=1,
+            )
+            # ON CONFLICT DO NOTHING, not SELECT-then-INSERT: two processes can both see "no
+            # row"; the unique key lets exactly one INSERT through (the other waits for it
+            # to commit, then inserts nothing) and no error aborts the transaction.
+            .on_conflict_do_nothing(index_elements=["engineer_id", "week_start"])
+            # The rowcount says whether we inserted; SQLAlchemy only keeps it for INSERT
+            # when asked to (psycopg reports -1 otherwise).
+            .execution_options(preserve_rowcount=True)
+        )
+        if rowcount(inserted) == 0:
+            # One conditional UPDATE: the database re-checks the condition on the row it
+            # locks, so of several racers exactly one sees rowcount 1.
+            taken = self.session.execute(
+                update(CheckIn)
+                .where(
+                    CheckIn.engineer_id == engineer_id,
+                    CheckIn.week_start == week_start,
+                    or_(
+                        CheckIn.status == CheckInStatus.PENDING.value,
+                        and_(CheckIn.status == CheckInStatus.SENDING.value, CheckIn.lease_until < now),
+                    ),
+                )
+                .values(
+                    status=CheckInStatus.SENDING.value,
+                    claim_owner=owner,
+                    lease_until=lease_until,
+                    attempts=CheckIn.attempts + 1,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if rowcount(taken) != 1:
+                return None
+        return self.session.scalars(
+            select(CheckIn)
+            .where(CheckIn.engineer_id == engineer_id, CheckIn.week_start == week_start)
+            .execution_options(populate_existing=True)
+        ).one()
+
+    def mark_sent(self, checkin_id: int, owner: str, channel_id: str, message_ts: str, now: datetime) -> bool:
+        """Record the posted DM; True only if `owner` still held the claim (status -> "sent")."""
+        return self._update_if(
+            checkin_id,
+            [CheckIn.claim_owner == owner, CheckIn.status == CheckInStatus.SENDING.value],
+            status=CheckInStatus.SENT.value,
+            channel_id=channel_id,
+            message_ts=message_ts,
+            sent_at=now,
+            lease_until=None,
+        )
+
+    def release_failed(self, checkin_id: int, owner: str, error: str) -> bool:
+        """Give up `owner`'s claim after a failed send: back to "pending" for a later tick.
+
+        Keeps `attempts` (the caller may stop retrying past a limit) and stores `error`.
+        True only if `owner` still held the claim.
+        """
+        return self._update_if(
+            checkin_id,
+            [CheckIn.claim_owner == owner, CheckIn.status == CheckInStatus.SENDING.value],
+            status=CheckInStatus.PENDING.value,
+            claim_owner=None,
+            lease_until=None,
+            last_error=error,
+        )
+
+    def for_week(self, engineer_id: int, week_start: date) -> CheckIn | None:
+        return self.session.scalars(
+            select(CheckIn).where(CheckIn.engineer_id == engineer_id, CheckIn.week_start == week_start)
+        ).one_or_none()
+
+    def by_message(self, channel_id: str, message_ts: str) -> CheckIn | None:
+        """The check-in whose DM is message `message_ts` in `channel_id` (thread replies)."""
+        return self.session.scalars(
+            select(CheckIn).where(CheckIn.channel_id == channel_id, CheckIn.message_ts == message_ts)
+        ).first()
+
+    def by_id(self, checkin_id: int) -> CheckIn | None:
+        return self.session.get(CheckIn, checkin_id)
+
+    def latest(self, engineer_id: int) -> CheckIn | None:
+        """The engineer's check-in for the most recent week, whatever its status."""
+        recent = self.recent(engineer_id, 1)
+        return recent[0] if recent else None
+
+    def recent(self, engineer_id: int, limit: int) -> list[CheckIn]:
+        """The engineer's last `limit` check-ins, newest week first."""
+        return list(
+            self.session.scalars(
+                select(CheckIn)
+                .where(CheckIn.engineer_id == engineer_id)
+                .order_by(CheckIn.week_start.desc())
+                .limit(limit)
+            )
+        )
+
+    def unsent_due(self, now: datetime) -> list[CheckIn]:
+        """Check-ins due by `now` that nobody is sending: "pending", or "sending" with an
+        expired lease. Candidates for `claim`; the claim itself decides."""
+        return list(
+            self.session.scalars(
+                select(CheckIn)
+                .where(
+                    CheckIn.due_at <= now,
+                    or_(
+                        CheckIn.status == CheckInStatus.PENDING.value,
+                        and_(CheckIn.status == CheckInStatus.SENDING.value, CheckIn.lease_until < now),
+                    ),
+                )
+                .order_by(CheckIn.due_at)
+            )
+        )
+
+    def awaiting_reminder(self, sent_before: datetime) -> list[CheckIn]:
+        """Sent, unanswered, unreminded check-ins sent before `sent_before`, of engineers
+        who want reminders. Candidates for `claim_reminder`; the claim itself decides."""
+        return list(
+            self.session.scalars(
+                select(CheckIn)
+                .join(Engineer, Engineer.id == CheckIn.engineer_id)
+                .where(
+                    Engineer.reminders_enabled.is_(True),
+                    CheckIn.status == CheckInStatus.SENT.value,
+                    CheckIn.reminder_sent_at.is_(None),
+                    CheckIn.sent_at < sent_before,
+                )
+                .order_by(CheckIn.sent_at)
+            )
+        )
+
+    def claim_reminder(self, checkin_id: int, owner: str, now: datetime, lease: timedelta) -> bool:
+        """Make `owner` the one process to send this check-in's reminder.
+
+        True only if the check-in is "sent" (not answered), has had no reminder, and no
+        other owner holds a live reminder lease. Commit before posting, as for `claim`.
+        """
+        return self._update_if(
+            checkin_id,
+            [
+                CheckIn.status == CheckInStatus.SENT.value,
+                CheckIn.reminder_sent_at.is_(None),
+                or_(CheckIn.reminder_lease_until.is_(None), CheckIn.reminder_lease_until < now),
+            ],
+            reminder_owner=owner,
+            reminder_lease_until=now + lease,
+        )
+
+    def mark_reminder_sent(self, checkin_id: int, owner: str, now: datetime) -> bool:
+        """Record the reminder; True only if `owner` still held the reminder claim."""
+        return self._update_if(
+            checkin_id,
+            [CheckIn.reminder_owner == owner, CheckIn.reminder_sent_at.is_(None)],
+            reminder_sent_at=now,
+            reminder_lease_until=None,
+        )
+
+    def mark_answered(self, checkin_id: int, now: datetime) -> bool:
+        """Status -> "answered" (stops reminders and sends). True if it changed.
+
+        Applies to "pending" rows too (an engineer who answered before the DM went out
+        needs no DM), but not to a row being sent: its sender still has to record the
+        message, and answers arrive through that message anyway.
+        """
+        return self._update_if(
+            checkin_id,
+            [CheckIn.status.in_([CheckInStatus.PENDING.value, CheckInStatus.SENT.value])],
+            status=CheckInStatus.ANSWERED.value,
+            answered_at=now,
+        )
+
+    def _update_if(self, checkin_id: int, conditions: list[Any], **values: Any) -> bool:
+        """A conditional UPDATE of one row: the compare-and-set behind every ownership change."""
+        result = self.session.execute(
+            update(CheckIn)
+            .where(CheckIn.id == checkin_id, *conditions)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if rowcount(result) != 1:
+            return False
+        self._refresh(checkin_id)
+        return True
+
+    def _refresh(self, checkin_id: int) -> None:
+        # Keep an already-loaded CheckIn in step with the row we just changed in SQL.
+        loaded = self.session.identity_map.get(self.session.identity_key(CheckIn, checkin_id))
+        if loaded is not None:
+            self.session.refresh(loaded)
+
+    def _insert_dialect(self):
+        return postgresql.insert if self.session.get_bind().dialect.name == "postgresql" else sqlite.insert

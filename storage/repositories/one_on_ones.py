@@ -1,0 +1,118 @@
+"""Managers' recurring 1:1s and the automatic prep digest."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, delete, or_, select, update
+from sqlalchemy.orm import Session
+
+from storage.models import OneOnOne
+from storage.repositories._common import insert_or_get, rowcount
+
+
+class OneOnOnes:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def set(
+        self, team_id: str, manager: str, report: str, weekday: int | None, time: str | None, tz: str | None
+    ) -> OneOnOne:
+        """Create or reschedule the manager's recurring 1:1 with `report`."""
+        new = OneOnOne(team_id=team_id, manager_user_id=manager, report_user_id=report)
+        meeting = (
+            self.get(team_id, manager, report)
+            or insert_or_get(self.session, new, self._pair(team_id, manager, report))[0]
+        )
+        meeting.weekday, meeting.time, meeting.tz = weekday, time, tz
+        self.session.flush()
+        return meeting
+
+    def get(self, team_id: str, manager: str, report: str) -> OneOnOne | None:
+        return self.session.scalars(self._pair(team_id, manager, report)).one_or_none()
+
+    def by_id(self, one_on_one_id: int) -> OneOnOne | None:
+        return self.session.get(OneOnOne, one_on_one_id)
+
+    def for_manager(self, team_id: str, manager: str) -> list[OneOnOne]:
+        """The manager's 1:1 rows, by report user id."""
+        return list(
+            self.session.scalars(
+                select(OneOnOne)
+                .where(OneOnOne.team_id == team_id, OneOnOne.manager_user_id == manager)
+                .order_by(OneOnOne.report_user_id)
+            )
+        )
+
+    def due_candidates(self) -> list[OneOnOne]:
+        """Every 1:1 with a weekday and time; the scheduler works out which meeting is next."""
+        return list(
+            self.session.scalars(
+                select(OneOnOne).where(OneOnOne.weekday.is_not(None), OneOnOne.time.is_not(None)).order_by(OneOnOne.id)
+            )
+        )
+
+    def mark_prepped(self, one_on_one_id: int, now: datetime) -> bool:
+        """Record that a prep digest went out at `now` (manual or automatic)."""
+        return self._update_if(one_on_one_id, [], last_prep_at=now)
+
+    def claim_auto_prep(
+        self, one_on_one_id: int, meeting_at: datetime, owner: str, now: datetime, lease: timedelta
+    ) -> bool:
+        """Make `owner` the one process to send the automatic digest for the meeting at `meeting_at`.
+
+        True only if no digest was recorded for this (or a later) meeting and no other
+        owner holds a live lease. Commit before posting; then `mark_auto_prepped`.
+        """
+        return self._update_if(
+            one_on_one_id,
+            [
+                or_(OneOnOne.last_auto_prep_for.is_(None), OneOnOne.last_auto_prep_for < meeting_at),
+                or_(OneOnOne.prep_lease_until.is_(None), OneOnOne.prep_lease_until < now),
+            ],
+            prep_owner=owner,
+            prep_lease_until=now + lease,
+        )
+
+    def mark_auto_prepped(self, one_on_one_id: int, owner: str, meeting_at: datetime, now: datetime) -> bool:
+        """Record the automatic digest for `meeting_at`; True only if `owner` held the claim."""
+        return self._update_if(
+            one_on_one_id,
+            [OneOnOne.prep_owner == owner, OneOnOne.prep_lease_until.is_not(None)],
+            last_auto_prep_for=meeting_at,
+            last_prep_at=now,
+            prep_lease_until=None,
+        )
+
+    def remove_for_pair(self, team_id: str, manager: str, report: str) -> int:
+        """Delete the pair's 1:1 row; return how many rows went (0 or 1)."""
+        return rowcount(
+            self.session.execute(
+                delete(OneOnOne).where(
+                    OneOnOne.team_id == team_id,
+                    OneOnOne.manager_user_id == manager,
+                    OneOnOne.report_user_id == report,
+                )
+            )
+        )
+
+    def _update_if(self, one_on_one_id: int, conditions: list[Any], **values: Any) -> bool:
+        result = self.session.execute(
+            update(OneOnOne)
+            .where(OneOnOne.id == one_on_one_id, *conditions)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if rowcount(result) != 1:
+            return False
+        loaded = self.session.identity_map.get(self.session.identity_key(OneOnOne, one_on_one_id))
+        if loaded is not None:
+            self.session.refresh(loaded)
+        return True
+
+    @staticmethod
+    def _pair(team_id: str, manager: str, report: str) -> Select[OneOnOne]:
+        return select(OneOnOne).where(
+            OneOnOne.team_id == team_id, OneOnOne.manager_user_id == manager, OneOnOne.report_user_id == report
+        )
