@@ -33,3 +33,18 @@ SETUP_REMINDERS_BLOCK = "reminders"
 SETUP_REMINDERS_INPUT = "reminders_input"
 OPEN_SETUP = "growth_open_setup"             # button: open the setup modal
 CHECKIN_NOW = "growth_checkin_now"           # button: send this week's check-in now
+
+# Growth log files (export, forget-me) and the App Home
+EXPORT_OWN_LOG = "growth_export_own_log"     # button (App Home, forget-me): my log as Markdown, in my DM
+FORGET_DELETE = "growth_forget_delete"       # button: delete everything stored about the clicker
+FORGET_CANCEL = "growth_forget_cancel"       # button: keep everything
+
+# Growth log: manager relationships, reading the log, 1:1 prep
+LOG_OLDER = "growth_log_older"               # paging buttons; the value carries owner, filters and page
+LOG_NEWER = "growth_log_newer"
+LOG_PRIVACY = "growth_log_privacy"           # prefix: "growth_log_privacy:<answer id>", the owner's toggle
+
+# Self-assessment (/growth assess, /growth profile)
+ASSESS_MODAL = "growth_assess_modal"         # callback_id of the capability-matrix form
+ASSESS_PICK_BLOCK = "assess:"                # block_id prefix: one radio input per capability id
+ASSESS_PICK_INPUT = "assess_pick"            # action_id of each radio input

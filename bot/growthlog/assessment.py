@@ -1,0 +1,393 @@
+"""Self-assessment against the `engineering-levels` capability matrix, and the "jagged profile".
+
+An engineer picks, per capability, the role whose cell honestly describes them. The picks are
+stored, dated, in their growth log. The profile compares the latest picks with the role their
+level maps to (the reference line), names the capabilities furthest below and above it, and
+says where the last two assessments moved.
+
+The top of this module is plain Python over the content catalog (no Slack, no SQL). The few
+functions at the bottom read and write through the repositories; their caller owns the session.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from bot.blocks.text import escape
+from bot.catalog.model import Capability, Catalog, Level, Matrix, MatrixStage
+from bot.domain.schedule import zone
+from bot.growthlog.access import Reader, can_read
+from storage.repositories import Assessments, Engineers, ProcessedEvents
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from storage.models import Engineer
+
+FRAMEWORK_ID = "engineering-levels"
+PROFILE_DEPTH = 4          # assessments drawn in the chart, newest last
+NAMES_LISTED = 5           # capabilities named per line before "and N more"
+UTC = ZoneInfo("UTC")
+
+
+# -- the choices ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Choice:
+    role: str          # the matrix role (a level id of the framework)
+    role_name: str     # "Senior"
+    text: str          # the matrix cell, verbatim
+
+
+@dataclass(frozen=True)
+class CapabilityChoices:
+    stage: MatrixStage
+    capability: Capability
+    choices: tuple[Choice, ...]   # in role order, Intern first
+
+
+def matrix_of(catalog: Catalog) -> Matrix | None:
+    framework = catalog.framework(FRAMEWORK_ID)
+    return framework.matrix if framework else None
+
+
+def role_names(catalog: Catalog) -> dict[str, str]:
+    """Matrix role id -> the level's name ("senior" -> "Senior"), in role order."""
+    matrix = matrix_of(catalog)
+    if matrix is None:
+        return {}
+    return {role: _level_name(catalog, role) for role in matrix.roles}
+
+
+def assessment_choices(catalog: Catalog) -> tuple[CapabilityChoices, ...]:
+    """Every capability of the matrix, stage by stage, with one choice per role: the cell text as written."""
+    matrix = matrix_of(catalog)
+    if matrix is None:
+        return ()
+    names = role_names(catalog)
+    return tuple(
+        CapabilityChoices(stage, capability, tuple(
+            Choice(role, names[role], capability.cells[role]) for role in matrix.roles if role in capability.cells
+        ))
+        for stage, capability in matrix.capabilities()
+    )
+
+
+def clean_picks(catalog: Catalog, picks: Mapping[str, Any]) -> dict[str, str]:
+    """Only known capabilities with a role that capability has a cell for, in matrix order."""
+    cleaned: dict[str, str] = {}
+    for item in assessment_choices(catalog):
+        role = picks.get(item.capability.id)
+        if isinstance(role, str) and any(c.role == role for c in item.choices):
+            cleaned[item.capability.id] = role
+    return cleaned
+
+
+def merge_page(previous: Mapping[str, str], page_capabilities: Sequence[str],
+               submitted: Mapping[str, str]) -> dict[str, str]:
+    """Picks after one page of a multi-page form: that page's answers replace what it showed."""
+    shown = set(page_capabilities)
+    merged = {k: v for k, v in previous.items() if k not in shown}
+    merged.update({k: v for k, v in submitted.items() if k in shown})
+    return merged
+
+
+# -- the reference line -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Where the engineer's level sits on the matrix roles; `role` None means no reference line.
+
+    `note` is plain text (the chart shows it too): what the line is, or why there is none."""
+
+    role: str | None
+    role_name: str | None
+    level: Level | None
+    via: str | None                # the engineer's level when it is not the role itself
+    note: str
+
+
+def reference_for(catalog: Catalog, level: Level | None) -> Reference:
+    """The matrix role for `level`: itself if it is a role, else its crosswalk equivalent in
+    `engineering-levels` (the highest role of that row: early career → Junior). A level above
+    the matrix's top role (Staff, Principal…) maps to that top role (Lead)."""
+    matrix = matrix_of(catalog)
+    framework = catalog.framework(FRAMEWORK_ID)
+    if level is None:
+        return Reference(None, None, None, None,
+                         "No level set, so there is no reference line (set one with /growth level).")
+    if matrix is None or framework is None:
+        return Reference(None, None, level, None, "There is no capability matrix to compare against.")
+    candidates = [level] if level.framework_id == FRAMEWORK_ID else [
+        lvl for lvl in catalog.equivalents(level) if lvl.framework_id == FRAMEWORK_ID
+    ]
+    roles = [lvl for lvl in candidates if lvl.id in matrix.roles]
+    top = framework.level(matrix.roles[-1])
+    role: str | None = None
+    if roles:
+        role = max(roles, key=lambda lvl: matrix.roles.index(lvl.id)).id
+    elif top is not None and candidates and all(lvl.rank > top.rank for lvl in candidates):
+        role = top.id
+    level_name = _level_with_framework(catalog, level)
+    if role is None:
+        return Reference(None, None, level, None,
+                         f"No reference line: {level_name} has no equivalent in the {framework.name} matrix.")
+    name = _level_name(catalog, role)
+    via = None if level.framework_id == FRAMEWORK_ID and level.id == role else level_name
+    return Reference(role, name, level, via, f"Reference line: {name}" + (f" (your level: {via})" if via else "") + ".")
+
+
+# -- comparing --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Gap:
+    capability_id: str
+    name: str
+    role: str
+    distance: int       # roles above (+) or below (−) the reference
+
+
+@dataclass(frozen=True)
+class Extremes:
+    below: tuple[Gap, ...]   # every capability at the largest distance below (ties included)
+    above: tuple[Gap, ...]   # every capability at the largest distance above
+
+
+def gaps(catalog: Catalog, picks: Mapping[str, str], reference_role: str) -> tuple[Gap, ...]:
+    """Each picked capability's distance from the reference role, in matrix order."""
+    matrix = matrix_of(catalog)
+    if matrix is None or reference_role not in matrix.roles:
+        return ()
+    ref = matrix.roles.index(reference_role)
+    return tuple(
+        Gap(cap.id, cap.name, picks[cap.id], matrix.roles.index(picks[cap.id]) - ref)
+        for _, cap in matrix.capabilities() if picks.get(cap.id) in matrix.roles
+    )
+
+
+def furthest(catalog: Catalog, picks: Mapping[str, str], reference_role: str) -> Extremes:
+    """The capabilities furthest below and furthest above the reference role."""
+    found = gaps(catalog, picks, reference_role)
+    low = min((g.distance for g in found if g.distance < 0), default=None)
+    high = max((g.distance for g in found if g.distance > 0), default=None)
+    return Extremes(tuple(g for g in found if g.distance == low), tuple(g for g in found if g.distance == high))
+
+
+@dataclass(frozen=True)
+class Move:
+    capability_id: str
+    name: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class Movement:
+    up: tuple[Move, ...]
+    down: tuple[Move, ...]
+
+
+def movement(catalog: Catalog, previous: Mapping[str, str], latest: Mapping[str, str]) -> Movement:
+    """Capabilities picked in both assessments whose role went up or down, in matrix order."""
+    matrix = matrix_of(catalog)
+    if matrix is None:
+        return Movement((), ())
+    up: list[Move] = []
+    down: list[Move] = []
+    for _, cap in matrix.capabilities():
+        before, after = previous.get(cap.id), latest.get(cap.id)
+        if before not in matrix.roles or after not in matrix.roles or before == after:
+            continue
+        move = Move(cap.id, cap.name, before, after)
+        (up if matrix.roles.index(after) > matrix.roles.index(before) else down).append(move)
+    return Movement(tuple(up), tuple(down))
+
+
+# -- the profile ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One stored assessment, as the profile uses it."""
+
+    taken_at: datetime
+    picks: Mapping[str, str]
+
+    def label(self, tz: ZoneInfo = UTC) -> str:
+        return f"{self.taken_at.astimezone(tz):%-d %b %Y}"
+
+
+def snapshots_of(catalog: Catalog, assessments: Sequence[Any], depth: int = PROFILE_DEPTH) -> tuple[Snapshot, ...]:
+    """The last `depth` matrix assessments, oldest first. `assessments` are stored rows (anything
+    with `framework_id`, `picks`, `created_at`), newest first as the repository returns them."""
+    ours = [a for a in assessments if getattr(a, "framework_id", FRAMEWORK_ID) == FRAMEWORK_ID]
+    return tuple(Snapshot(a.created_at, clean_picks(catalog, a.picks or {})) for a in reversed(ours[:depth]))
+
+
+def profile_summary(catalog: Catalog, assessments: Sequence[Any], level: Level | None,
+                    tz: ZoneInfo = UTC) -> list[str]:
+    """The profile in a few mrkdwn lines: the latest assessment, how it compares with the
+    engineer's level (furthest below / above), and what moved since the one before.
+
+    `assessments` are stored rows, newest first; `[]` when there is none.
+    """
+    recent = snapshots_of(catalog, assessments, depth=2)
+    if not recent:
+        return []
+    latest = recent[-1]
+    total = len(assessment_choices(catalog))
+    lines = [f"*Self-assessment* · {latest.label(tz)} · {len(latest.picks)} of {total} capabilities"]
+    reference = reference_for(catalog, level)
+    if reference.role is None:
+        lines.append(escape(reference.note))
+    else:
+        found = gaps(catalog, latest.picks, reference.role)
+        at = sum(g.distance == 0 for g in found)
+        above = sum(g.distance > 0 for g in found)
+        below = sum(g.distance < 0 for g in found)
+        via = f" ({escape(reference.via)})" if reference.via else ""
+        lines.append(f"Against *{escape(reference.role_name)}*{via}: at it on {at}, above on {above}, below on {below}.")
+        extremes = furthest(catalog, latest.picks, reference.role)
+        names = role_names(catalog)
+        if extremes.below:
+            lines.append(_extreme_line("Furthest below", extremes.below, names))
+        if extremes.above:
+            lines.append(_extreme_line("Furthest above", extremes.above, names))
+    if len(recent) == 2:
+        lines.append(movement_line(catalog, recent[0], latest, tz))
+    return lines
+
+
+def movement_line(catalog: Catalog, previous: Snapshot, latest: Snapshot, tz: ZoneInfo = UTC) -> str:
+    moved = movement(catalog, previous.picks, latest.picks)
+    if not moved.up and not moved.down:
+        return f"Since {previous.label(tz)}: no change."
+    names = role_names(catalog)
+    parts = []
+    if moved.up:
+        parts.append("up on " + _moves(moved.up, names))
+    if moved.down:
+        parts.append("down on " + _moves(moved.down, names))
+    return f"Since {previous.label(tz)}: " + "; ".join(parts) + "."
+
+
+def _extreme_line(title: str, found: tuple[Gap, ...], names: Mapping[str, str]) -> str:
+    distance = abs(found[0].distance)
+    steps = f"{distance} role{'s' if distance != 1 else ''}"
+    return f"{title} ({escape(names.get(found[0].role, found[0].role))}, {steps} away): " + _listed(
+        [f"*{escape(g.name)}*" for g in found])
+
+
+def _moves(moves: tuple[Move, ...], names: Mapping[str, str]) -> str:
+    return _listed([f"*{escape(m.name)}* ({escape(names.get(m.before, m.before))} → "
+                    f"{escape(names.get(m.after, m.after))})" for m in moves])
+
+
+def _listed(items: list[str]) -> str:
+    shown = ", ".join(items[:NAMES_LISTED])
+    return shown + (f" and {len(items) - NAMES_LISTED} more" if len(items) > NAMES_LISTED else "")
+
+
+def _level_name(catalog: Catalog, level_id: str) -> str:
+    level = catalog.level(FRAMEWORK_ID, level_id)
+    return level.name if level else level_id
+
+
+def _level_with_framework(catalog: Catalog, level: Level) -> str:
+    framework = catalog.framework(level.framework_id)
+    return f"{level.name} · {framework.name}" if framework else level.name
+
+
+# -- reading and writing (the caller owns the session) ----------------------------------------
+
+
+def level_of(catalog: Catalog, engineer: "Engineer") -> Level | None:
+    return catalog.level(engineer.framework_id or "", engineer.level_id or "")
+
+
+def previous_picks(session: "Session", catalog: Catalog, team_id: str,
+                   user_id: str) -> tuple[dict[str, str], str | None]:
+    """The engineer's latest matrix picks and the date they were made, in the engineer's time zone
+    (they pre-select the form); `({}, None)` if there are none."""
+    engineer = Engineers(session).get(team_id, user_id)
+    if engineer is None:
+        return {}, None
+    recent = snapshots_of(catalog, Assessments(session).for_engineer(engineer.id, limit=PROFILE_DEPTH * 2), depth=1)
+    return (dict(recent[-1].picks), recent[-1].label(_tz(engineer))) if recent else ({}, None)
+
+
+def record_assessment(session: "Session", catalog: Catalog, team_id: str, user_id: str,
+                      picks: Mapping[str, str], now: datetime, dedupe_key: str) -> list[str] | None:
+    """Store the picks, dated `now`, in the engineer's log (creating the engineer on first use).
+
+    Returns the summary lines to confirm with (with what moved since the last assessment), or
+    None when `dedupe_key` was already recorded (a double-clicked Save is stored once).
+    """
+    if not ProcessedEvents(session).first_time(dedupe_key, now):
+        return None
+    engineer = Engineers(session).get_or_create(team_id, user_id)
+    repository = Assessments(session)
+    repository.add(engineer.id, FRAMEWORK_ID, clean_picks(catalog, picks), now)
+    recent = repository.for_engineer(engineer.id, limit=PROFILE_DEPTH * 2)
+    return profile_summary(catalog, recent, level_of(catalog, engineer), _tz(engineer))
+
+
+def submission_key(view_id: str, picks: Mapping[str, str]) -> str:
+    digest = hashlib.sha256(json.dumps(dict(picks), sort_keys=True).encode()).hexdigest()[:16]
+    return f"view:{view_id}:{digest}"
+
+
+def latest_profile_lines(session: "Session", catalog: Catalog, engineer: "Engineer") -> list[str]:
+    """A short mrkdwn summary of the engineer's latest self-assessment against their level, and
+    what moved since the previous one (for the 1:1 prep digest); `[]` if they have none.
+
+    Reads only; access is the caller's business (the digest goes to the engineer's manager)."""
+    recent = Assessments(session).for_engineer(engineer.id, limit=PROFILE_DEPTH * 2)
+    return profile_summary(catalog, recent, level_of(catalog, engineer), _tz(engineer))
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Everything `/growth profile` shows about one engineer."""
+
+    user_id: str
+    snapshots: tuple[Snapshot, ...]       # oldest first, at most PROFILE_DEPTH
+    reference: Reference
+    summary: tuple[str, ...]
+    tz: ZoneInfo
+
+
+@dataclass(frozen=True)
+class ProfileRead:
+    refused: bool
+    profile: Profile | None = None        # None (not refused): no assessment yet
+
+
+def read_profile(session: "Session", catalog: Catalog, reader: Reader, user_id: str) -> ProfileRead:
+    """The profile of `user_id` if `reader` may read their log (`can_read`: themself or their
+    current manager). A refusal looks the same whether or not that person has a log."""
+    engineer = Engineers(session).get(reader.team_id, user_id)
+    if engineer is None and user_id == reader.user_id:
+        return ProfileRead(refused=False)
+    if not can_read(reader, engineer):
+        return ProfileRead(refused=True)
+    stored = Assessments(session).for_engineer(engineer.id, limit=PROFILE_DEPTH * 2)
+    snapshots = snapshots_of(catalog, stored)
+    if not snapshots:
+        return ProfileRead(refused=False)
+    level, tz = level_of(catalog, engineer), _tz(engineer)
+    summary = profile_summary(catalog, stored, level, tz)
+    return ProfileRead(False, Profile(user_id, snapshots, reference_for(catalog, level), tuple(summary), tz))
+
+
+def _tz(engineer: "Engineer") -> ZoneInfo:
+    return zone(engineer.tz)
