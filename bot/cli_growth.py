@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime, timezone
+from pathlib import Path
 
 
 def add_commands(commands) -> None:
@@ -13,6 +14,16 @@ def add_commands(commands) -> None:
     run_due.add_argument("--now", type=_instant, help="ISO-8601 instant to run as of (default: now)")
     run_due.set_defaults(run=_run_due)
 
+    org = commands.add_parser("org", help="who manages whom").add_subparsers(metavar="ACTION")
+    org_import = org.add_parser(
+        "import", help="set managers from a CSV with the header engineer,manager (Slack user ids); "
+                       "all rows or none; everyone concerned gets a DM")
+    org_import.add_argument("file", type=Path, help="the CSV file")
+    org_import.add_argument("--admin", metavar="UID", help="your Slack user id; must be in ADMIN_USER_IDS")
+    org_import.add_argument("--team", metavar="T",
+                            help="the workspace (team) id (default: the bot token's, via auth.test)")
+    org_import.set_defaults(run=_org_import)
+
 
 def _instant(text: str) -> datetime:
     try:
@@ -21,7 +32,7 @@ def _instant(text: str) -> datetime:
         import argparse
 
         raise argparse.ArgumentTypeError(f"{text!r} is not an ISO-8601 instant, e.g. 2026-11-20T16:00:00Z") from None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def _run_due(args) -> int:
@@ -39,4 +50,45 @@ def _run_due(args) -> int:
     print(report.summary())
     for error in report.errors[:20]:
         print(f"  failed: {error}", file=sys.stderr)
-    return 1 if report.failed else 0
+    from bot.growthlog.one_on_ones import run_auto_prep
+
+    prep = run_auto_prep(services, client, args.now or services.now())  # 1:1 prep digests due now
+    print(prep.summary())
+    return 1 if report.failed or prep.failed else 0
+
+
+def _org_import(args) -> int:
+    from slack_sdk.errors import SlackApiError
+
+    from bot.growthlog.org_import import import_relationships
+    from bot.runtime import build_services, configure_logging
+    from bot.settings import SettingsError, load_settings
+    from bot.slack_client import make_web_client
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    if not args.admin or args.admin not in settings.admin_user_ids:
+        who = f"{args.admin} is not" if args.admin else "--admin UID is required: it must be"
+        print(f"growth-bot: {who} one of ADMIN_USER_IDS; only a listed admin may import relationships.",
+              file=sys.stderr)
+        return 2
+    if not settings.slack_bot_token:
+        raise SettingsError("SLACK_BOT_TOKEN is not set: the import checks users and sends DMs through Slack.")
+    try:
+        text = args.file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"growth-bot: cannot read {args.file}: {exc}", file=sys.stderr)
+        return 2
+    services = build_services(settings)
+    client = make_web_client(settings.slack_bot_token, settings.slack_api_url)
+    try:
+        team = args.team or client.auth_test()["team_id"]
+    except SlackApiError as exc:
+        print(f"growth-bot: Slack refused the bot token ({exc.response.get('error')}); check SLACK_BOT_TOKEN "
+              "or pass --team.", file=sys.stderr)
+        return 2
+    report = import_relationships(services.session_factory, client, team, text)
+    print(report.summary())
+    for error in report.errors:
+        print(f"  {error}", file=sys.stderr)
+    return 1 if report.errors else 0

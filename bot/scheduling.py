@@ -21,12 +21,15 @@ TICK_SECONDS = 60
 
 def make_due_runner(services: Services, client: WebClient) -> DueRunner:
     from bot.checkins.pacing import SharedBackoff, SharedRateLimitRetryHandler
-    from bot.slack_client import make_web_client
 
     backoff = SharedBackoff()
-    # Bulk sends pause all sender threads together on a 429 (see bot.checkins.pacing).
-    sender = make_web_client(services.settings.slack_bot_token or client.token, services.settings.slack_api_url,
-                             rate_limit_handler=SharedRateLimitRetryHandler(backoff))
+    # Bulk sends pause all sender threads together on a 429 (see bot.checkins.pacing). Only a
+    # 429 is retried in place: Slack did not post anything. A 5xx or a dropped connection may
+    # come *after* the DM was posted, so blindly re-posting could double it; such a send is
+    # released instead, and the next tick's retry first looks for the DM (bot.checkins.delivery).
+    sender = WebClient(token=services.settings.slack_bot_token or client.token,
+                       base_url=services.settings.slack_api_url, timeout=15,
+                       retry_handlers=[SharedRateLimitRetryHandler(backoff)])
     return DueRunner(services.session_factory, services.catalog, services.settings, sender, backoff)
 
 
@@ -39,6 +42,12 @@ def start_scheduler(services: Services, client: WebClient) -> BackgroundSchedule
             runner.run(services.now())
         except Exception:  # noqa: BLE001 - log and let the next tick retry; the ticker must not die
             logger.exception("Due pass failed")
+        try:
+            from bot.growthlog.one_on_ones import run_auto_prep
+
+            run_auto_prep(services, client, services.now())  # 1:1 prep digests, claimed like check-ins
+        except Exception:  # noqa: BLE001 - same: the next tick retries
+            logger.exception("1:1 prep pass failed")
 
     scheduler.add_job(tick, "interval", seconds=TICK_SECONDS, id="due-pass", max_instances=1,
                       coalesce=True, next_run_time=services.now())

@@ -10,6 +10,11 @@ it is not there.
 
 The pass is pipelined: while one chunk of claimed check-ins is being posted by the sender
 threads, the previous chunk's results are recorded and the next chunk is claimed.
+
+A pass runs "as of" an instant (the scheduler's now, or `run-due --now`), and its clock then
+moves on with real elapsed time: a pass that takes minutes (a big fan-out against Slack's rate
+limit) claims with leases counted from when it actually claims, and never sends a week's
+check-in after that week is over.
 """
 
 from __future__ import annotations
@@ -17,11 +22,13 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 import uuid
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Callable
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -31,9 +38,9 @@ from bot.catalog.model import Catalog
 from bot.checkins.delivery import Delivery, post_checkin, post_reminder
 from bot.checkins.pacing import SharedBackoff
 from bot.checkins.plan import plan_for, pool_for, question_payload
-from bot.checkins.timezones import refresh_tz, tz_is_stale
+from bot.checkins.timezones import fetch_tz, tz_is_stale
 from bot.domain.rotation import pick_questions
-from bot.domain.schedule import due_this_week
+from bot.domain.schedule import Slot, due_this_week
 from bot.settings import Settings
 from storage.models import CheckIn, CheckInStatus, Engineer
 from storage.repositories import Answers, CheckIns, Engineers
@@ -42,7 +49,20 @@ logger = logging.getLogger(__name__)
 
 CLAIM_LEASE = timedelta(minutes=10)
 CHUNK = 50
+# A send Slack refused for a reason that will not go away by itself (the user left, DMs with
+# the app are off) is given up after this many attempts; anything else (Slack down, timeouts)
+# is retried every tick until the week is over, so an outage never drops a check-in.
 MAX_ATTEMPTS = 12
+PERMANENT_ERRORS = frozenset({
+    "channel_not_found", "user_not_found", "user_disabled", "account_inactive", "cannot_dm_bot",
+    "messages_tab_disabled", "is_archived", "not_in_channel", "restricted_action",
+})
+# UTC offsets run from -12:00 to +14:00: a move can bring someone's moment this much closer.
+ZONE_SPREAD = timedelta(hours=26)
+# users.info look-ups per pass for time zones that may have changed (Slack tier 4: 100+/min).
+TZ_REFRESHES_PER_PASS = 50
+# A reminder belongs to its check-in's week, which is never longer than this.
+REMINDER_HORIZON = timedelta(days=8)
 
 
 def new_owner() -> str:
@@ -73,6 +93,27 @@ class Job:
     framework_name: str
     week_start: object
     recovering: bool  # a retried claim: an earlier sender may have posted before dying
+    week_ends_at: datetime | None = None  # nothing is posted for the week after this
+
+
+class WeekOver(Exception):
+    """The check-in's week ended while it waited to be posted (a long pass, a long 429 pause)."""
+
+
+class PassClock:
+    """The pass's instant, moving on with real elapsed time (monotonic, so never backwards)."""
+
+    def __init__(self, start: datetime, monotonic: Callable[[], float] = time.monotonic):
+        self.start = start
+        self._monotonic = monotonic
+        self._origin = monotonic()
+
+    def __call__(self) -> datetime:
+        return self.start + timedelta(seconds=max(0.0, self._monotonic() - self._origin))
+
+
+def is_permanent(error: str | None) -> bool:
+    return bool(error) and error.removeprefix("slack error: ") in PERMANENT_ERRORS
 
 
 class DueRunner:
@@ -87,13 +128,15 @@ class DueRunner:
         self.backoff = backoff or SharedBackoff()
 
     def run(self, now: datetime) -> RunReport:
+        """Send every check-in and reminder due at `now`; never raises for a failed send."""
         report = RunReport()
         owner = new_owner()
-        due = self._due_engineers(now, report)
+        clock = PassClock(now)
         with ThreadPoolExecutor(max_workers=self.settings.send_concurrency,
                                 thread_name_prefix="checkin-send") as pool:
-            self._send_checkins(due, now, owner, pool, report)
-            self._send_reminders(now, owner, pool, report)
+            due = self._due_engineers(now, report, pool)
+            self._send_checkins(due, clock, owner, pool, report)
+            self._send_reminders(clock, owner, pool, report)
         logger.info("Due pass at %s: %s", now.isoformat(), report.summary())
         return report
 
@@ -101,25 +144,88 @@ class DueRunner:
         """Send one engineer's check-in for this week now, whatever their schedule (`/growth now`)."""
         report = RunReport()
         owner = new_owner()
-        jobs = self._claim_chunk([engineer_id], now, owner, report)
+        clock = PassClock(now)
+        jobs = self._claim_chunk([engineer_id], clock, owner, report, force=True)
         with ThreadPoolExecutor(max_workers=1) as pool:
-            self._record([(job, pool.submit(self._deliver, job)) for job in jobs], now, owner, report)
+            self._record([(job, pool.submit(self._deliver, job, clock)) for job in jobs], clock, owner, report)
         return report
 
     # -- who is due ---------------------------------------------------------------------------
 
-    def _due_engineers(self, now: datetime, report: RunReport) -> list[int]:
+    def _due_engineers(self, now: datetime, report: RunReport, pool: ThreadPoolExecutor) -> list[int]:
         with self.session_factory() as session:
             engineers = Engineers(session).all_schedulable(now)
-            open_slots = {}
+            due, settled = self._due_among(session, engineers, now)
+        # Slack calls outside any session (on SQLite an open session holds the write lock).
+        moved = self._refresh_zones(self._zone_candidates(engineers, due, now), now, pool)
+        if moved:
+            # Someone's Slack time zone changed: their moment is where they are now.
+            with self.session_factory() as session:
+                due_moved, settled_moved = self._due_among(session, moved, now)
+            ids = {e.id for e in moved}
+            due = [eid for eid in due if eid not in ids] + due_moved
+            settled = {eid for eid in settled if eid not in ids} | settled_moved
+        report.skipped += len(settled)
+        return sorted(due)
+
+    def _due_among(self, session, engineers: list[Engineer], now: datetime) -> tuple[list[int], set[int]]:
+        """(engineers whose check-in is owed and open now, those among them already settled)."""
+        open_slots = {}
+        for engineer in engineers:
+            slot = plan_for(engineer, self.settings).slot(now)
+            if slot.is_open(now) and due_this_week(slot, engineer.created_at, engineer.paused_until):
+                open_slots[engineer.id] = slot.week_start
+        done = self._settled(session, open_slots, now)
+        return [eid for eid in open_slots if eid not in done], done
+
+    def _zone_candidates(self, engineers: list[Engineer], due: list[int], now: datetime) -> list[Engineer]:
+        """Engineers whose time zone is worth re-reading now: stale, and due now or possibly soon.
+
+        Due now first (moved west: not yet due where they are), then by how soon their next
+        moment is in the zone we know (moved east: due earlier than we think), capped per pass
+        so a big fan-out never waits on hundreds of users.info calls.
+        """
+        due_ids = set(due)
+        ranked = []
+        for engineer in engineers:
+            if not tz_is_stale(engineer, now):
+                continue
+            if engineer.id in due_ids:
+                ranked.append((0, now, engineer.id, engineer))
+                continue
+            plan = plan_for(engineer, self.settings)
+            slot = plan.slot(now)
+            upcoming = slot.due_at if slot.due_at > now else plan.slot(slot.ends_at).due_at
+            if upcoming - now <= ZONE_SPREAD:
+                ranked.append((1, upcoming, engineer.id, engineer))
+        ranked.sort(key=lambda item: item[:3])
+        return [item[3] for item in ranked[:TZ_REFRESHES_PER_PASS]]
+
+    def _refresh_zones(self, engineers: list[Engineer], now: datetime, pool: ThreadPoolExecutor) -> list[Engineer]:
+        """Re-read time zones from Slack, outside any transaction; returns those that changed."""
+        if not engineers:
+            return []
+        fetched = [(engineer, pool.submit(fetch_tz, self.client, engineer.user_id)) for engineer in engineers]
+        answers: dict[int, str | None] = {}
+        for engineer, future in fetched:
+            try:
+                answers[engineer.id] = future.result()
+            except Exception:  # noqa: BLE001 - Slack unreachable: keep the zone we know, try again next pass
+                logger.warning("users.info for %s failed", engineer.user_id, exc_info=True)
+        moved = []
+        with self.session_factory.begin() as session:
             for engineer in engineers:
-                slot = plan_for(engineer, self.settings).slot(now)
-                if slot.is_open(now) and due_this_week(slot, engineer.created_at):
-                    open_slots[engineer.id] = slot.week_start
-            done = self._settled(session, open_slots, now)
-        due = [eid for eid in open_slots if eid not in done]
-        report.skipped += len(open_slots) - len(due)
-        return due
+                if engineer.id not in answers:
+                    continue
+                stored = session.get(Engineer, engineer.id)
+                if stored is None:
+                    continue
+                stored.tz_checked_at = engineer.tz_checked_at = now
+                name = answers[engineer.id]
+                if name and name != stored.tz:
+                    stored.tz = engineer.tz = name
+                    moved.append(engineer)
+        return moved
 
     @staticmethod
     def _settled(session, open_slots: dict[int, object], now: datetime) -> set[int]:
@@ -129,53 +235,58 @@ class DueRunner:
         for start in range(0, len(ids), 500):
             rows = session.execute(
                 select(CheckIn.engineer_id, CheckIn.week_start, CheckIn.status, CheckIn.lease_until,
-                       CheckIn.attempts)
+                       CheckIn.attempts, CheckIn.last_error)
                 .where(CheckIn.engineer_id.in_(ids[start:start + 500]))
                 .where(CheckIn.week_start.in_(set(open_slots[i] for i in ids[start:start + 500])))
             )
-            for engineer_id, week_start, status, lease_until, attempts in rows:
+            for engineer_id, week_start, status, lease_until, attempts, last_error in rows:
                 if week_start != open_slots[engineer_id]:
                     continue
                 live_claim = status == CheckInStatus.SENDING.value and lease_until and lease_until >= now
-                gave_up = status == CheckInStatus.PENDING.value and attempts >= MAX_ATTEMPTS
+                gave_up = status == CheckInStatus.PENDING.value and attempts >= MAX_ATTEMPTS and is_permanent(last_error)
                 if status in (CheckInStatus.SENT.value, CheckInStatus.ANSWERED.value) or live_claim or gave_up:
                     settled.add(engineer_id)
         return settled
 
     # -- sending check-ins --------------------------------------------------------------------
 
-    def _send_checkins(self, due: list[int], now: datetime, owner: str, pool: ThreadPoolExecutor,
+    def _send_checkins(self, due: list[int], clock: PassClock, owner: str, pool: ThreadPoolExecutor,
                        report: RunReport) -> None:
         in_flight: deque[list[tuple[Job, Future]]] = deque()
         for start in range(0, len(due), CHUNK):
-            jobs = self._claim_chunk(due[start:start + CHUNK], now, owner, report)
-            in_flight.append([(job, pool.submit(self._deliver, job)) for job in jobs])
+            jobs = self._claim_chunk(due[start:start + CHUNK], clock, owner, report)
+            in_flight.append([(job, pool.submit(self._deliver, job, clock)) for job in jobs])
             if len(in_flight) >= 2:
-                self._record(in_flight.popleft(), now, owner, report)
+                self._record(in_flight.popleft(), clock, owner, report)
         while in_flight:
-            self._record(in_flight.popleft(), now, owner, report)
+            self._record(in_flight.popleft(), clock, owner, report)
 
-    def _claim_chunk(self, engineer_ids: list[int], now: datetime, owner: str, report: RunReport) -> list[Job]:
+    def _claim_chunk(self, engineer_ids: list[int], clock: PassClock, owner: str, report: RunReport,
+                     force: bool = False) -> list[Job]:
         jobs: list[Job] = []
+        now = clock()
         with self.session_factory.begin() as session:
             checkins = CheckIns(session)
-            for engineer in session.scalars(select(Engineer).where(Engineer.id.in_(engineer_ids))):
-                if tz_is_stale(engineer, now) and refresh_tz(engineer, self.client, now):
-                    if not plan_for(engineer, self.settings).slot(now).is_open(now):
-                        report.skipped += 1  # moved: not yet due where they are now
-                        continue
-                job = self._claim_one(session, checkins, engineer, now, owner, report)
+            # In id order: two processes claiming the same engineers lock rows in the same order
+            # (PostgreSQL would otherwise be free to deadlock them).
+            for engineer in session.scalars(
+                    select(Engineer).where(Engineer.id.in_(engineer_ids)).order_by(Engineer.id)):
+                job = self._claim_one(checkins, engineer, now, owner, report, force)
                 if job is not None:
                     jobs.append(job)
         return jobs
 
-    def _claim_one(self, session, checkins: CheckIns, engineer: Engineer, now: datetime, owner: str,
-                   report: RunReport) -> Job | None:
+    def _claim_one(self, checkins: CheckIns, engineer: Engineer, now: datetime, owner: str,
+                   report: RunReport, force: bool) -> Job | None:
         pool = pool_for(self.catalog, engineer.framework_id, engineer.level_id)
         if pool is None or not pool.questions:
-            report.skipped += 1
+            report.skipped += 1  # nothing to ask: never an empty DM
             return None
-        slot = plan_for(engineer, self.settings).slot(now)
+        plan = plan_for(engineer, self.settings)
+        slot = plan.slot(now)
+        if not force and not self._still_due(engineer, plan, slot, now):
+            report.skipped += 1  # paused, rescheduled or moved since the pass looked
+            return None
         row = checkins.claim(engineer.id, slot.week_start, slot.due_at, owner, now, CLAIM_LEASE)
         if row is None:
             report.skipped += 1  # another process has it, or it is done
@@ -183,26 +294,36 @@ class DueRunner:
         if not row.questions:
             if engineer.rotation_pool_key != pool.key:
                 engineer.rotation_pool_key, engineer.rotation_offset = pool.key, 0
-            pick = pick_questions(pool.questions, engineer.rotation_offset,
-                                  plan_for(engineer, self.settings).questions_per_checkin)
+            pick = pick_questions(pool.questions, engineer.rotation_offset, plan.questions_per_checkin)
             row.questions = [question_payload(q) for q in pick.items]
             engineer.rotation_offset = pick.next_offset
         framework = self.catalog.framework(pool.source.framework_id)
         return Job(row.id, engineer.id, engineer.user_id, list(row.questions), pool.source.name,
-                   framework.name, slot.week_start, recovering=row.attempts > 1)
+                   framework.name, slot.week_start, recovering=row.attempts > 1, week_ends_at=slot.ends_at)
 
-    def _deliver(self, job: Job) -> Delivery:
+    @staticmethod
+    def _still_due(engineer: Engineer, plan, slot: Slot, now: datetime) -> bool:
+        return (engineer.level_id is not None and not plan.paused_at(now) and slot.is_open(now)
+                and due_this_week(slot, engineer.created_at, engineer.paused_until))
+
+    def _deliver(self, job: Job, clock: PassClock) -> Delivery:
         self.backoff.wait()
+        if job.week_ends_at is not None and clock() >= job.week_ends_at:
+            raise WeekOver(f"the week of {job.week_start} is over")
         return post_checkin(self.client, job)
 
-    def _record(self, batch: list[tuple[Job, Future]], now: datetime, owner: str, report: RunReport) -> None:
+    def _record(self, batch: list[tuple[Job, Future]], clock: PassClock, owner: str, report: RunReport) -> None:
         outcomes = [(job, _outcome(future)) for job, future in batch]
+        now = clock()
         with self.session_factory.begin() as session:
             checkins = CheckIns(session)
             for job, outcome in outcomes:
                 if isinstance(outcome, Delivery):
                     if checkins.mark_sent(job.checkin_id, owner, outcome.channel_id, outcome.ts, now):
                         report.sent += 1
+                elif isinstance(outcome, WeekOver):
+                    checkins.release_failed(job.checkin_id, owner, str(outcome))
+                    report.skipped += 1
                 else:
                     checkins.release_failed(job.checkin_id, owner, outcome)
                     report.failed += 1
@@ -210,12 +331,15 @@ class DueRunner:
 
     # -- reminders ----------------------------------------------------------------------------
 
-    def _send_reminders(self, now: datetime, owner: str, pool: ThreadPoolExecutor, report: RunReport) -> None:
+    def _send_reminders(self, clock: PassClock, owner: str, pool: ThreadPoolExecutor, report: RunReport) -> None:
+        now = clock()
         delay = timedelta(hours=self.settings.reminder_delay_hours)
-        claimed: list[tuple[CheckIn, Engineer]] = []
+        claimed: list[CheckIn] = []
         with self.session_factory.begin() as session:
             checkins = CheckIns(session)
-            for checkin in checkins.awaiting_reminder(sent_before=now - delay):
+            # Only this week's can be owed a reminder: older ones are not even looked at, so the
+            # pass does not slow down as weeks of unanswered check-ins pile up.
+            for checkin in checkins.awaiting_reminder(sent_before=now - delay, sent_after=now - REMINDER_HORIZON):
                 engineer = session.get(Engineer, checkin.engineer_id)
                 plan = plan_for(engineer, self.settings)
                 # Never for a past week, a paused engineer, or someone who said no reminders.
@@ -225,12 +349,14 @@ class DueRunner:
                     checkins.mark_answered(checkin.id, now)
                     continue
                 if checkins.claim_reminder(checkin.id, owner, now, CLAIM_LEASE):
-                    claimed.append((checkin, engineer))
-        futures = [(c, pool.submit(self._remind, c)) for c, _ in claimed]
+                    claimed.append(checkin)
+        futures = [(c, pool.submit(self._remind, c)) for c in claimed]
+        outcomes = [(c, _outcome(future)) for c, future in futures]
+        if not outcomes:
+            return
         with self.session_factory.begin() as session:
-            for checkin, future in futures:
-                outcome = _outcome(future)
-                if outcome is True and CheckIns(session).mark_reminder_sent(checkin.id, owner, now):
+            for checkin, outcome in outcomes:
+                if outcome is True and CheckIns(session).mark_reminder_sent(checkin.id, owner, clock()):
                     report.reminders += 1
                 elif outcome is not True:
                     report.errors.append(f"reminder {checkin.id}: {outcome}")
@@ -245,6 +371,8 @@ def _outcome(future: Future):
     """The delivery, or a short error string for the log and the retry."""
     try:
         return future.result()
+    except WeekOver as exc:
+        return exc
     except SlackApiError as exc:
         return f"slack error: {exc.response.get('error')}"
     except Exception as exc:  # noqa: BLE001 - any failure is retried on a later tick, with its reason kept

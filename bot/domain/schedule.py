@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 UTC = timezone.utc
 # Someone who enrols a minute after their slot still gets that week's check-in.
 ENROLMENT_GRACE = timedelta(minutes=1)
+# `/growth pause` with no length pauses until the year 9999 (see bot.growth.preferences).
+INDEFINITE_PAUSE_YEAR = 9999
 
 
 def zone(name: str | None) -> ZoneInfo:
@@ -57,8 +59,15 @@ class Slot:
         return self.due_at <= now < self.ends_at
 
 
-def due_this_week(slot: Slot, enrolled_at: datetime) -> bool:
-    """Someone who enrolled after this week's moment starts next week, not right away."""
+def due_this_week(slot: Slot, enrolled_at: datetime, paused_until: datetime | None = None) -> bool:
+    """Whether this week's check-in is owed at all.
+
+    Someone who enrolled after this week's moment starts next week, not right away. A moment
+    that fell inside a pause is skipped too: a pause that ends on Friday evening must not
+    turn Friday afternoon's skipped check-in into a late one (only the bot being down does).
+    """
+    if paused_until is not None and slot.due_at < paused_until:
+        return False
     return slot.due_at >= enrolled_at - ENROLMENT_GRACE
 
 
@@ -71,16 +80,27 @@ def current_slot(now: datetime, weekday: int, clock: time, tz: ZoneInfo) -> Slot
     return slot_for_week(local_week_start(now, tz), weekday, clock, tz)
 
 
-def next_checkin(now: datetime, weekday: int, clock: time, tz: ZoneInfo, sent_this_week: bool,
-                 paused_until: datetime | None = None, enrolled_at: datetime | None = None) -> datetime:
-    """When the engineer's next check-in will arrive (UTC), for showing them.
+def paused_indefinitely(paused_until: datetime | None) -> bool:
+    """`/growth pause` without a length stores the far future (year 9999): no date maths on it."""
+    return paused_until is not None and paused_until.year >= INDEFINITE_PAUSE_YEAR
 
-    Mirrors the due pass: a week whose moment came before the engineer enrolled is skipped.
+
+def next_checkin(now: datetime, weekday: int, clock: time, tz: ZoneInfo, sent_this_week: bool,
+                 paused_until: datetime | None = None, enrolled_at: datetime | None = None) -> datetime | None:
+    """When the engineer's next check-in will arrive (UTC), for showing them; None while paused
+    until they resume.
+
+    Mirrors the due pass: a week whose moment came before the engineer enrolled, or while
+    they were paused, is skipped; a week whose moment has passed unsent goes out at once.
     """
-    start = max(now, paused_until) if paused_until and paused_until > now else now
+    if paused_indefinitely(paused_until):
+        return None
+    start = paused_until if paused_until is not None and paused_until > now else now
     slot = current_slot(start, weekday, clock, tz)
-    joined_late = enrolled_at is not None and slot.due_at < enrolled_at - ENROLMENT_GRACE
-    if (sent_this_week and start == now) or slot.ends_at <= start or joined_late:
+    skipped = (enrolled_at is not None and slot.due_at < enrolled_at - ENROLMENT_GRACE) or (
+        paused_until is not None and slot.due_at < paused_until)
+    if (sent_this_week and slot.week_start == current_slot(now, weekday, clock, tz).week_start) \
+            or slot.ends_at <= start or skipped:
         slot = slot_for_week(slot.week_start + timedelta(days=7), weekday, clock, tz)
     if slot.due_at < start:
         # This week's moment has passed: late check-ins go out at the next tick.

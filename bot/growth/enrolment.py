@@ -17,7 +17,7 @@ from bot.checkins.plan import plan_for, pool_for
 from bot.checkins.runner import DueRunner, RunReport
 from bot.checkins.timezones import fetch_tz, tz_is_stale
 from bot.domain.clock import format_clock, weekday_name
-from bot.domain.schedule import describe_local, next_checkin
+from bot.domain.schedule import describe_local, next_checkin, paused_indefinitely
 from bot.growth.preferences import Change, no_questions_message, resolve_level, set_level
 from bot.services import Services
 from storage.models import CheckInStatus, Engineer
@@ -89,12 +89,16 @@ class Enrolment:
             + (f"on, after {settings.reminder_delay_hours:g} h" if plan.reminders else "off"),
         ]
         if plan.paused_at(now):
-            until = "until you resume" if plan.paused_until.year >= 9999 else \
+            until = "until you resume" if paused_indefinitely(plan.paused_until) else \
                 f"until {describe_local(plan.paused_until, plan.tz)}"
             lines.append(f"*Paused* {until}.")
-        if level:
+        if level and not pool.questions:
+            # Content changed under them: say so rather than promise a check-in that would be empty.
+            lines.append(f"*Next check-in:* none. {no_questions_message(level)}")
+        elif level:
             upcoming = next_checkin(now, plan.weekday, plan.clock, plan.tz, sent, plan.paused_until, enrolled_at)
-            lines.append(f"*Next check-in:* {describe_local(upcoming, plan.tz)}")
+            lines.append(f"*Next check-in:* {describe_local(upcoming, plan.tz)}" if upcoming else
+                         "*Next check-in:* after you `/growth resume`")
         lines.append(f"*Manager:* <@{manager}>" if manager else "*Manager:* none named (`/growth manager @someone`)")
         return build_status(lines, set_up=level is not None)
 

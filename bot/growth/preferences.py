@@ -98,7 +98,11 @@ def pause(engineer, text: str, now: datetime) -> Change:
 
 def resume(engineer, now: datetime) -> Change:
     was_paused = engineer.paused_until is not None and engineer.paused_until > now
-    engineer.paused_until = None
+    if was_paused:
+        # "Paused until now", not None: a check-in whose moment passed during the pause stays
+        # skipped (the due pass skips moments before `paused_until`), as it would had the pause
+        # simply run out; `/growth now` still sends this week's on request.
+        engineer.paused_until = now
     return Change(True, "Welcome back: check-ins are on again." if was_paused else "Check-ins were not paused.")
 
 

@@ -1,7 +1,123 @@
-"""(being written)"""
+"""`/growth manager`, `/growth log`, `/growth prep`, `/growth 1on1`, and the log's buttons.
 
-from slack_bolt import App
+Every answer is ephemeral. Every read checks access for the person asking or clicking, at that
+moment, and a refusal is the same `REFUSAL` whether or not the other person has a log.
+"""
+
+from __future__ import annotations
+
+import re
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+
+from bot import ids
+from bot.blocks.growth import reply
+from bot.blocks.growthlog import (
+    build_log_messages,
+    build_prep_messages,
+    log_fallback_text,
+    parse_privacy_value,
+    prep_fallback_text,
+)
+from bot.growth.enrolment import Who
+from bot.growthlog.access import REFUSAL, Reader
+from bot.growthlog.log_view import LogQuery, LogQueryError, parse_log_query, read_log_view, set_answer_privacy
+from bot.growthlog.mentions import split_mention
+from bot.growthlog.one_on_ones import OneOnOneDesk
+from bot.growthlog.prep import mark_prepped, read_digest
+from bot.growthlog.relationships import Relationships
+from bot.listeners.growth_command import RICH_VERBS
+from bot.services import Services
+
+NOT_YOUR_ANSWER = "That answer isn't yours to change, so nothing was changed."
+PREP_USAGE = "Name the person: `/growth prep @name` (someone who named you as their manager)."
+
+
+def _say(respond: Respond, text: str, replace_original: bool = False) -> None:
+    respond(response_type="ephemeral", replace_original=replace_original, blocks=reply(text), text=text[:150])
+
+
+def _reader_of_command(command: dict) -> Reader:
+    return Reader(command["team_id"], command["user_id"])
+
+
+def _reader_of_action(body: dict) -> Reader:
+    return Reader(body["team"]["id"], body["user"]["id"])
+
+
+# -- slash-command verbs (called after ack) ------------------------------------------------------
+
+def manager_verb(command: dict, rest: str, respond: Respond, client: WebClient, services: Services) -> None:
+    change = Relationships(services, client).handle(Who(command["team_id"], command["user_id"]), rest)
+    _say(respond, change.message)
+
+
+def log_verb(command: dict, rest: str, respond: Respond, client: WebClient, services: Services) -> None:
+    try:
+        query = parse_log_query(rest)
+    except LogQueryError as problem:
+        _say(respond, str(problem))
+        return
+    show_log(_reader_of_command(command), query, respond, services, replace_original=False)
+
+
+def prep_verb(command: dict, rest: str, respond: Respond, client: WebClient, services: Services) -> None:
+    report, _ = split_mention(rest)
+    if report is None:
+        _say(respond, PREP_USAGE)
+        return
+    reader = _reader_of_command(command)
+    now = services.now()
+    digest = read_digest(services.session_factory, services.catalog, reader, report, now)
+    if digest is None:
+        _say(respond, REFUSAL)
+        return
+    for blocks in build_prep_messages(digest):
+        respond(response_type="ephemeral", replace_original=False, blocks=blocks, text=prep_fallback_text(digest))
+    mark_prepped(services.session_factory, reader, report, now)
+
+
+def one_on_one_verb(command: dict, rest: str, respond: Respond, client: WebClient, services: Services) -> None:
+    _say(respond, OneOnOneDesk(services, client).handle(Who(command["team_id"], command["user_id"]), rest))
+
+
+def show_log(reader: Reader, query: LogQuery, respond: Respond, services: Services, replace_original: bool) -> None:
+    view = read_log_view(services.session_factory, reader, query)
+    if view is None:
+        # On a click this also wipes the stale page from the screen of someone who lost access.
+        _say(respond, REFUSAL, replace_original=replace_original)
+        return
+    for index, blocks in enumerate(build_log_messages(view)):
+        respond(response_type="ephemeral", replace_original=replace_original and index == 0, blocks=blocks,
+                text=log_fallback_text(view))
+
+
+# -- buttons ------------------------------------------------------------------------------------
+
+def handle_page(ack: Ack, body: dict, action: dict, respond: Respond, context: BoltContext) -> None:
+    ack()
+    query = LogQuery.from_value(action.get("value"))
+    if query is None:
+        _say(respond, REFUSAL)
+        return
+    show_log(_reader_of_action(body), query, respond, context["services"], replace_original=True)
+
+
+def handle_privacy(ack: Ack, body: dict, action: dict, respond: Respond, context: BoltContext) -> None:
+    ack()
+    services: Services = context["services"]
+    reader = _reader_of_action(body)
+    parsed = parse_privacy_value(action.get("value"))
+    if parsed is None or not set_answer_privacy(services.session_factory, reader, parsed[0], parsed[1]):
+        _say(respond, NOT_YOUR_ANSWER)
+        return
+    show_log(reader, parsed[2], respond, services, replace_original=True)
 
 
 def register(app: App) -> None:
-    """Registers nothing yet."""
+    RICH_VERBS.update({"manager": manager_verb, "log": log_verb, "prep": prep_verb,
+                       "1on1": one_on_one_verb, "1:1": one_on_one_verb})
+    app.action(ids.LOG_OLDER)(handle_page)
+    app.action(ids.LOG_NEWER)(handle_page)
+    app.action(re.compile(rf"^{re.escape(ids.LOG_PRIVACY)}:\d+$"))(handle_privacy)

@@ -6,13 +6,19 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot import ids
+from bot.blocks.text import shorten
+from bot.domain.clock import WEEKDAYS, format_clock, parse_clock
 from bot.growth import preferences
 from bot.growth.enrolment import Enrolment, Who
 from bot.services import Services
 
+MAX_QUESTIONS = 10  # the modal offers 1 to 10
+ERROR_LIMIT = 150  # a field error is a line under the input, not a paragraph
+
 
 def handle_setup_submission(ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext) -> None:
     services: Services = context["services"]
+    settings = services.settings
     state = (view.get("state") or {}).get("values", {})
 
     def value(block: str, action: str, key: str = "value"):
@@ -21,35 +27,56 @@ def handle_setup_submission(ack: Ack, body: dict, view: dict, client: WebClient,
     framework = (value(ids.SETUP_FRAMEWORK_BLOCK, ids.SETUP_FRAMEWORK_INPUT, "selected_option") or {}).get("value")
     level, problem = preferences.resolve_level(value(ids.SETUP_LEVEL_BLOCK, ids.SETUP_LEVEL_INPUT) or "",
                                                services.resolver, services.catalog, framework)
+    errors: dict[str, str] = {}
     if level is None:
-        ack(response_action="errors", errors={ids.SETUP_LEVEL_BLOCK: problem.replace("`", "")[:150]})
+        errors[ids.SETUP_LEVEL_BLOCK] = problem.replace("`", "")
+    elif not services.catalog.reflection_questions(level)[1]:
+        # A level without questions is a field error, never a saved setting and an empty DM later.
+        errors[ids.SETUP_LEVEL_BLOCK] = preferences.no_questions_message(level)
+    # Day, time and count come from pickers, but the payload is still input: anything odd is a
+    # field error and nothing is saved. The workspace defaults stand in only for absent values.
+    day = _number((value(ids.SETUP_DAY_BLOCK, ids.SETUP_DAY_INPUT, "selected_option") or {}).get("value"),
+                  settings.checkin_day)
+    if day is None or not 0 <= day < len(WEEKDAYS):
+        errors[ids.SETUP_DAY_BLOCK] = "Pick a day of the week."
+    picked_time = value(ids.SETUP_TIME_BLOCK, ids.SETUP_TIME_INPUT, "selected_time")
+    clock = parse_clock(picked_time) if picked_time else settings.checkin_time
+    if clock is None:
+        errors[ids.SETUP_TIME_BLOCK] = "Pick a time of day (24-hour HH:MM)."
+    count = _number((value(ids.SETUP_COUNT_BLOCK, ids.SETUP_COUNT_INPUT, "selected_option") or {}).get("value"),
+                    settings.questions_per_checkin)
+    if count is None or not 1 <= count <= MAX_QUESTIONS:
+        errors[ids.SETUP_COUNT_BLOCK] = f"Pick 1 to {MAX_QUESTIONS} questions."
+    if errors:
+        ack(response_action="errors", errors={block: shorten(text, ERROR_LIMIT) for block, text in errors.items()})
         return
-    day = (value(ids.SETUP_DAY_BLOCK, ids.SETUP_DAY_INPUT, "selected_option") or {}).get("value", "4")
-    clock = value(ids.SETUP_TIME_BLOCK, ids.SETUP_TIME_INPUT, "selected_time") or "16:00"
-    count = int((value(ids.SETUP_COUNT_BLOCK, ids.SETUP_COUNT_INPUT, "selected_option") or {}).get("value", "3"))
     reminders = bool(value(ids.SETUP_REMINDERS_BLOCK, ids.SETUP_REMINDERS_INPUT, "selected_options"))
-    from bot.domain.clock import WEEKDAYS
 
     def apply(engineer) -> preferences.Change:
         steps = [
             preferences.set_level(engineer, level, services.catalog),
-            preferences.set_schedule(engineer, f"{WEEKDAYS[int(day)]} {clock}"),
-            preferences.set_question_count(engineer, count),
+            preferences.set_schedule(engineer, f"{WEEKDAYS[day]} {format_clock(clock)}"),
+            preferences.set_question_count(engineer, count, MAX_QUESTIONS),
             preferences.set_reminders(engineer, "on" if reminders else "off"),
         ]
         failed = next((s for s in steps if not s.ok), None)
         return failed or preferences.Change(True, " ".join(s.message for s in steps))
 
-    # Validate the level before closing the modal: a level without questions is a field error.
-    source, questions = services.catalog.reflection_questions(level)
-    if not questions:
-        ack(response_action="errors",
-            errors={ids.SETUP_LEVEL_BLOCK: preferences.no_questions_message(level)[:150]})
-        return
     ack()
     who = Who(body["team"]["id"], body["user"]["id"])
     result = Enrolment(services, client).change(who, apply)
-    client.chat_postMessage(channel=who.user_id, text=f"Your check-in settings are saved. {result.message}")
+    text = (f"Your check-in settings are saved. {result.message}" if result.ok
+            else f"Your check-in settings were not saved: {result.message}")
+    client.chat_postMessage(channel=who.user_id, text=text)
+
+
+def _number(text: str | None, default: int) -> int | None:
+    if text is None:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        return None
 
 
 def register(app: App) -> None:

@@ -276,6 +276,25 @@ def test_compare_shows_the_shift_side_by_side(ladder):
     assert shift[0]["fields"][1]["text"].startswith("*Staff Engineer*")
 
 
+@pytest.mark.parametrize("seed", range(40))
+def test_compare_of_long_sections_stays_within_field_and_section_limits(seed):
+    # Texts around the 2000-character field limit and far beyond it: side by side or stacked,
+    # never over a limit and never cut.
+    rng = random.Random(seed)
+
+    def level(ident: str, rank: int) -> Level:
+        sections = tuple(
+            Section(title=title, role=role,
+                    paragraphs=tuple(" ".join(f"w{rng.randint(0, 999)}" for _ in range(rng.randint(200, 900)))
+                                     for _ in range(rng.randint(1, 3))))
+            for title, role in (("The Shift", "shift"), ("Exit", "exit_criteria"), ("Summary", "summary")))
+        return Level("delivery", ident, ident.title(), rank, sections=sections)
+
+    a, b = level("lower", 1), level("higher", 2)
+    messages = render(compare_answer(a, b))
+    assert missing(compared_strings(a) + compared_strings(b), visible_text(messages)) == []
+
+
 @pytest.mark.parametrize(("query", "title"), [
     ("stage 3 vs stage 4", "Exit Criteria"),   # roadmap
     ("junior vs mid in levels", "Getting to"),  # engineering-levels

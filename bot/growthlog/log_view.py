@@ -1,0 +1,162 @@
+"""`/growth log [@user] [since <date>|last <N>]`: what to show, and whether the reader may see it.
+
+The query (owner, filters, page) is parsed from the command once and then travels in the paging
+buttons' values, so a click re-runs exactly the same query, with the access rule checked again
+for whoever clicked: a button kept by a former manager shows nothing once they lose access.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time
+
+from bot.domain.schedule import zone
+from bot.growthlog.access import Reader, can_read, sees_private
+from bot.growthlog.entries import PAGE_SIZE, LogPage, read_log
+from bot.growthlog.mentions import split_mention
+from storage.repositories import Answers, Engineers
+
+MAX_LAST = 520  # ten years of weekly check-ins
+EXAMPLES = ("`/growth log` · `/growth log @someone` · `/growth log since 2026-10-01` · "
+            "`/growth log @someone last 5`")
+_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_LAST_NOUNS = {"week", "weeks", "check-in", "check-ins", "checkin", "checkins", "entries"}
+
+
+class LogQueryError(ValueError):
+    """What the person typed could not be read; the message says what to type instead."""
+
+
+@dataclass(frozen=True)
+class LogQuery:
+    owner_user_id: str | None = None  # None: the reader's own log
+    since: date | None = None
+    last: int | None = None
+    page: int = 0
+
+    def for_owner(self, owner_user_id: str) -> "LogQuery":
+        return replace(self, owner_user_id=owner_user_id)
+
+    def at_page(self, page: int) -> "LogQuery":
+        return replace(self, page=max(0, page))
+
+    def to_value(self) -> str:
+        """Compact JSON for a button value (well under Slack's 2,000 characters)."""
+        data = {"o": self.owner_user_id, "p": self.page}
+        if self.since:
+            data["s"] = self.since.isoformat()
+        if self.last:
+            data["l"] = self.last
+        return json.dumps(data, separators=(",", ":"))
+
+    @classmethod
+    def from_value(cls, value: str | None) -> "LogQuery | None":
+        """The query a button carried; None if the value is not one of ours."""
+        try:
+            data = json.loads(value or "")
+            owner = data["o"]
+            since = date.fromisoformat(data["s"]) if data.get("s") else None
+            last = int(data["l"]) if "l" in data else None
+            page = int(data.get("p", 0))
+        except (ValueError, TypeError, KeyError):
+            return None
+        if not isinstance(owner, str) or page < 0 or (last is not None and not 1 <= last <= MAX_LAST):
+            return None
+        return cls(owner, since, last, page)
+
+
+def parse_log_query(text: str) -> LogQuery:
+    """`<@U1|ada> since 2026-10-01`, `last 5`, a bare date… → a query; raises LogQueryError."""
+    owner, rest = split_mention(text)
+    words = rest.lower().split()
+    since: date | None = None
+    last: int | None = None
+    index = 0
+    while index < len(words):
+        word = words[index]
+        if word == "since":
+            if index + 1 >= len(words):
+                raise LogQueryError(_problem("since", "needs a date, like `since 2026-10-01`"))
+            since = _parse_date(words[index + 1], f"since {words[index + 1]}")
+            index += 2
+        elif word == "last":
+            if index + 1 >= len(words):
+                raise LogQueryError(_problem("last", "needs a number of check-ins, like `last 5`"))
+            last = _parse_count(words[index + 1])
+            index += 2
+            if index < len(words) and words[index] in _LAST_NOUNS:
+                index += 1
+        elif _DATE.match(word):
+            since = _parse_date(word, word)
+            index += 1
+        elif word.startswith("@"):
+            raise LogQueryError(f"I couldn't tell who `{word}` is: pick them from Slack's @-menu so the name "
+                                f"turns into a mention. Try {EXAMPLES}")
+        else:
+            raise LogQueryError(_problem(" ".join(words[index:index + 2]), "isn't something I understand"))
+    return LogQuery(owner, since, last)
+
+
+def _parse_date(word: str, typed: str) -> date:
+    match = _DATE.match(word)
+    if match:
+        try:
+            return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+        except ValueError:
+            pass
+    raise LogQueryError(_problem(typed, "needs a date written YYYY-MM-DD, like `since 2026-10-01`"))
+
+
+def _parse_count(word: str) -> int:
+    if word.isdigit() and 1 <= int(word) <= MAX_LAST:
+        return int(word)
+    raise LogQueryError(_problem(f"last {word}", f"needs a whole number from 1 to {MAX_LAST}, like `last 5`"))
+
+
+def _problem(typed: str, why: str) -> str:
+    return f"`{typed}` {why}. Try {EXAMPLES}"
+
+
+@dataclass(frozen=True)
+class LogView:
+    """One page of a log as the reader may see it."""
+
+    owner_user_id: str
+    own: bool
+    page: LogPage
+    query: LogQuery  # with the owner filled in: what the paging buttons carry
+
+
+def read_log_view(session_factory, reader: Reader, query: LogQuery, page_size: int = PAGE_SIZE) -> LogView | None:
+    """The page the query asks for, or None when the reader may not read that log (say REFUSAL).
+
+    Private answers are included only for the engineer themself.
+    """
+    owner_id = query.owner_user_id or reader.user_id
+    query = query.for_owner(owner_id)
+    with session_factory() as session:
+        engineers = Engineers(session)
+        owner = engineers.get(reader.team_id, owner_id)
+        if owner is None and owner_id == reader.user_id:
+            return LogView(owner_id, True, LogPage((), query.page, False), query)
+        if not can_read(reader, owner):
+            return None
+        me = owner if owner.user_id == reader.user_id else engineers.get(reader.team_id, reader.user_id)
+        since = _start_of_day(query.since, me.tz if me else None) if query.since else None
+        page = read_log(session, owner.id, include_private=sees_private(reader, owner), since=since,
+                        last=query.last, page=query.page, page_size=page_size)
+        return LogView(owner_id, owner.user_id == reader.user_id, page, query)
+
+
+def _start_of_day(day: date, tz_name: str | None) -> datetime:
+    # The reader typed the date: midnight where they are.
+    return datetime.combine(day, time(0, 0), tzinfo=zone(tz_name))
+
+
+def set_answer_privacy(session_factory, reader: Reader, answer_id: int, private: bool) -> bool:
+    """Mark one of the reader's own answers private (or shared); False if it isn't theirs."""
+    with session_factory.begin() as session:
+        engineer = Engineers(session).get(reader.team_id, reader.user_id)
+        return engineer is not None and Answers(session).set_private(answer_id, engineer.id, private)

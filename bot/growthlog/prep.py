@@ -1,0 +1,136 @@
+"""The 1:1 prep digest: what a report shared since the last prep, what they skipped, where they're heading.
+
+Only the report's current manager may have one (not the report, not an admin). It shows shared
+answers only, and check-ins are grouped as "nothing shared" whether they went unanswered or were
+answered privately, so the digest never hints that a private answer exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.catalog.model import Catalog, Level, Section
+from bot.domain.schedule import zone
+from bot.growthlog.access import Reader, can_read
+from bot.growthlog.entries import LoggedCheckin, read_log
+from storage.models import CheckInStatus, Engineer
+from storage.repositories import Answers, CheckIns, Engineers, OneOnOnes
+
+FIRST_PREP_WINDOW = timedelta(weeks=4)
+DIGEST_CHECKINS = 6         # the rest is one `/growth log … since …` away
+RECENT_CHECKINS = 60        # how far back "nothing shared" weeks are looked for
+GUIDANCE_ROLES = ("ready_for_next", "exit_criteria", "getting_to")
+COUNTED = (CheckInStatus.PENDING.value, CheckInStatus.SENT.value, CheckInStatus.ANSWERED.value)
+
+
+@dataclass(frozen=True)
+class Guidance:
+    """One "ready for the next stage" / exit criteria / "Getting to …" section, with where it is from."""
+
+    framework_name: str
+    level_name: str
+    section: Section
+
+
+@dataclass(frozen=True)
+class PrepDigest:
+    report_user_id: str
+    generated_at: datetime
+    period_start: datetime
+    first_prep: bool
+    tz: ZoneInfo                           # the manager's, for dates shown to them
+    checkins: tuple[LoggedCheckin, ...]    # shared answers in the period, newest week first
+    more_checkins: bool
+    quiet_weeks: tuple[date, ...]          # check-ins in the period with nothing shared, oldest first
+    level_name: str | None
+    guidance: tuple[Guidance, ...]
+    profile: tuple[str, ...]
+
+
+def can_prep(reader: Reader, owner: Engineer | None) -> bool:
+    """A digest is for the report's current manager only: reading one's own log is not a 1:1 prep."""
+    return owner is not None and owner.user_id != reader.user_id and can_read(reader, owner)
+
+
+def stage_guidance(catalog: Catalog, level: Level) -> tuple[Guidance, ...]:
+    """The level's own guidance first, then that of its crosswalk equivalents, where present."""
+    found = []
+    for each in (level, *catalog.equivalents(level)):
+        framework = catalog.framework(each.framework_id)
+        name = framework.name if framework else each.framework_id
+        found.extend(Guidance(name, each.name, s) for s in each.sections_with_role(*GUIDANCE_ROLES))
+    return tuple(found)
+
+
+def quiet_weeks(checkins, shared_checkin_ids: set[int], period_start: datetime, now: datetime) -> tuple[date, ...]:
+    """Weeks whose check-in went out (or was due) in the period and has no shared answer."""
+    return tuple(sorted({c.week_start for c in in_period(checkins, period_start, now)
+                         if c.id not in shared_checkin_ids}))
+
+
+def in_period(checkins, period_start: datetime, now: datetime) -> list:
+    """Check-ins sent (or due, if not sent yet) in [period_start, now], not abandoned mid-send."""
+    return [c for c in checkins if c.status in COUNTED and period_start <= (c.sent_at or c.due_at) <= now]
+
+
+def build_digest(session, catalog: Catalog, reader: Reader, report_user_id: str, now: datetime) -> PrepDigest | None:
+    """The digest for `reader` about `report_user_id`; None when `reader` may not have it (say REFUSAL)."""
+    engineers = Engineers(session)
+    owner = engineers.get(reader.team_id, report_user_id)
+    if not can_prep(reader, owner):
+        return None
+    manager = engineers.get(reader.team_id, reader.user_id)
+    pair = OneOnOnes(session).get(reader.team_id, reader.user_id, report_user_id)
+    last_prep = pair.last_prep_at if pair else None
+    period_start = last_prep or now - FIRST_PREP_WINDOW
+    page = read_log(session, owner.id, include_private=False, since=period_start, page_size=DIGEST_CHECKINS)
+    answers = Answers(session)
+    recent = in_period(CheckIns(session).recent(owner.id, RECENT_CHECKINS), period_start, now)
+    shared = {c.id for c in recent if any(not a.is_private for a in answers.for_checkin(c.id))}
+    level = catalog.level(owner.framework_id or "", owner.level_id or "")
+    framework = catalog.framework(level.framework_id) if level else None
+    return PrepDigest(
+        report_user_id=report_user_id,
+        generated_at=now,
+        period_start=period_start,
+        first_prep=last_prep is None,
+        tz=zone(manager.tz if manager else None),
+        checkins=page.checkins,
+        more_checkins=page.has_more,
+        quiet_weeks=quiet_weeks(recent, shared, period_start, now),
+        level_name=f"{level.name} ({framework.name})" if level else None,
+        guidance=stage_guidance(catalog, level) if level else (),
+        profile=_profile_lines(session, catalog, owner),
+    )
+
+
+def _profile_lines(session, catalog: Catalog, engineer: Engineer) -> tuple[str, ...]:
+    try:  # the self-assessment feature is optional: the digest works without it
+        from bot.growthlog.assessment import latest_profile_lines
+    except ImportError:
+        return ()
+    return tuple(latest_profile_lines(session, catalog, engineer))
+
+
+def read_digest(session_factory, catalog: Catalog, reader: Reader, report_user_id: str,
+                now: datetime) -> PrepDigest | None:
+    """`build_digest` in a read-only unit of work."""
+    with session_factory() as session:
+        return build_digest(session, catalog, reader, report_user_id, now)
+
+
+def mark_prepped(session_factory, reader: Reader, report_user_id: str, at: datetime) -> bool:
+    """Record a manual prep at `at` (the next digest starts there); creates the pair's row if absent.
+
+    Access is checked again: a relationship removed meanwhile gets no row back.
+    """
+    with session_factory.begin() as session:
+        if not can_prep(reader, Engineers(session).get(reader.team_id, report_user_id)):
+            return False
+        meetings = OneOnOnes(session)
+        pair = meetings.get(reader.team_id, reader.user_id, report_user_id)
+        if pair is None:
+            pair = meetings.set(reader.team_id, reader.user_id, report_user_id, None, None, None)
+        return meetings.mark_prepped(pair.id, at)

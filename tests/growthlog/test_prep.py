@@ -1,0 +1,214 @@
+"""The 1:1 prep digest: what goes in it, who may have it, and where the next one starts."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
+
+import pytest
+
+from bot.blocks.growthlog import build_prep_messages
+from bot.catalog import BUNDLED_CONTENT_DIR, load_catalog
+from bot.growthlog.access import REFUSAL, Reader
+from bot.growthlog.prep import mark_prepped, quiet_weeks, read_digest, stage_guidance
+from bot.growthlog.relationships import assign_manager
+from storage.models import CheckInStatus
+from storage.repositories import Assessments, CheckIns, OneOnOnes
+from tests.growthlog import log_seed as seed
+from tests.running_bot import blocks_text
+
+NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)  # a Monday
+MANAGER = Reader("T1", "U2")
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return load_catalog(BUNDLED_CONTENT_DIR)
+
+
+def guidance_titles(catalog, framework_id: str, level_id: str) -> list[tuple[str, str]]:
+    return [(g.level_name, g.section.title) for g in stage_guidance(catalog, catalog.level(framework_id, level_id))]
+
+
+def test_stage_guidance_is_the_level_then_its_crosswalk_equivalents(catalog):
+    found = stage_guidance(catalog, catalog.level("delivery", "senior"))
+    assert [(g.framework_name, g.section.role) for g in found] == [
+        (catalog.framework("delivery").name, "ready_for_next"),
+        (catalog.framework("roadmap").name, "exit_criteria"),
+    ]
+    assert found[1].level_name == catalog.level("roadmap", "stage-3").name
+    assert ("Mid", "Getting to Senior") in guidance_titles(catalog, "delivery", "mid-level")
+    assert guidance_titles(catalog, "delivery", "mid-level")[0] == ("Mid-Level Engineer", "Ready for the next stage")
+    # From another framework's level, the same row's guidance is found the other way round.
+    assert [t for _, t in guidance_titles(catalog, "engineering-levels", "mid")] == [
+        "Getting to Senior", "Ready for the next stage", "Exit Criteria"]
+    assert guidance_titles(catalog, "engineer-track", "level-4") == \
+        guidance_titles(catalog, "engineering-levels", "senior")
+
+
+def test_quiet_weeks_are_the_periods_check_ins_with_nothing_shared():
+    def checkin(id_, week, status, sent_day):
+        sent = datetime(2026, 10, sent_day, 16, tzinfo=UTC)
+        return SimpleNamespace(id=id_, week_start=week, status=status, sent_at=sent, due_at=sent)
+
+    rows = [
+        checkin(1, date(2026, 10, 26), CheckInStatus.ANSWERED.value, 30),   # shared: not quiet
+        checkin(2, date(2026, 10, 19), CheckInStatus.ANSWERED.value, 23),   # private only: quiet
+        checkin(3, date(2026, 10, 12), CheckInStatus.SENT.value, 16),       # unanswered: quiet
+        checkin(4, date(2026, 10, 5), CheckInStatus.PENDING.value, 9),      # never went out: quiet
+        checkin(5, date(2026, 9, 28), CheckInStatus.SENT.value, 2),         # before the period
+        checkin(6, date(2026, 10, 19), CheckInStatus.SENDING.value, 23),    # mid-send: not counted
+    ]
+    start = datetime(2026, 10, 5, 12, tzinfo=UTC)
+    assert quiet_weeks(rows, {1}, start, NOW) == (date(2026, 10, 5), date(2026, 10, 12), date(2026, 10, 19))
+
+
+def seed_report(session_factory) -> None:
+    with session_factory.begin() as session:
+        owner = seed.engineer(session, "U1", manager="U2")
+        seed.engineer(session, "U2", level=None, tz="Europe/Berlin")
+        seed.engineer(session, "U3")
+        week = seed.checkin(session, owner, date(2026, 10, 26),
+                            [("q1", "What did you finish?"), ("q2", "Whom did you help?")])
+        seed.answer(session, week, "q1", "shipped the billing export")
+        seed.answer(session, week, "q2", "a private worry", private=True)
+        secret = seed.checkin(session, owner, date(2026, 10, 19), [("q1", "What was hard?")])
+        seed.answer(session, secret, "q1", "another private worry", private=True)
+        seed.checkin(session, owner, date(2026, 10, 12), [("q1", "Unanswered question")])
+        early = seed.checkin(session, owner, date(2026, 10, 5), [("q1", "Q")])
+        seed.answer(session, early, "q1", "early in the window")
+        seed.answer(session, seed.checkin(session, owner, date(2026, 9, 28), [("q1", "Q")]), "q1", "before the window")
+        seed.checkin(session, owner, date(2026, 11, 2), [("q1", "Next week's")], status=CheckInStatus.PENDING.value,
+                     sent=False)
+
+
+def answer_texts(digest) -> list[str]:
+    return [e.text for c in digest.checkins for e in c.entries]
+
+
+def test_first_digest_covers_four_weeks_of_shared_answers_and_the_quiet_weeks(session_factory, catalog):
+    seed_report(session_factory)
+    digest = read_digest(session_factory, catalog, MANAGER, "U1", NOW)
+    assert digest.first_prep and digest.period_start == NOW - timedelta(weeks=4)
+    assert answer_texts(digest) == ["shipped the billing export", "early in the window"]
+    # Privately answered and unanswered look the same: no hint that a private answer exists.
+    assert digest.quiet_weeks == (date(2026, 10, 12), date(2026, 10, 19))
+    assert digest.level_name == "Senior Engineer (Delivery)"
+    assert [g.section.role for g in digest.guidance] == ["ready_for_next", "exit_criteria"]
+    assert digest.tz.key == "Europe/Berlin"
+
+    messages = build_prep_messages(digest)
+    assert all(len(m) <= 50 for m in messages)
+    text = blocks_text([b.to_dict() for m in messages for b in m])
+    assert "shipped the billing export" in text and "private worry" not in text and "What was hard?" not in text
+    assert "week of 12 Oct 2026, week of 19 Oct 2026" in text
+    assert "Ready for the next stage" in text and "Exit Criteria" in text
+    assert "first prep" in text
+
+
+def test_the_next_digest_starts_at_the_last_prep(session_factory, catalog):
+    seed_report(session_factory)
+    assert mark_prepped(session_factory, MANAGER, "U1", NOW)
+    with session_factory() as session:
+        pair = OneOnOnes(session).get("T1", "U2", "U1")
+        assert (pair.weekday, pair.time, pair.last_prep_at) == (None, None, NOW)
+    with session_factory.begin() as session:
+        owner = seed.engineer(session, "U1", manager="U2")
+        later = CheckIns(session).for_week(owner.id, date(2026, 11, 2))  # seeded pending; now sent and answered
+        later.status, later.sent_at = CheckInStatus.ANSWERED.value, later.due_at
+        seed.answer(session, later, "q1", "after the last prep", at=NOW + timedelta(days=5))
+    digest = read_digest(session_factory, catalog, MANAGER, "U1", NOW + timedelta(days=7))
+    assert not digest.first_prep and digest.period_start == NOW
+    assert answer_texts(digest) == ["after the last prep"]
+    assert digest.quiet_weeks == ()
+    text = blocks_text([b.to_dict() for m in build_prep_messages(digest) for b in m])
+    assert "since your last prep on 2 Nov 2026" in text
+
+
+@pytest.mark.parametrize("reader", [Reader("T1", "U1"), Reader("T1", "U3"), Reader("T1", "U404"), Reader("T2", "U2")],
+                         ids=["self", "stranger", "nobody", "other-workspace"])
+def test_only_the_current_manager_gets_a_digest(session_factory, catalog, reader):
+    seed_report(session_factory)
+    assert read_digest(session_factory, catalog, reader, "U1", NOW) is None
+    assert not mark_prepped(session_factory, reader, "U1", NOW)
+    assert read_digest(session_factory, catalog, MANAGER, "U404", NOW) is None
+
+
+def test_a_former_manager_gets_nothing(session_factory, catalog):
+    seed_report(session_factory)
+    with session_factory.begin() as session:
+        assign_manager(session, "T1", "U1", "U3")
+    assert read_digest(session_factory, catalog, MANAGER, "U1", NOW) is None
+    assert read_digest(session_factory, catalog, Reader("T1", "U3"), "U1", NOW) is not None
+
+
+def test_the_digest_carries_the_latest_self_assessment(session_factory, catalog):
+    from bot.growthlog.assessment import latest_profile_lines
+
+    seed_report(session_factory)
+    matrix = catalog.framework("engineering-levels").matrix
+    with session_factory.begin() as session:
+        owner = seed.engineer(session, "U1", manager="U2")
+        picks = {capability.id: "senior" for _, capability in matrix.capabilities()}
+        picks[matrix.capabilities()[0][1].id] = "lead"
+        Assessments(session).add(owner.id, "engineering-levels", picks, NOW - timedelta(days=3))
+        expected = tuple(latest_profile_lines(session, catalog, owner))
+    digest = read_digest(session_factory, catalog, MANAGER, "U1", NOW)
+    assert expected and digest.profile == expected
+    text = blocks_text([b.to_dict() for m in build_prep_messages(digest) for b in m])
+    assert "latest self-assessment" in text and expected[0] in text
+
+
+def test_a_report_without_a_level_still_gets_a_digest(session_factory, catalog):
+    with session_factory.begin() as session:
+        seed.engineer(session, "U1", manager="U2", level=None)
+    digest = read_digest(session_factory, catalog, MANAGER, "U1", NOW)
+    assert digest.guidance == () and digest.level_name is None and digest.checkins == ()
+    text = blocks_text([b.to_dict() for m in build_prep_messages(digest) for b in m])
+    assert "No shared answers in this period" in text and "hasn't set a level" in text
+
+
+# -- end to end -----------------------------------------------------------------------------------
+
+def eventually(check, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "condition never came true"
+        time.sleep(0.02)
+
+
+def prepped(session_factory) -> bool:
+    with session_factory() as session:
+        pair = OneOnOnes(session).get("T1", "U2", "U1")
+        return pair is not None and pair.last_prep_at is not None
+
+
+def test_prep_over_slack_for_the_manager_only(running_bot):
+    session_factory = running_bot.services.session_factory
+    with session_factory.begin() as session:
+        owner = seed.engineer(session, "U1", manager="U2")
+        row = seed.checkin(session, owner, date(2026, 11, 16), [("q1", "What did you finish?"), ("q2", "Worries?")])
+        seed.answer(session, row, "q1", "the on-call handbook", at=datetime.now(UTC) - timedelta(days=2))
+        seed.answer(session, row, "q2", "kept to myself", at=datetime.now(UTC) - timedelta(days=2), private=True)
+
+    reply = running_bot.command("/growth prep <@U1|ada>", user_id="U2")
+    reply.followups()
+    eventually(lambda: prepped(session_factory))  # recorded once the digest is out
+    pages = running_bot.fake.responses_for(reply.token)
+    assert all(p["response_type"] == "ephemeral" and len(p["blocks"]) <= 50 for p in pages)
+    text = "\n".join(blocks_text(p["blocks"]) for p in pages)
+    assert "1:1 prep: <@U1>" in text and "the on-call handbook" in text
+    assert "kept to myself" not in text and "Worries?" not in text
+    assert "Ready for the next stage" in text and "Exit Criteria" in text
+    with session_factory() as session:
+        pair = OneOnOnes(session).get("T1", "U2", "U1")
+        assert pair.weekday is None and pair.time is None
+
+    for user, line in (("U1", "/growth prep <@U1|ada>"), ("U3", "/growth prep <@U1|ada>"),
+                       ("U2", "/growth prep <@U2|me>"), ("U2", "/growth prep <@U404|nobody>")):
+        [refused] = running_bot.command(line, user_id=user).followups()
+        assert blocks_text(refused["blocks"]) == REFUSAL, (user, line)
+        assert refused["response_type"] == "ephemeral"
+    [usage] = running_bot.command("/growth prep", user_id="U2").followups()
+    assert "/growth prep @name" in blocks_text(usage["blocks"])
