@@ -29,7 +29,14 @@ COMMANDS_HELP = (
     "• `/growth schedule fri 16:00` — your local time\n"
     "• `/growth now` — this week's check-in, right away\n"
     "• `/growth pause [2 weeks]` · `/growth resume` · `/growth reminders on|off`\n"
-    "• `/growth log`, `/growth export`, `/growth manager @someone`, `/growth forget-me`"
+    "*Your growth log*\n"
+    "• `/growth log [since 2026-09-01 | last 5]` — your reflections; `/growth export [md|csv]` as a file\n"
+    "• `/growth manager @someone` — who may read your log (`/growth manager none` to remove)\n"
+    "• `/growth assess` — place yourself on the capability matrix; `/growth profile` charts it\n"
+    "• `/growth forget-me` — delete everything I store about you\n"
+    "*For managers*\n"
+    "• `/growth log @report`, `/growth prep @report` — their log and a 1:1 prep digest\n"
+    "• `/growth 1on1 @report thu 10:00` — get the digest by DM before every 1:1"
 )
 
 
