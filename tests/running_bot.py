@@ -121,12 +121,21 @@ def start_bot(fake: FakeSlack, database_url: str, **overrides: str) -> tuple[Run
                         session_factory=make_session_factory(engine))
     app = create_app(services, client=make_web_client(settings.slack_bot_token, settings.slack_api_url))
     server = create_server(make_wsgi_app(app, is_ready=lambda: True), host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
+    stopping = threading.Event()
+
+    def serve() -> None:
+        # waitress's own run() loops forever; closing its sockets under it raises EBADF in the
+        # loop thread. Loop in short slices instead and close from here once asked to stop.
+        while not stopping.is_set():
+            server.asyncore.loop(timeout=0.05, map=server._map, count=1)
+        server.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.effective_port}"
 
     def stop() -> None:
-        server.close()
+        stopping.set()
         thread.join(timeout=5)
         engine.dispose()
 
