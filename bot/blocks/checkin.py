@@ -9,7 +9,6 @@ from slack_sdk.models.blocks import (
     Block,
     CheckboxesElement,
     InputBlock,
-    MarkdownTextObject,
     Option,
     PlainTextInputElement,
     PlainTextObject,

@@ -17,7 +17,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot import ids
-from bot.blocks.content import context, header, markdown_sections
+from bot.blocks.content import header, markdown_sections
 from bot.blocks.ladder import button
 from bot.blocks.text import escape
 from bot.domain.clock import WEEKDAYS, format_clock

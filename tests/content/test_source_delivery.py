@@ -15,12 +15,12 @@ How the source is laid out (blank-line separated, one paragraph per line):
     At this stage, delivery is about ...   <- the one-line summary
 """
 
-import os
 import re
 from pathlib import Path
 
 import pytest
 import yaml
+from tests.content.sources import seeds_dir
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SOURCE_NAME = "000_477908746c531454.txt"
@@ -37,13 +37,6 @@ SPECIAL = [
 SYNTHETIC_TITLES = {"Overview"} | {title for _, title, _ in SPECIAL}
 
 
-def seeds_dir() -> Path:
-    env = os.environ.get("SEEDS_DIR")
-    path = Path(env) if env else REPO_ROOT.parent / "shared" / "seeds"
-    if not path.is_dir():
-        where = f"SEEDS_DIR={env}" if env else f"{path} (set SEEDS_DIR to override)"
-        pytest.fail(f"source documents not found: looked in {where}")
-    return path
 
 
 def is_heading(line: str) -> bool:

@@ -10,12 +10,12 @@ the double-encoded non-breaking space ("Â" + NBSP) becomes a space, HTML tags a
 syntax are removed, the typo "teh" becomes "the", runs of spaces become one, ends are stripped.
 """
 
-import os
 import re
 from pathlib import Path
 
 import pytest
 import yaml
+from tests.content.sources import seeds_dir as _seeds_dir
 
 SOURCE = "002_5c64a86d904facd0.txt"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -32,13 +32,6 @@ def clean(text: str) -> str:
     return text.strip()
 
 
-def _seeds_dir() -> Path:
-    env = os.environ.get("SEEDS_DIR")
-    candidate = Path(env) if env else REPO_ROOT.parent / "shared" / "seeds"
-    if not (candidate / SOURCE).is_file():
-        how = "SEEDS_DIR" if env else "<repo root>/../shared/seeds (set SEEDS_DIR to override)"
-        pytest.fail(f"source {SOURCE} not found in {candidate} (looked in {how})")
-    return candidate
 
 
 @pytest.fixture(scope="module")

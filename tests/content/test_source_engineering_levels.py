@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from tests.content.sources import seeds_dir as _seeds_dir
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SOURCE_NAME = "003_0eafd3352ca81498.txt"
@@ -25,9 +26,6 @@ MATRIX_ROLE_IDS = ["intern", "junior", "mid", "senior", "lead"]
 # --------------------------------------------------------------------------- loading
 
 
-def _seeds_dir() -> Path:
-    env = os.environ.get("SEEDS_DIR")
-    return Path(env) if env else REPO_ROOT.parent / "shared" / "seeds"
 
 
 @pytest.fixture(scope="module")

@@ -8,12 +8,12 @@ Everything expected is computed from the source text, so the tests fail if a hea
 paragraph is dropped, reordered or edited, or if a question is lost, invented or altered.
 """
 
-import os
 import re
 from pathlib import Path
 
 import pytest
 import yaml
+from tests.content.sources import seeds_dir
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SOURCE_NAME = "001_9ff8f08e8b68d9da.txt"
@@ -29,13 +29,6 @@ FEEDBACK_HEADING_START = "Feedback Loops"
 EXCLUDED_QUESTIONS: set[str] = set()
 
 
-def seeds_dir() -> Path:
-    env = os.environ.get("SEEDS_DIR")
-    path = Path(env) if env else REPO_ROOT.parent / "shared" / "seeds"
-    if not path.is_dir():
-        where = f"SEEDS_DIR={env}" if env else f"{path} (set SEEDS_DIR to override)"
-        pytest.fail(f"source documents not found: looked in {where}")
-    return path
 
 
 def is_heading(line: str) -> bool:

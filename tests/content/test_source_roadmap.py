@@ -10,12 +10,12 @@ Source lines are compared after ``clean()``, the cleaning documented at the top 
 (a no-op on this source apart from stripping indentation).
 """
 
-import os
 import re
 from pathlib import Path
 
 import pytest
 import yaml
+from tests.content.sources import seeds_dir as _seeds_dir
 
 SOURCE = "004_658ae535a8b45a4b.txt"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -45,13 +45,6 @@ def clean(text: str) -> str:
     return text.strip()
 
 
-def _seeds_dir() -> Path:
-    env = os.environ.get("SEEDS_DIR")
-    candidate = Path(env) if env else REPO_ROOT.parent / "shared" / "seeds"
-    if not (candidate / SOURCE).is_file():
-        how = "SEEDS_DIR" if env else "<repo root>/../shared/seeds (set SEEDS_DIR to override)"
-        pytest.fail(f"source {SOURCE} not found in {candidate} (looked in {how})")
-    return candidate
 
 
 @pytest.fixture(scope="module")
