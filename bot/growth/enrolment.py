@@ -7,7 +7,6 @@ transactions, so a slow Slack never holds a database lock.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Callable
 
 from slack_sdk import WebClient
