@@ -14,7 +14,14 @@ from collections import Counter
 
 import pytest
 from slack_sdk.errors import SlackObjectFormationError
-from slack_sdk.models.blocks import Block, ButtonElement, DividerBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    DividerBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
 
 from bot import ids
 from bot.blocks.ladder import build_ladder_messages, paginate
@@ -148,7 +155,6 @@ def test_the_checks_reject_what_slack_rejects():
     with pytest.raises(AssertionError):
         check_message([SectionBlock(text=MarkdownTextObject(text="\n"))])
     twins = [ButtonElement(text="a", action_id="same", value="1"), ButtonElement(text="b", action_id="same", value="2")]
-    from slack_sdk.models.blocks import ActionsBlock
     with pytest.raises(AssertionError):
         check_message([ActionsBlock(elements=twins)])
     with pytest.raises(AssertionError):
@@ -362,10 +368,11 @@ def test_not_found_without_suggestions_still_says_how_to_ask():
 
 
 def test_text_people_typed_is_escaped():
-    messages = render(NotFoundAnswer("<!channel>", ("<@U1>",), "No “<!channel> & co”."))
-    raw = " ".join(e["text"] for m in messages for b in m for e in ([b.get("text")] + b.get("elements", []))
-                   if e and "text" in e and isinstance(e["text"], str))
-    assert "<!channel>" not in raw and "&lt;!channel&gt; &amp; co" in raw
+    # What people type comes back in the reply: it must not ping a channel or mention anyone.
+    messages = render(NotFoundAnswer("<!channel>", ("A <b> & C",), "No “<!channel> & co”."))
+    mrkdwn = str([b.get("text") for m in messages for b in m])
+    assert "<!channel>" not in mrkdwn and "<b>" not in mrkdwn
+    assert "&lt;!channel&gt; &amp; co" in mrkdwn and "A &lt;b&gt; &amp; C" in mrkdwn
 
 
 # -- split_text ---------------------------------------------------------------------------------
@@ -421,7 +428,7 @@ def test_split_text_splits_between_paragraphs_first(seed):
     # Each chunk is whole consecutive paragraphs, packed greedily.
     regrouped = [chunk.split("\n\n") for chunk in chunks]
     assert [p for group in regrouped for p in group] == paragraphs
-    for group, following in zip(regrouped, regrouped[1:]):
+    for group, following in itertools.pairwise(regrouped):
         assert len("\n\n".join(group + following[:1])) > limit, "could have packed one more paragraph"
 
 
