@@ -34,12 +34,20 @@ class SharedBackoff:
             self._until = max(self._until, self._clock() + seconds)
 
     def wait(self) -> None:
+        """Return once no pause is in force (at once if none is)."""
         while True:
             with self._lock:
-                remaining = self._until - self._clock()
+                until = self._until
+                remaining = until - self._clock()
             if remaining <= 0:
                 return
             self._sleep(remaining)
+            with self._lock:
+                if self._until == until:
+                    # Slept out the whole pause and nobody extended it. Not re-reading the clock
+                    # here also means a clock that stands still (a test's frozen time) cannot
+                    # keep the senders asleep for ever.
+                    return
 
 
 class SharedRateLimitRetryHandler(RateLimitErrorRetryHandler):

@@ -265,15 +265,20 @@ class DueRunner:
                      force: bool = False) -> list[Job]:
         jobs: list[Job] = []
         now = clock()
-        with self.session_factory.begin() as session:
+        with self.session_factory.begin() as session, session.no_autoflush:
             checkins = CheckIns(session)
             # In id order: two processes claiming the same engineers lock rows in the same order
             # (PostgreSQL would otherwise be free to deadlock them).
-            for engineer in session.scalars(
-                    select(Engineer).where(Engineer.id.in_(engineer_ids)).order_by(Engineer.id)):
+            engineers = session.scalars(
+                select(Engineer).where(Engineer.id.in_(engineer_ids)).order_by(Engineer.id)).all()
+            for engineer in engineers:
                 job = self._claim_one(checkins, engineer, now, owner, report, force)
                 if job is not None:
                     jobs.append(job)
+            # The chosen questions and rotation offsets go in one flush for the chunk (batched
+            # UPDATEs) rather than one autoflush before every claim; each claim touches only its
+            # own engineer's rows, so nothing read in between depends on them.
+            session.flush()
         return jobs
 
     def _claim_one(self, checkins: CheckIns, engineer: Engineer, now: datetime, owner: str,
@@ -321,6 +326,11 @@ class DueRunner:
                 if isinstance(outcome, Delivery):
                     if checkins.mark_sent(job.checkin_id, owner, outcome.channel_id, outcome.ts, now):
                         report.sent += 1
+                    else:
+                        # Our lease ran out mid-send and another sender took over: it looks for
+                        # this DM before posting, but say so in case two went out.
+                        logger.warning("Check-in %s was posted (%s) after its claim was taken over",
+                                       job.checkin_id, outcome.ts)
                 elif isinstance(outcome, WeekOver):
                     checkins.release_failed(job.checkin_id, owner, str(outcome))
                     report.skipped += 1

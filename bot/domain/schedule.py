@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 UTC = timezone.utc
@@ -19,8 +20,11 @@ ENROLMENT_GRACE = timedelta(minutes=1)
 INDEFINITE_PAUSE_YEAR = 9999
 
 
+@lru_cache(maxsize=1024)
 def zone(name: str | None) -> ZoneInfo:
     """The IANA zone, or UTC for a missing or unknown name (Slack may send none for bots)."""
+    # Cached here: ZoneInfo's own cache holds only 8 zones strongly, so a due pass over a
+    # workspace spread across more zones than that re-read tz files from disk per engineer.
     try:
         return ZoneInfo(name or "UTC")
     except (ZoneInfoNotFoundError, ValueError):

@@ -159,22 +159,24 @@ class CheckIns:
             )
         )
 
-    def awaiting_reminder(self, sent_before: datetime) -> list[CheckIn]:
-        """Sent, unanswered, unreminded check-ins sent before `sent_before`, of engineers
-        who want reminders. Candidates for `claim_reminder`; the claim itself decides."""
-        return list(
-            self.session.scalars(
-                select(CheckIn)
-                .join(Engineer, Engineer.id == CheckIn.engineer_id)
-                .where(
-                    Engineer.reminders_enabled.is_(True),
-                    CheckIn.status == CheckInStatus.SENT.value,
-                    CheckIn.reminder_sent_at.is_(None),
-                    CheckIn.sent_at < sent_before,
-                )
-                .order_by(CheckIn.sent_at)
+    def awaiting_reminder(self, sent_before: datetime, sent_after: datetime | None = None) -> list[CheckIn]:
+        """Sent, unanswered, unreminded check-ins sent before `sent_before` (and at or after
+        `sent_after`, if given), of engineers who want reminders. Candidates for
+        `claim_reminder`; the claim itself decides."""
+        query = (
+            select(CheckIn)
+            .join(Engineer, Engineer.id == CheckIn.engineer_id)
+            .where(
+                Engineer.reminders_enabled.is_(True),
+                CheckIn.status == CheckInStatus.SENT.value,
+                CheckIn.reminder_sent_at.is_(None),
+                CheckIn.sent_at < sent_before,
             )
         )
+        if sent_after is not None:
+            # Old weeks' unanswered check-ins pile up; a due pass only needs this week's.
+            query = query.where(CheckIn.sent_at >= sent_after)
+        return list(self.session.scalars(query.order_by(CheckIn.sent_at)))
 
     def claim_reminder(self, checkin_id: int, owner: str, now: datetime, lease: timedelta) -> bool:
         """Make `owner` the one process to send this check-in's reminder.

@@ -1,0 +1,177 @@
+"""How close the weekly fan-out gets to Slack's rate limit, and whether every DM goes out exactly once.
+
+    .venv/bin/python benchmarks/fanout.py [--engineers 10000] [--rate 200]
+        [--database sqlite|postgresql] [--concurrency N] [--tracemalloc] [--profile] [--stale-zones]
+
+Seeds N engineers whose check-in is due at the same instant (spread over time zones from UTC-10
+to UTC+14, each at whatever local weekday and time that instant is for them) with one bulk
+insert, in a fresh SQLite file or (`--database postgresql`) a throwaway PostgreSQL server from
+tests/pg_server.py. A fake Slack (tests/fake_slack.py) enforces a workspace-wide token bucket of
+`--rate` chat.postMessage calls per second (one second's burst) and answers 429 with Retry-After
+beyond it. Then one due pass runs, built exactly as the scheduler builds it
+(`bot.scheduling.make_due_runner`), and the benchmark reports:
+
+  wall       the pass, from start to its report
+  floor      N / rate: the least time the rate limit allows (the first second's burst makes the
+             true minimum (N - rate) / rate; the ratio is against N / rate, target <= 1.15x)
+  429s       refused calls (the fake's count) and pauses the senders took (SharedBackoff's count)
+  exactly 1  channels with exactly one check-in DM; lost (no DM) and doubled (more than one),
+             checked against both the fake's transcript and the database rows
+  memory     peak RSS of the whole benchmark process (resource.getrusage ru_maxrss: includes
+             the fake Slack server, the seeding and the interpreter), and with --tracemalloc the
+             peak of Python allocations during the pass alone (tracemalloc slows the pass, so
+             its wall time is then not comparable)
+
+`--profile` prints the pass's top functions by cumulative time (cProfile; main thread only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import pstats
+import resource
+import sys
+import tempfile
+import time
+import tracemalloc
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from slack_sdk import WebClient  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
+
+from bot.domain.clock import format_clock  # noqa: E402
+from bot.domain.schedule import zone  # noqa: E402
+from bot.scheduling import make_due_runner  # noqa: E402
+from bot.services import Services, build_content_services  # noqa: E402
+from bot.settings import load_settings  # noqa: E402
+from storage.db import make_engine, make_session_factory, upgrade_database  # noqa: E402
+from storage.models import CheckIn  # noqa: E402
+from tests.checkins.desk import add_engineers, engineer_row  # noqa: E402
+from tests.fake_slack import FakeSlack  # noqa: E402
+from tests.pg_server import PostgresServer  # noqa: E402
+
+NOW = datetime(2026, 3, 13, 15, 0, tzinfo=UTC)   # a Friday afternoon in Europe
+ZONES = ("Pacific/Honolulu", "America/Los_Angeles", "America/New_York", "America/Sao_Paulo", "UTC",
+         "Europe/London", "Europe/Berlin", "Asia/Kolkata", "Asia/Tokyo", "Australia/Lord_Howe",
+         "Pacific/Auckland", "Pacific/Kiritimati")
+TARGET = 1.15
+
+
+def seed_rows(count: int, stale_zones: bool = False) -> list[dict]:
+    """Engineers due exactly at NOW: each at the local weekday and time NOW is in their zone."""
+    checked = None if stale_zones else NOW - timedelta(hours=1)
+    rows = []
+    for n in range(count):
+        tz = ZONES[n % len(ZONES)]
+        local = NOW.astimezone(zone(tz))
+        rows.append(engineer_row(f"U{n:06d}", tz=tz, weekday=local.weekday(), at=format_clock(local.time()),
+                                 created_at=NOW - timedelta(days=30), tz_checked_at=checked))
+    return rows
+
+
+def run(engineers: int, rate: float, database: str, concurrency: int | None, trace: bool, profile: bool,
+        stale_zones: bool) -> int:
+    with tempfile.TemporaryDirectory(prefix="fanout-") as scratch:
+        server = None
+        try:
+            if database == "postgresql":
+                server = PostgresServer().start()
+                server.create_database("fanout")
+                url = server.url("fanout")
+            else:
+                url = f"sqlite:///{Path(scratch) / 'fanout.db'}"
+            upgrade_database(url)
+            engine = make_engine(url)
+            session_factory = make_session_factory(engine)
+            started = time.perf_counter()
+            rows = seed_rows(engineers, stale_zones)
+            add_engineers(session_factory, rows)
+            seeding = time.perf_counter() - started
+
+            with FakeSlack(rate_limit_per_second=rate) as fake:
+                for row in rows:  # Slack's profiles agree with the zones we hold: nobody moved
+                    fake.set_user(row["user_id"], tz=row["tz"])
+                environ = {"SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": "bench",
+                           "SLACK_API_URL": fake.base_url, "DATABASE_URL": url, "SCHEDULER_ENABLED": "false",
+                           "LOG_LEVEL": "WARNING"}
+                if concurrency:
+                    environ["SEND_CONCURRENCY"] = str(concurrency)
+                settings = load_settings(environ, env_file=None)
+                catalog, resolver, ladder = build_content_services(settings)
+                services = Services(settings=settings, catalog=catalog, resolver=resolver, ladder=ladder,
+                                    session_factory=session_factory)
+                runner = make_due_runner(services, WebClient(base_url=fake.base_url, token="xoxb-bench"))
+
+                profiler = cProfile.Profile() if profile else None
+                if trace:
+                    tracemalloc.start()
+                started = time.perf_counter()
+                if profiler:
+                    profiler.enable()
+                report = runner.run(NOW)
+                if profiler:
+                    profiler.disable()
+                wall = time.perf_counter() - started
+                traced_peak = tracemalloc.get_traced_memory()[1] if trace else None
+                if trace:
+                    tracemalloc.stop()
+
+                posted = fake.post_message_counts()
+                refused, pauses = fake.rate_limited_count, runner.backoff.rate_limited
+                lookups = len(fake.calls_to("users.info"))
+            with session_factory() as session:
+                statuses = dict(session.execute(select(CheckIn.status, func.count()).group_by(CheckIn.status)).all())
+            engine.dispose()
+        finally:
+            if server is not None:
+                server.stop()
+
+    floor = engineers / rate
+    once = sum(1 for n in posted.values() if n == 1)
+    doubled = sum(1 for n in posted.values() if n > 1)
+    lost = engineers - len(posted)
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    ratio = wall / floor
+    print(f"fan-out: {engineers} engineers, {rate:g} msg/s, {database}, SEND_CONCURRENCY={settings.send_concurrency}")
+    print(f"  seeding         {seeding:8.2f} s   (one bulk insert)")
+    print(f"  wall            {wall:8.2f} s")
+    print(f"  floor N/rate    {floor:8.2f} s")
+    print(f"  ratio           {ratio:8.3f} x   (target <= {TARGET}x: {'OK' if ratio <= TARGET else 'MISSED'})")
+    print(f"  429s            {refused:8d}     (sender pauses: {pauses})")
+    print(f"  users.info      {lookups:8d}     (time zones re-read during the pass)")
+    print(f"  report          {report.summary()}")
+    print(f"  exactly once    {once:8d} / {engineers}   lost {lost}, doubled {doubled}; "
+          f"database: {statuses}")
+    print(f"  peak RSS        {rss_mb:8.1f} MB  (ru_maxrss, whole process incl. fake Slack and seeding)")
+    if traced_peak is not None:
+        print(f"  tracemalloc     {traced_peak / 2**20:8.1f} MB  (peak Python allocations during the pass)")
+    if profiler:
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(25)
+        print(out.getvalue())
+    ok = once == engineers and not lost and not doubled and statuses == {"sent": engineers} and report.failed == 0
+    return 0 if ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--engineers", type=int, default=10_000)
+    parser.add_argument("--rate", type=float, default=200.0, help="chat.postMessage calls per second the fake allows")
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--concurrency", type=int, help="SEND_CONCURRENCY (default: the setting's default)")
+    parser.add_argument("--tracemalloc", action="store_true", help="also measure Python allocations in the pass")
+    parser.add_argument("--profile", action="store_true", help="cProfile the pass (main thread)")
+    parser.add_argument("--stale-zones", action="store_true",
+                        help="seed time zones as never checked (the pass re-reads a capped number first)")
+    args = parser.parse_args(argv)
+    return run(args.engineers, args.rate, args.database, args.concurrency, args.tracemalloc, args.profile,
+               args.stale_zones)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
