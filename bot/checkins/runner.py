@@ -31,23 +31,23 @@ from datetime import datetime, timedelta
 from typing import Callable
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 
 from bot.catalog.model import Catalog
-from bot.checkins.delivery import Delivery, post_checkin, post_reminder
+from bot.checkins.delivery import Delivery, post_checkin
 from bot.checkins.pacing import SharedBackoff
 from bot.checkins.plan import plan_for, pool_for, question_payload
-from bot.checkins.timezones import fetch_tz, tz_is_stale
+from bot.checkins.outcomes import CLAIM_LEASE, WeekOver, outcome_of
+from bot.checkins.reminders import send_reminders
+from bot.checkins.timezones import refresh_zones, zones_worth_refreshing
 from bot.domain.rotation import pick_questions
 from bot.domain.schedule import Slot, due_this_week
 from bot.settings import Settings
 from storage.models import CheckIn, CheckInStatus, Engineer
-from storage.repositories import Answers, CheckIns, Engineers
+from storage.repositories import CheckIns, Engineers
 
 logger = logging.getLogger(__name__)
 
-CLAIM_LEASE = timedelta(minutes=10)
 CHUNK = 50
 # A send Slack refused for a reason that will not go away by itself (the user left, DMs with
 # the app are off) is given up after this many attempts; anything else (Slack down, timeouts)
@@ -57,12 +57,6 @@ PERMANENT_ERRORS = frozenset({
     "channel_not_found", "user_not_found", "user_disabled", "account_inactive", "cannot_dm_bot",
     "messages_tab_disabled", "is_archived", "not_in_channel", "restricted_action",
 })
-# UTC offsets run from -12:00 to +14:00: a move can bring someone's moment this much closer.
-ZONE_SPREAD = timedelta(hours=26)
-# users.info look-ups per pass for time zones that may have changed (Slack tier 4: 100+/min).
-TZ_REFRESHES_PER_PASS = 50
-# A reminder belongs to its check-in's week, which is never longer than this.
-REMINDER_HORIZON = timedelta(days=8)
 
 
 def new_owner() -> str:
@@ -94,10 +88,6 @@ class Job:
     week_start: object
     recovering: bool  # a retried claim: an earlier sender may have posted before dying
     week_ends_at: datetime | None = None  # nothing is posted for the week after this
-
-
-class WeekOver(Exception):
-    """The check-in's week ended while it waited to be posted (a long pass, a long 429 pause)."""
 
 
 class PassClock:
@@ -136,7 +126,7 @@ class DueRunner:
                                 thread_name_prefix="checkin-send") as pool:
             due = self._due_engineers(now, report, pool)
             self._send_checkins(due, clock, owner, pool, report)
-            self._send_reminders(clock, owner, pool, report)
+            send_reminders(self, clock, owner, pool, report)
         logger.info("Due pass at %s: %s", now.isoformat(), report.summary())
         return report
 
@@ -157,7 +147,8 @@ class DueRunner:
             engineers = Engineers(session).all_schedulable(now)
             due, settled = self._due_among(session, engineers, now)
         # Slack calls outside any session (on SQLite an open session holds the write lock).
-        moved = self._refresh_zones(self._zone_candidates(engineers, due, now), now, pool)
+        candidates = zones_worth_refreshing(engineers, due, now, self.settings)
+        moved = refresh_zones(self.session_factory, self.client, candidates, now, pool)
         if moved:
             # Someone's Slack time zone changed: their moment is where they are now.
             with self.session_factory() as session:
@@ -177,55 +168,6 @@ class DueRunner:
                 open_slots[engineer.id] = slot.week_start
         done = self._settled(session, open_slots, now)
         return [eid for eid in open_slots if eid not in done], done
-
-    def _zone_candidates(self, engineers: list[Engineer], due: list[int], now: datetime) -> list[Engineer]:
-        """Engineers whose time zone is worth re-reading now: stale, and due now or possibly soon.
-
-        Due now first (moved west: not yet due where they are), then by how soon their next
-        moment is in the zone we know (moved east: due earlier than we think), capped per pass
-        so a big fan-out never waits on hundreds of users.info calls.
-        """
-        due_ids = set(due)
-        ranked = []
-        for engineer in engineers:
-            if not tz_is_stale(engineer, now):
-                continue
-            if engineer.id in due_ids:
-                ranked.append((0, now, engineer.id, engineer))
-                continue
-            plan = plan_for(engineer, self.settings)
-            slot = plan.slot(now)
-            upcoming = slot.due_at if slot.due_at > now else plan.slot(slot.ends_at).due_at
-            if upcoming - now <= ZONE_SPREAD:
-                ranked.append((1, upcoming, engineer.id, engineer))
-        ranked.sort(key=lambda item: item[:3])
-        return [item[3] for item in ranked[:TZ_REFRESHES_PER_PASS]]
-
-    def _refresh_zones(self, engineers: list[Engineer], now: datetime, pool: ThreadPoolExecutor) -> list[Engineer]:
-        """Re-read time zones from Slack, outside any transaction; returns those that changed."""
-        if not engineers:
-            return []
-        fetched = [(engineer, pool.submit(fetch_tz, self.client, engineer.user_id)) for engineer in engineers]
-        answers: dict[int, str | None] = {}
-        for engineer, future in fetched:
-            try:
-                answers[engineer.id] = future.result()
-            except Exception:  # noqa: BLE001 - Slack unreachable: keep the zone we know, try again next pass
-                logger.warning("users.info for %s failed", engineer.user_id, exc_info=True)
-        moved = []
-        with self.session_factory.begin() as session:
-            for engineer in engineers:
-                if engineer.id not in answers:
-                    continue
-                stored = session.get(Engineer, engineer.id)
-                if stored is None:
-                    continue
-                stored.tz_checked_at = engineer.tz_checked_at = now
-                name = answers[engineer.id]
-                if name and name != stored.tz:
-                    stored.tz = engineer.tz = name
-                    moved.append(engineer)
-        return moved
 
     @staticmethod
     def _settled(session, open_slots: dict[int, object], now: datetime) -> set[int]:
@@ -318,7 +260,7 @@ class DueRunner:
         return post_checkin(self.client, job)
 
     def _record(self, batch: list[tuple[Job, Future]], clock: PassClock, owner: str, report: RunReport) -> None:
-        outcomes = [(job, _outcome(future)) for job, future in batch]
+        outcomes = [(job, outcome_of(future)) for job, future in batch]
         now = clock()
         with self.session_factory.begin() as session:
             checkins = CheckIns(session)
@@ -338,53 +280,3 @@ class DueRunner:
                     checkins.release_failed(job.checkin_id, owner, outcome)
                     report.failed += 1
                     report.errors.append(f"{job.user_id}: {outcome}")
-
-    # -- reminders ----------------------------------------------------------------------------
-
-    def _send_reminders(self, clock: PassClock, owner: str, pool: ThreadPoolExecutor, report: RunReport) -> None:
-        now = clock()
-        delay = timedelta(hours=self.settings.reminder_delay_hours)
-        claimed: list[CheckIn] = []
-        with self.session_factory.begin() as session:
-            checkins = CheckIns(session)
-            # Only this week's can be owed a reminder: older ones are not even looked at, so the
-            # pass does not slow down as weeks of unanswered check-ins pile up.
-            for checkin in checkins.awaiting_reminder(sent_before=now - delay, sent_after=now - REMINDER_HORIZON):
-                engineer = session.get(Engineer, checkin.engineer_id)
-                plan = plan_for(engineer, self.settings)
-                # Never for a past week, a paused engineer, or someone who said no reminders.
-                if not plan.reminders or plan.paused_at(now) or plan.slot(now).week_start != checkin.week_start:
-                    continue
-                if Answers(session).for_checkin(checkin.id):
-                    checkins.mark_answered(checkin.id, now)
-                    continue
-                if checkins.claim_reminder(checkin.id, owner, now, CLAIM_LEASE):
-                    claimed.append(checkin)
-        futures = [(c, pool.submit(self._remind, c)) for c in claimed]
-        outcomes = [(c, _outcome(future)) for c, future in futures]
-        if not outcomes:
-            return
-        with self.session_factory.begin() as session:
-            for checkin, outcome in outcomes:
-                if outcome is True and CheckIns(session).mark_reminder_sent(checkin.id, owner, clock()):
-                    report.reminders += 1
-                elif outcome is not True:
-                    report.errors.append(f"reminder {checkin.id}: {outcome}")
-
-    def _remind(self, checkin: CheckIn) -> bool:
-        self.backoff.wait()
-        post_reminder(self.client, checkin.channel_id, checkin.message_ts, checkin.id, checkin.week_start)
-        return True
-
-
-def _outcome(future: Future):
-    """The delivery, or a short error string for the log and the retry."""
-    try:
-        return future.result()
-    except WeekOver as exc:
-        return exc
-    except SlackApiError as exc:
-        return f"slack error: {exc.response.get('error')}"
-    except Exception as exc:  # noqa: BLE001 - any failure is retried on a later tick, with its reason kept
-        logger.exception("Sending failed")
-        return f"{type(exc).__name__}: {exc}"
