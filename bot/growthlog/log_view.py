@@ -143,8 +143,10 @@ def read_log_view(session_factory, reader: Reader, query: LogQuery, page_size: i
             return LogView(owner_id, True, LogPage((), query.page, False), query)
         if not can_read(reader, owner):
             return None
-        me = owner if owner.user_id == reader.user_id else engineers.get(reader.team_id, reader.user_id)
-        since = _start_of_day(query.since, me.tz if me else None) if query.since else None
+        since = None
+        if query.since:
+            me = owner if owner.user_id == reader.user_id else engineers.get(reader.team_id, reader.user_id)
+            since = _start_of_day(query.since, me.tz if me else None)
         page = read_log(session, owner.id, include_private=sees_private(reader, owner), since=since,
                         last=query.last, page=query.page, page_size=page_size)
         return LogView(owner_id, owner.user_id == reader.user_id, page, query)

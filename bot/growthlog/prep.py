@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 from bot.catalog.model import Catalog, Level, Section
 from bot.domain.schedule import zone
 from bot.growthlog.access import Reader, can_read
-from bot.growthlog.entries import LoggedCheckin, read_log
+from bot.growthlog.entries import LoggedCheckin, read_log, recent_weeks
 from storage.models import CheckInStatus, Engineer
-from storage.repositories import Answers, CheckIns, Engineers, OneOnOnes
+from storage.repositories import Engineers, OneOnOnes
 
 FIRST_PREP_WINDOW = timedelta(weeks=4)
 DIGEST_CHECKINS = 6         # the rest is one `/growth log … since …` away
@@ -86,9 +86,8 @@ def build_digest(session, catalog: Catalog, reader: Reader, report_user_id: str,
     last_prep = pair.last_prep_at if pair else None
     period_start = last_prep or now - FIRST_PREP_WINDOW
     page = read_log(session, owner.id, include_private=False, since=period_start, page_size=DIGEST_CHECKINS)
-    answers = Answers(session)
-    recent = in_period(CheckIns(session).recent(owner.id, RECENT_CHECKINS), period_start, now)
-    shared = {c.id for c in recent if any(not a.is_private for a in answers.for_checkin(c.id))}
+    recent = in_period(recent_weeks(session, owner.id, RECENT_CHECKINS, period_start), period_start, now)
+    shared = {c.id for c in recent if c.shared}
     level = catalog.level(owner.framework_id or "", owner.level_id or "")
     framework = catalog.framework(level.framework_id) if level else None
     return PrepDigest(
