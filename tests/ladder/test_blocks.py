@@ -37,6 +37,7 @@ from bot.ladder.answers import (
     NotFoundAnswer,
 )
 from bot.ladder.resolve import CapabilityHit
+from tests.running_bot import blocks_text
 
 CATALOG = load_catalog(BUNDLED_CONTENT_DIR)  # immutable; loaded once to parametrize over it
 LEVELS = CATALOG.all_levels()
@@ -95,20 +96,7 @@ def check_messages(messages: list[list[Block]]) -> list[list[dict]]:
 
 def visible_text(messages: list[list[dict]]) -> str:
     """All text a person sees, mrkdwn escapes undone, whitespace collapsed (splits become spaces)."""
-    parts: list[str] = []
-
-    def walk(node) -> None:
-        if isinstance(node, dict):
-            if node.get("type") in ("mrkdwn", "plain_text"):
-                parts.append(node["text"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(messages)
-    text = "\n".join(parts).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    text = blocks_text(messages).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     return squash(text)
 
 
