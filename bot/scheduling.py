@@ -12,6 +12,7 @@ import logging
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_sdk import WebClient
 
+from bot.checkins.pacing import SharedBackoff, SharedRateLimitRetryHandler
 from bot.checkins.runner import DueRunner
 from bot.services import Services
 
@@ -20,8 +21,6 @@ TICK_SECONDS = 60
 
 
 def make_due_runner(services: Services, client: WebClient) -> DueRunner:
-    from bot.checkins.pacing import SharedBackoff, SharedRateLimitRetryHandler
-
     backoff = SharedBackoff()
     # Bulk sends pause all sender threads together on a 429 (see bot.checkins.pacing). Only a
     # 429 is retried in place: Slack did not post anything. A 5xx or a dropped connection may

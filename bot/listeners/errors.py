@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from slack_bolt import App
+from slack_sdk.webhook import WebhookClient
 
 SORRY = ("Sorry, something went wrong on our side and I couldn't finish that. "
          "It has been logged; please try again in a moment.")
@@ -17,8 +18,6 @@ def handle_error(error: Exception, body: dict, logger: logging.Logger) -> None:
     )
     if not response_url:
         return
-    from slack_sdk.webhook import WebhookClient
-
     try:
         WebhookClient(response_url).send(text=SORRY, response_type="ephemeral", replace_original=False)
     except Exception:  # noqa: BLE001 - best effort; the original error is already logged
