@@ -71,7 +71,7 @@ def build_answer_modal(checkin_id: int, questions: list[dict], existing: dict[st
             ),
             optional=True,
         ))
-    only_me = Option(value="private", label="Keep these answers private (only I can read them)")
+    only_me = Option(value="private", label="Keep this check-in private (only I can read it)")
     blocks.append(InputBlock(
         block_id=ids.CHECKIN_PRIVATE_BLOCK,
         label="Privacy",

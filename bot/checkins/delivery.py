@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot import ids
 from bot.blocks.checkin import build_checkin_message, build_reminder_message, checkin_fallback_text
@@ -44,6 +45,21 @@ def find_posted_checkin(client: WebClient, user_id: str, checkin_id: int) -> Del
         payload = metadata.get("event_payload") or {}
         if metadata.get("event_type") == ids.CHECKIN_METADATA_EVENT and payload.get("checkin_id") == checkin_id:
             return Delivery(channel, message["ts"])
+    return None
+
+
+def find_checkin_id_of_message(client: WebClient, channel_id: str, ts: str) -> int | None:
+    """The check-in id in message `ts`'s metadata, or None (not a check-in, or Slack said no)."""
+    try:
+        history = client.conversations_history(channel=channel_id, latest=ts, inclusive=True, limit=1,
+                                               include_all_metadata=True)
+    except SlackApiError:
+        return None
+    for message in history.get("messages", []):
+        metadata = message.get("metadata") or {}
+        checkin_id = (metadata.get("event_payload") or {}).get("checkin_id")
+        if message.get("ts") == ts and metadata.get("event_type") == ids.CHECKIN_METADATA_EVENT:
+            return checkin_id if isinstance(checkin_id, int) else None
     return None
 
 

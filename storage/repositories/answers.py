@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from storage.models import Answer, AnswerRevision, CheckIn
@@ -74,8 +74,26 @@ class Answers:
             answer.question_text = question_text
             answer.updated_at = now
         if is_private is not None and answer.is_private != is_private:
+            # Not an edit of what was written: `updated_at` stays, so a manager never sees an
+            # "(edited)" mark that only betrays a change of privacy.
             answer.is_private = is_private
-            answer.updated_at = now
+        self.session.flush()
+
+    def by_slack_ts(self, slack_ts: str) -> Answer | None:
+        """The thread reply stored from Slack message `slack_ts`, if any."""
+        return self.session.scalars(select(Answer).where(Answer.slack_ts == slack_ts)).one_or_none()
+
+    def edit_text(self, answer: Answer, text: str, now: datetime) -> bool:
+        """Replace an answer's text (the old one kept as a revision); False if unchanged."""
+        if answer.text == text:
+            return False
+        self._revise(answer, answer.question_text, text, now, None)
+        return True
+
+    def delete(self, answer: Answer) -> None:
+        """Remove one answer and its revisions (the engineer deleted it in Slack)."""
+        self.session.execute(delete(AnswerRevision).where(AnswerRevision.answer_id == answer.id))
+        self.session.delete(answer)
         self.session.flush()
 
     def revisions(self, answer_id: int) -> list[AnswerRevision]:
@@ -134,14 +152,17 @@ class Answers:
             or 0
         )
 
-    def last_answer_at(self, engineer_ids: Iterable[int]) -> dict[int, datetime]:
-        """When each engineer last answered, in one query; engineers who never did are absent."""
+    def last_answer_at(self, engineer_ids: Iterable[int], include_private: bool = True) -> dict[int, datetime]:
+        """When each engineer last answered, in one query; engineers who never did are absent.
+
+        A manager's view passes `include_private=False`: even the date of a private answer
+        would tell them one exists.
+        """
         ids = list(engineer_ids)
         if not ids:
             return {}
-        rows = self.session.execute(
-            select(Answer.engineer_id, func.max(Answer.created_at))
-            .where(Answer.engineer_id.in_(ids))
-            .group_by(Answer.engineer_id)
-        )
+        query = select(Answer.engineer_id, func.max(Answer.created_at)).where(Answer.engineer_id.in_(ids))
+        if not include_private:
+            query = query.where(Answer.is_private.is_(False))
+        rows = self.session.execute(query.group_by(Answer.engineer_id))
         return {engineer_id: at for engineer_id, at in rows}
