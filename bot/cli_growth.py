@@ -37,7 +37,7 @@ def _instant(text: str) -> datetime:
 
 def _run_due(args) -> int:
     from bot.runtime import build_services, configure_logging
-    from bot.scheduling import make_due_runner
+    from bot.scheduling import make_due_runner, prune_processed_events
     from bot.settings import SettingsError, load_settings
     from bot.slack_client import make_web_client
 
@@ -57,6 +57,7 @@ def _run_due(args) -> int:
 
     prep = run_auto_prep(services, client, args.now or services.now())  # 1:1 prep digests due now
     print(prep.summary())
+    prune_processed_events(services)
     return 1 if report.failed or prep.failed else 0
 
 

@@ -8,16 +8,21 @@ claims every (engineer, week) in the database before sending.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_sdk import WebClient
 
 from bot.checkins.pacing import SharedBackoff, SharedRateLimitRetryHandler
 from bot.checkins.runner import DueRunner
+from bot.growthlog.one_on_ones import run_auto_prep
 from bot.services import Services
+from storage.repositories import ProcessedEvents
 
 logger = logging.getLogger(__name__)
 TICK_SECONDS = 60
+# Slack retries an event for minutes, a double-clicked Save arrives within seconds: a day is ample.
+DEDUPE_RETENTION = timedelta(days=1)
 
 
 def make_due_runner(services: Services, client: WebClient) -> DueRunner:
@@ -32,21 +37,25 @@ def make_due_runner(services: Services, client: WebClient) -> DueRunner:
     return DueRunner(services.session_factory, services.catalog, services.settings, sender, backoff)
 
 
+def prune_processed_events(services: Services) -> int:
+    """Forget dedupe keys older than Slack could still retry (it gives up within the hour)."""
+    with services.session_factory.begin() as session:
+        return ProcessedEvents(session).prune(older_than=services.now() - DEDUPE_RETENTION)
+
+
 def start_scheduler(services: Services, client: WebClient) -> BackgroundScheduler:
     runner = make_due_runner(services, client)
     scheduler = BackgroundScheduler(timezone="UTC")
 
     def tick() -> None:
-        try:
-            runner.run(services.now())
-        except Exception:  # noqa: BLE001 - log and let the next tick retry; the ticker must not die
-            logger.exception("Due pass failed")
-        try:
-            from bot.growthlog.one_on_ones import run_auto_prep
-
-            run_auto_prep(services, client, services.now())  # 1:1 prep digests, claimed like check-ins
-        except Exception:  # noqa: BLE001 - same: the next tick retries
-            logger.exception("1:1 prep pass failed")
+        # Each step on its own: one failing never stops the others, and the next tick retries.
+        for name, step in (("Due pass", lambda: runner.run(services.now())),
+                           ("1:1 prep pass", lambda: run_auto_prep(services, client, services.now())),
+                           ("Event dedupe pruning", lambda: prune_processed_events(services))):
+            try:
+                step()
+            except Exception:  # noqa: BLE001 - log it; the ticker must not die
+                logger.exception("%s failed", name)
 
     scheduler.add_job(tick, "interval", seconds=TICK_SECONDS, id="due-pass", max_instances=1,
                       coalesce=True, next_run_time=services.now())
