@@ -18,7 +18,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
-from storage.repositories import Engineers
+from bot.growthlog.relationships import assign_manager
 
 logger = logging.getLogger(__name__)
 
@@ -129,15 +129,10 @@ class Applied:
 def apply_relationships(session: Session, team_id: str, rows: Iterable[Relationship]) -> Applied:
     """Set each engineer's manager (creating engineers as needed), in the caller's transaction."""
     applied = Applied()
-    engineers = Engineers(session)
     for row in rows:
-        engineer = engineers.get_or_create(team_id, row.engineer)
-        if engineer.manager_user_id == row.manager:
-            applied.unchanged.append(row)
-            continue
-        engineer.manager_user_id = row.manager
-        applied.changed.append(row)
-    session.flush()
+        # The same rule as `/growth manager`: the previous manager's 1:1 row goes with them.
+        _, changed = assign_manager(session, team_id, row.engineer, row.manager)
+        (applied.changed if changed else applied.unchanged).append(row)
     return applied
 
 

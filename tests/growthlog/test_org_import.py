@@ -13,7 +13,7 @@ from bot.growthlog.org_import import (
     check_users,
     parse_relationships,
 )
-from storage.repositories import Engineers
+from storage.repositories import Engineers, OneOnOnes
 from tests.growthlog.files_seed import add_checkin, add_engineer
 
 GROWTH_BOT = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "growth-bot"
@@ -81,6 +81,17 @@ def test_applying_sets_managers_creates_engineers_and_counts_unchanged(session_f
     assert [r.engineer for r in applied.unchanged] == ["U1"]
     with session_factory() as session:
         assert [e.user_id for e in Engineers(session).reports_of("T1", "UMGR")] == ["U1", "U2", "U3"]
+
+
+def test_an_imported_manager_replaces_the_previous_one_and_their_1on1(session_factory):
+    add_engineer(session_factory, "U2", manager_user_id="UOLD")
+    with session_factory.begin() as session:
+        OneOnOnes(session).set("T1", "UOLD", "U2", 3, "10:00", "UTC")
+    with session_factory.begin() as session:
+        apply_relationships(session, "T1", [Relationship(2, "U2", "UNEW")])
+    with session_factory() as session:
+        assert Engineers(session).get("T1", "U2").manager_user_id == "UNEW"
+        assert OneOnOnes(session).get("T1", "UOLD", "U2") is None
 
 
 # -- the command ----------------------------------------------------------------------------------
