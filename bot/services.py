@@ -29,6 +29,16 @@ class Services:
     ladder: Ladder
     session_factory: sessionmaker[Session] | None = None
     now: Callable[[], datetime] = utc_now
+    # For units of work that only read (a log page, a digest, the Home tab): same engine, no
+    # write lock on SQLite, no BEGIN/ROLLBACK on PostgreSQL. Made from `session_factory` when
+    # not given; see storage.db.make_session_factory.
+    read_session_factory: sessionmaker[Session] | None = None
+
+    def __post_init__(self) -> None:
+        if self.read_session_factory is None and self.session_factory is not None:
+            from storage.db import make_session_factory
+
+            self.read_session_factory = make_session_factory(self.session_factory.kw["bind"], readonly=True)
 
 
 def build_content_services(settings: Settings) -> tuple[Catalog, Resolver, Ladder]:

@@ -1,9 +1,10 @@
 """Database URLs, engines, session factories and migrations.
 
-The application builds one engine and one session factory at start-up, calls
-`upgrade_database` (safe on every start, from several processes at once), and opens one
-session per unit of work (a Slack request, a scheduler job). Nothing here commits on the
-caller's behalf.
+The application builds one engine and two session factories on it at start-up, one for units
+of work that write and one for those that only read (`make_session_factory(engine,
+readonly=True)`), calls `upgrade_database` (safe on every start, from several processes at
+once), and opens one session per unit of work (a Slack request, a scheduler job). Nothing here
+commits on the caller's behalf.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ _EXAMPLES = "use sqlite:///growth-bot.db or postgresql://user:password@host:5432
 _POSTGRES_DRIVERS = {"postgres", "postgresql", "postgresql+psycopg", "postgresql+psycopg2", "postgres+psycopg"}
 _SQLITE_DRIVERS = {"sqlite", "sqlite+pysqlite"}
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# An execution option of the read-only session factory's engine, read by `_configure_sqlite`.
+_READ_ONLY = "growth_read_only"
 # Alembic keeps its running context in module globals, so one migration per process at a
 # time; across processes the database lock taken in migrations/env.py does the job.
 _migrating = threading.Lock()
@@ -69,13 +72,21 @@ def make_engine(url: str | URL) -> Engine:
 
     SQLite: WAL for file databases (cheap commits; a backup or the sqlite3 shell reading
     the file never blocks the bot), foreign keys on, a 5 s busy timeout, and every
-    transaction opened with ``BEGIN IMMEDIATE``, so units of work run one at a time (see
-    `_configure_sqlite`). File databases use a connection pool with one connection per
-    checkout; ``sqlite://`` (in memory) shares one connection and suits one thread only.
+    transaction that may write opened with ``BEGIN IMMEDIATE``, so those run one at a time
+    (see `_configure_sqlite`; read-only sessions do not wait for them). File databases use a
+    connection pool with one connection per checkout; ``sqlite://`` (in memory) shares one
+    connection and suits one thread only.
     PostgreSQL: pre-ping pooled connections, so a restarted server costs no failed request.
     """
     url = make_url(normalize_database_url(url if isinstance(url, str) else url.render_as_string(False)))
     if url.get_backend_name() == "postgresql":
+        # Pre-ping costs one round trip per checkout (a "SELECT 1": ~0.04 ms on a local socket,
+        # a network round trip otherwise) and is what makes a restart, a failover or a proxy's
+        # idle cut-off cost no failed request. The cheaper options all fail some: without it
+        # (SQLAlchemy's "optimistic" handling) each pooled connection that outlived the event
+        # fails the request that next draws it; pinging only connections idle for a while
+        # misses the busy ones, which a restart kills just the same; SQLAlchemy's transparent
+        # reconnect recipe covers autocommit reads only, with warnings of its own.
         return create_engine(url, pool_pre_ping=True)
     in_memory = url.database in (None, "", ":memory:")
     if in_memory:
@@ -104,13 +115,23 @@ def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
-        # IMMEDIATE takes the write lock up front, waiting up to busy_timeout for it. A
-        # deferred transaction that has read and then writes fails at once with "database
-        # is locked" if another writer committed in between (the busy handler is not used
-        # for that upgrade), which would surface as random errors under the scheduler.
-        # Cost: on SQLite, units of work run one at a time; keep them short and never hold
-        # a session open while another session in the same thread works.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A unit of work that may write begins IMMEDIATE: it takes the write lock up front,
+        # waiting up to busy_timeout for it. A deferred transaction that has read and then
+        # writes fails at once with "database is locked" if another writer committed in
+        # between (the busy handler is not used for that upgrade), which would surface as
+        # random errors under the scheduler. Cost: writing units of work run one at a time;
+        # keep them short and never hold a session open while another session in the same
+        # thread works.
+        # A read-only unit of work needs no write lock: a plain (deferred) BEGIN reads one
+        # snapshot (taken at its first read) and, in WAL mode, never waits for the writer nor
+        # holds it up. query_only makes "read-only" a promise: a write in such a session fails
+        # loudly instead of trying to upgrade its lock. The pragma stays on the connection, so
+        # it is set only when a pooled connection moves between the two kinds of session.
+        read_only = bool(connection.get_execution_options().get(_READ_ONLY))
+        if connection.info.get(_READ_ONLY, False) != read_only:
+            connection.exec_driver_sql(f"PRAGMA query_only = {int(read_only)}")
+            connection.info[_READ_ONLY] = read_only
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def _enable_wal(cursor) -> None:
@@ -129,8 +150,24 @@ def _enable_wal(cursor) -> None:
         time.sleep(0.01)
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions bound to `engine`; objects stay readable after commit (no expiry)."""
+def make_session_factory(engine: Engine, *, readonly: bool = False) -> sessionmaker[Session]:
+    """Sessions bound to `engine`; objects stay readable after commit (no expiry).
+
+    `readonly=True` is for units of work that only read (showing a log, a digest, a Home tab):
+    they see committed data and must not write. They share `engine`'s connection pool.
+    SQLite: a deferred ``BEGIN`` instead of ``BEGIN IMMEDIATE``, so reads never queue behind
+    (or hold up) the one writer, with ``PRAGMA query_only`` on: a write raises. The session
+    reads one snapshot throughout.
+    PostgreSQL: DBAPI autocommit, so no BEGIN and no ROLLBACK, two round trips fewer per
+    request. Under READ COMMITTED every statement takes its own snapshot whether or not it is
+    inside a transaction, so for reads nothing is lost; nothing stops a write here either, but
+    it would commit at once, so keep writes in the other factory (the SQLite tests catch them).
+    """
+    if readonly:
+        if engine.dialect.name == "postgresql":
+            engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        else:
+            engine = engine.execution_options(**{_READ_ONLY: True})
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 

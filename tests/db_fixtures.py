@@ -10,8 +10,8 @@ fully migrated database of its own. `-k sqlite` / `-k postgresql` selects one si
 
 The PostgreSQL server starts once per test session, and only if a `[postgresql]` test
 runs; each test's database is a copy of a template migrated once. On SQLite, every
-transaction takes the write lock at BEGIN (see storage.db.make_engine): close or commit
-one session before another one in the same thread touches the database.
+transaction of `session_factory` takes the write lock at BEGIN (see storage.db.make_engine):
+close or commit one session before another one in the same thread touches the database.
 `blank_database_url` gives an empty, unmigrated database for migration tests.
 """
 

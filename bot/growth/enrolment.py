@@ -67,7 +67,7 @@ class Enrolment:
         self.ensure(who)
         now = self.services.now()
         catalog, settings = self.services.catalog, self.services.settings
-        with self.services.session_factory() as session:
+        with self.services.read_session_factory() as session:
             engineer = Engineers(session).get(who.team_id, who.user_id)
             plan = plan_for(engineer, settings)
             pool = pool_for(catalog, engineer.framework_id, engineer.level_id)

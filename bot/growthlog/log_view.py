@@ -132,20 +132,26 @@ class LogView:
 def read_log_view(session_factory, reader: Reader, query: LogQuery, page_size: int = PAGE_SIZE) -> LogView | None:
     """The page the query asks for, or None when the reader may not read that log (say REFUSAL).
 
-    Private answers are included only for the engineer themself.
+    Private answers are included only for the engineer themself. Only reads: `session_factory`
+    may be a read-only one (`Services.read_session_factory`).
     """
     owner_id = query.owner_user_id or reader.user_id
     query = query.for_owner(owner_id)
     with session_factory() as session:
         engineers = Engineers(session)
-        owner = engineers.get(reader.team_id, owner_id)
+        if query.since and owner_id != reader.user_id:
+            # `since` is a date in the reader's time zone: both people in one statement.
+            people = engineers.get_many(reader.team_id, (owner_id, reader.user_id))
+        else:
+            people = {owner_id: engineers.get(reader.team_id, owner_id)}
+        owner = people.get(owner_id)
         if owner is None and owner_id == reader.user_id:
             return LogView(owner_id, True, LogPage((), query.page, False), query)
         if not can_read(reader, owner):
             return None
         since = None
         if query.since:
-            me = owner if owner.user_id == reader.user_id else engineers.get(reader.team_id, reader.user_id)
+            me = people.get(reader.user_id)
             since = _start_of_day(query.since, me.tz if me else None)
         page = read_log(session, owner.id, include_private=sees_private(reader, owner), since=since,
                         last=query.last, page=query.page, page_size=page_size)

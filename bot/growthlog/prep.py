@@ -77,11 +77,12 @@ def in_period(checkins, period_start: datetime, now: datetime) -> list:
 
 def build_digest(session, catalog: Catalog, reader: Reader, report_user_id: str, now: datetime) -> PrepDigest | None:
     """The digest for `reader` about `report_user_id`; None when `reader` may not have it (say REFUSAL)."""
-    engineers = Engineers(session)
-    owner = engineers.get(reader.team_id, report_user_id)
+    # Both people in one statement: the report for the access rule, the manager for their time zone.
+    people = Engineers(session).get_many(reader.team_id, (report_user_id, reader.user_id))
+    owner = people.get(report_user_id)
     if not can_prep(reader, owner):
         return None
-    manager = engineers.get(reader.team_id, reader.user_id)
+    manager = people.get(reader.user_id)
     pair = OneOnOnes(session).get(reader.team_id, reader.user_id, report_user_id)
     last_prep = pair.last_prep_at if pair else None
     period_start = last_prep or now - FIRST_PREP_WINDOW
@@ -115,7 +116,7 @@ def _profile_lines(session, catalog: Catalog, engineer: Engineer) -> tuple[str, 
 
 def read_digest(session_factory, catalog: Catalog, reader: Reader, report_user_id: str,
                 now: datetime) -> PrepDigest | None:
-    """`build_digest` in a read-only unit of work."""
+    """`build_digest` in a unit of work of its own, which only reads (a read-only factory will do)."""
     with session_factory() as session:
         return build_digest(session, catalog, reader, report_user_id, now)
 

@@ -81,7 +81,7 @@ def send_profile(command: dict, rest: str, respond: Respond, client: WebClient, 
         return
     target = target or requester
     own = target == requester
-    with services.session_factory() as session:
+    with services.read_session_factory() as session:
         found = read_profile(session, services.catalog, Reader(team_id, requester), target)
     if found.refused:
         _ephemeral(respond, REFUSAL)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from sqlalchemy import Select
+from sqlalchemy import BindParameter, Integer, Select, bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -27,6 +27,16 @@ def insert_or_get(session: Session, new: T, existing: Select[T]) -> tuple[T, boo
             raise
         return found, False
     return new, True
+
+
+def literal_limit(name: str = "limit") -> BindParameter[int]:
+    """A LIMIT (or OFFSET) given at execution like a parameter, but written into the SQL.
+
+    PostgreSQL re-plans a prepared statement on every run when its LIMIT is a parameter (the
+    generic plan, not knowing the limit, looks costlier than the custom ones), and for a small
+    indexed read planning costs more than running. Limits are few, so the statements stay few.
+    """
+    return bindparam(name, type_=Integer(), literal_execute=True)
 
 
 def rowcount(result: Any) -> int:

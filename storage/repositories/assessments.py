@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from storage.models import Assessment
+from storage.repositories._common import literal_limit
 
 
 class Assessments:
@@ -22,12 +23,13 @@ class Assessments:
         return assessment
 
     def for_engineer(self, engineer_id: int, limit: int | None = None) -> list[Assessment]:
-        """The engineer's assessments, newest first."""
-        return list(
-            self.session.scalars(
-                select(Assessment)
-                .where(Assessment.engineer_id == engineer_id)
-                .order_by(Assessment.created_at.desc(), Assessment.id.desc())
-                .limit(limit)
-            )
-        )
+        """The engineer's assessments, newest first; the newest `limit` when given."""
+        if limit is None:
+            return list(self.session.scalars(_NEWEST_FIRST, {"engineer_id": engineer_id}))
+        return list(self.session.scalars(_NEWEST, {"engineer_id": engineer_id, "limit": limit}))
+
+
+# Built once, with bound parameters (read for every prep digest and profile).
+_NEWEST_FIRST = (select(Assessment).where(Assessment.engineer_id == bindparam("engineer_id"))
+                 .order_by(Assessment.created_at.desc(), Assessment.id.desc()))
+_NEWEST = _NEWEST_FIRST.limit(literal_limit())

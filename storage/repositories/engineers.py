@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Select, delete, or_, select, update
+from sqlalchemy import Select, bindparam, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import Answer, AnswerRevision, Assessment, CheckIn, Engineer, OneOnOne
@@ -17,7 +18,17 @@ class Engineers:
 
     def get(self, team_id: str, user_id: str) -> Engineer | None:
         """The engineer with this Slack identity, or None."""
-        return self.session.scalars(self._by_identity(team_id, user_id)).one_or_none()
+        return self.session.scalars(_BY_IDENTITY, {"team_id": team_id, "user_id": user_id}).one_or_none()
+
+    def get_many(self, team_id: str, user_ids: Iterable[str]) -> dict[str, Engineer]:
+        """The engineers with these Slack user ids in `team_id`, by user id (absent ones left out).
+
+        One statement: for a request about two people (a manager and a report) instead of two."""
+        wanted = sorted(set(user_ids))
+        if not wanted:
+            return {}
+        found = self.session.scalars(_BY_IDENTITIES, {"team_id": team_id, "user_ids": wanted})
+        return {engineer.user_id: engineer for engineer in found}
 
     def get_or_create(self, team_id: str, user_id: str) -> Engineer:
         """The engineer with this Slack identity, created with defaults if new (race-safe)."""
@@ -93,3 +104,11 @@ class Engineers:
     @staticmethod
     def _by_identity(team_id: str, user_id: str) -> Select[Engineer]:
         return select(Engineer).where(Engineer.team_id == team_id, Engineer.user_id == user_id)
+
+
+# Built once, with bound parameters: a request looks someone up first thing, and building the
+# statement (and its cache key) each time cost more than SQLite takes to run it.
+_BY_IDENTITY = select(Engineer).where(Engineer.team_id == bindparam("team_id"),
+                                      Engineer.user_id == bindparam("user_id"))
+_BY_IDENTITIES = select(Engineer).where(Engineer.team_id == bindparam("team_id"),
+                                        Engineer.user_id.in_(bindparam("user_ids", expanding=True)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, delete, or_, select, update
+from sqlalchemy import Select, bindparam, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import OneOnOne
@@ -30,7 +30,8 @@ class OneOnOnes:
         return meeting
 
     def get(self, team_id: str, manager: str, report: str) -> OneOnOne | None:
-        return self.session.scalars(self._pair(team_id, manager, report)).one_or_none()
+        return self.session.scalars(
+            _PAIR, {"team_id": team_id, "manager": manager, "report": report}).one_or_none()
 
     def by_id(self, one_on_one_id: int) -> OneOnOne | None:
         return self.session.get(OneOnOne, one_on_one_id)
@@ -116,3 +117,9 @@ class OneOnOnes:
         return select(OneOnOne).where(
             OneOnOne.team_id == team_id, OneOnOne.manager_user_id == manager, OneOnOne.report_user_id == report
         )
+
+
+# Built once, with bound parameters (read for every prep digest).
+_PAIR = select(OneOnOne).where(OneOnOne.team_id == bindparam("team_id"),
+                               OneOnOne.manager_user_id == bindparam("manager"),
+                               OneOnOne.report_user_id == bindparam("report"))

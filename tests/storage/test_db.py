@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Index, MetaData, inspect, text
+from sqlalchemy import Index, MetaData, event, func, inspect, select, text
+from sqlalchemy.exc import OperationalError
 
-from storage.db import current_revision, make_engine, normalize_database_url, upgrade_database
-from storage.models import Base
-from tests.storage.helpers import race
+from storage.db import current_revision, make_engine, make_session_factory, normalize_database_url, upgrade_database
+from storage.models import Base, Engineer
+from storage.repositories import Engineers
+from tests.storage.helpers import add_engineer, race
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -72,7 +75,79 @@ def test_postgres_engine_survives_a_dropped_connection(postgres_server):
     postgres_server.execute(f"SELECT pg_terminate_backend({pid})")
     with engine.connect() as connection:
         assert connection.execute(text("SELECT pg_backend_pid()")).scalar() != pid
+    # Read-only sessions (autocommit on PostgreSQL) draw from the same pre-pinged pool.
+    reads = make_session_factory(engine, readonly=True)
+    with reads() as session:
+        pid = session.execute(text("SELECT pg_backend_pid()")).scalar()
+    postgres_server.execute(f"SELECT pg_terminate_backend({pid})")
+    with reads() as session:
+        assert session.execute(text("SELECT pg_backend_pid()")).scalar() != pid
     engine.dispose()
+
+
+def _engineer_count(session) -> int:
+    return session.scalar(select(func.count()).select_from(Engineer))
+
+
+def test_sqlite_read_session_leaves_the_writer_free(tmp_path):
+    # Write sessions take SQLite's one write lock at BEGIN (IMMEDIATE); a read session must not,
+    # or every /growth log would queue behind the scheduler's writes and hold them up in turn.
+    engine = make_engine(f"sqlite:///{tmp_path / 'r.db'}")
+    upgrade_database(engine)
+    writes, reads = make_session_factory(engine), make_session_factory(engine, readonly=True)
+    begins: list[str] = []
+    event.listen(engine, "before_cursor_execute",
+                 lambda _c, _cur, statement, *_: begins.append(statement) if statement.startswith("BEGIN") else None)
+    failures: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            add_engineer(writes, "U1")
+        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+            failures.append(error)
+
+    with reads() as reader:
+        assert _engineer_count(reader) == 0          # the read transaction has its snapshot now
+        writer = threading.Thread(target=write)
+        writer.start()
+        writer.join(timeout=3)                       # an IMMEDIATE reader would keep it 5 s (busy_timeout)
+        assert not writer.is_alive() and failures == []
+        assert _engineer_count(reader) == 0          # one snapshot for the whole unit of work
+    with reads() as reader:
+        assert _engineer_count(reader) == 1
+    assert begins == ["BEGIN", "BEGIN IMMEDIATE", "BEGIN"]
+    engine.dispose()
+
+
+def test_sqlite_read_session_refuses_to_write(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'q.db'}")
+    upgrade_database(engine)
+    with make_session_factory(engine, readonly=True)() as session, pytest.raises(OperationalError, match="readonly"):
+        Engineers(session).get_or_create("T1", "U1")
+        session.flush()
+    # The same pooled connection, back in a write session, writes again.
+    add_engineer(make_session_factory(engine), "U1")
+    with make_session_factory(engine, readonly=True)() as session:
+        assert _engineer_count(session) == 1
+    assert engine.pool.checkedin() == 1
+    engine.dispose()
+
+
+def test_read_and_write_sessions_share_the_pool_without_leaking_settings(engine):
+    # On PostgreSQL a read session runs in autocommit; the pool must hand the connection back
+    # to the next write session transactional again (SQLAlchemy resets the isolation level).
+    reads, writes = make_session_factory(engine, readonly=True), make_session_factory(engine)
+    add_engineer(writes, "U1")
+    with reads() as session:
+        assert Engineers(session).get("T1", "U1") is not None
+    with writes() as session:
+        Engineers(session).get_or_create("T1", "U2")
+        session.flush()
+        session.rollback()
+    with reads() as session:
+        assert _engineer_count(session) == 1
+        assert set(Engineers(session).get_many("T1", ["U1", "U2", "U3"])) == {"U1"}
+    assert engine.pool.checkedin() == 1
 
 
 def _schema_diffs(engine) -> list:
