@@ -86,7 +86,7 @@ def gather_home(services: Services, team_id: str, user_id: str) -> HomeData:
         engineers = Engineers(session)
         engineer = engineers.get(team_id, user_id)
         reports = engineers.reports_of(team_id, user_id)
-        last = Answers(session).last_answer_at(r.id for r in reports)
+        last = Answers(session).last_answer_at((r.id for r in reports), include_private=False)
         lines = tuple(ReportLine(r.user_id, last.get(r.id)) for r in reports)
         if engineer is None:
             return HomeData(user_id, zone(None), None, lines)

@@ -177,6 +177,20 @@ def test_a_managers_home_lists_reports_with_dates_but_no_answer_text(running_bot
     assert "Set up check-ins" in text  # the manager has no check-ins of their own yet
 
 
+def test_a_managers_home_does_not_date_private_answers(running_bot, fake_slack):
+    factory = running_bot.services.session_factory
+    add_checkin(factory, "U1", date(2026, 3, 2), [("q1", "Shipped?", "shared words", False)], manager_user_id="UMGR")
+    add_checkin(factory, "U1", date(2026, 3, 9), [("q1", "Shipped?", "only for me", True)])
+    add_checkin(factory, "U4", date(2026, 3, 9), [("q1", "Shipped?", "only for me too", True)],
+                manager_user_id="UMGR")
+    open_home(running_bot, "UMGR")
+    fake_slack.wait_for("views.publish")
+    text = blocks_text(fake_slack.published_views["UMGR"]["blocks"])
+    # The private week (answered Fri 13 Mar) is invisible: not even its date shows.
+    assert "<@U1> — last answered Fri 6 Mar 2026" in text and "13 Mar" not in text
+    assert "<@U4> — no answers yet" in text
+
+
 def test_a_new_user_gets_the_welcome_and_is_not_enrolled_by_looking(running_bot, fake_slack):
     open_home(running_bot, "UNEW")
     fake_slack.wait_for("views.publish")
