@@ -98,3 +98,9 @@ def level_line(level_name: str | None, framework_name: str | None, source: str |
     if source:
         line += f" · reflects with {escape(source)}"
     return line
+
+
+def build_open_checkin_reply(message: str, checkin_id: int) -> list[Block]:
+    """`/growth now` when this week's check-in is already out: say so, with its Answer button."""
+    return [*markdown_sections(message),
+            ActionsBlock(elements=[button("Answer", ids.CHECKIN_ANSWER, str(checkin_id), primary=True)])]

@@ -102,10 +102,11 @@ class Enrolment:
         return build_status(lines, set_up=level is not None)
 
     def setup_view(self, who: Who):
-        self.ensure(who)
+        """The setup form from what is stored: one quick read and no Slack call, because the
+        trigger_id that opens it expires 3 s after the click (saving it refreshes the rest)."""
         catalog, settings = self.services.catalog, self.services.settings
-        with self.services.session_factory() as session:
-            engineer = Engineers(session).get(who.team_id, who.user_id)
+        with self.services.read_session_factory() as session:
+            engineer = Engineers(session).get(who.team_id, who.user_id) or Engineer(reminders_enabled=True)
             plan = plan_for(engineer, settings)
             level = catalog.level(engineer.framework_id or "", engineer.level_id or "")
         frameworks = [(fw.id, fw.name) for fw in catalog.frameworks if fw.levels]
@@ -121,26 +122,27 @@ class Enrolment:
             return Change(False, problem + " Nothing was changed.")
         return self.change(who, lambda engineer: set_level(engineer, level, self.services.catalog))
 
-    def send_now(self, who: Who, runner: DueRunner) -> tuple[RunReport | None, str]:
-        """This week's check-in, right away, unless it already went out (then say where it is)."""
+    def send_now(self, who: Who, runner: DueRunner) -> tuple[RunReport | None, str, int | None]:
+        """This week's check-in, right away, unless it already went out: then the message says
+        where it is and the open check-in's id comes back, for an Answer button."""
         self.ensure(who)
         now = self.services.now()
         with self.services.session_factory() as session:
             engineer = Engineers(session).get(who.team_id, who.user_id)
             pool = pool_for(self.services.catalog, engineer.framework_id, engineer.level_id)
             if pool is None:
-                return None, "You have no level yet: `/growth setup` or `/growth level <level>` first."
+                return None, "You have no level yet: `/growth setup` or `/growth level <level>` first.", None
             if not pool.questions:
-                return None, no_questions_message(pool.level)
+                return None, no_questions_message(pool.level), None
             week = plan_for(engineer, self.services.settings).slot(now).week_start
             existing = CheckIns(session).for_week(engineer.id, week)
             engineer_id = engineer.id
         if existing is not None and existing.status in (CheckInStatus.SENT.value, CheckInStatus.ANSWERED.value):
-            return None, "This week's check-in is already in your DMs with me: press *Answer* there, " \
-                         "or reply in its thread."
+            return None, ("This week's check-in is already in your DMs with me: answer it there (reply in "
+                          "its thread), or right here."), existing.id
         report = runner.send_one(engineer_id, now)
         if report.sent:
-            return report, "Sent: this week's check-in is in your DMs with me."
+            return report, "Sent: this week's check-in is in your DMs with me.", None
         if report.failed:
-            return report, "I couldn't send it just now; I'll keep trying on the next tick."
-        return report, "It's on its way already."
+            return report, "I couldn't send it just now; I'll keep trying on the next tick.", None
+        return report, "It's on its way already.", None

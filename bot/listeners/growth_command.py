@@ -6,7 +6,7 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot import ids
-from bot.blocks.growth import reply
+from bot.blocks.growth import build_open_checkin_reply, reply
 from bot.growth import preferences
 from bot.growth.enrolment import Enrolment, Who
 from bot.scheduling import make_due_runner
@@ -36,8 +36,8 @@ def handle_growth_command(ack: Ack, command: dict, respond: Respond, client: Web
             blocks = reply(UNKNOWN.format(verb=verb)) + blocks
         respond(response_type="ephemeral", blocks=blocks, text="Growth check-ins")
         return
-    message = handler(desk, who, rest.strip(), services, client)
-    respond(response_type="ephemeral", blocks=reply(message), text=message[:150])
+    answer = handler(desk, who, rest.strip(), services, client)
+    _respond(respond, answer)
 
 
 def open_setup(trigger_id: str, body: dict, client: WebClient, context: BoltContext) -> None:
@@ -66,9 +66,9 @@ def _reminders(desk, who, rest, services, client) -> str:
     return desk.change(who, lambda e: preferences.set_reminders(e, rest)).message
 
 
-def _now(desk, who, rest, services, client) -> str:
-    _, message = desk.send_now(who, make_due_runner(services, client))
-    return message
+def _now(desk, who, rest, services, client) -> str | list:
+    _, message, open_checkin = desk.send_now(who, make_due_runner(services, client))
+    return build_open_checkin_reply(message, open_checkin) if open_checkin else message
 
 
 # Verbs that answer with more than one line of text (the growth log, exports…) register here
@@ -94,8 +94,14 @@ def handle_checkin_now(ack: Ack, body: dict, respond: Respond, client: WebClient
     ack()
     services: Services = context["services"]
     who = Who(body["team"]["id"], body["user"]["id"])
-    message = _now(Enrolment(services, client), who, "", services, client)
-    respond(response_type="ephemeral", replace_original=False, blocks=reply(message), text=message[:150])
+    _respond(respond, _now(Enrolment(services, client), who, "", services, client))
+
+
+def _respond(respond: Respond, answer: str | list) -> None:
+    """A verb answers with a sentence, or with ready-made blocks."""
+    blocks = reply(answer) if isinstance(answer, str) else answer
+    text = answer if isinstance(answer, str) else "Growth check-ins"
+    respond(response_type="ephemeral", replace_original=False, blocks=blocks, text=text[:150])
 
 
 def register(app: App) -> None:

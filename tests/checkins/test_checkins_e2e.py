@@ -153,7 +153,7 @@ def test_setup_refuses_an_unknown_level_or_odd_values_with_field_errors_and_save
     status, text = submit(bot, view, good | {ids.SETUP_COUNT_BLOCK: "0", ids.SETUP_TIME_BLOCK: "25:99"})
     body = json.loads(text)
     assert set(body["errors"]) == {ids.SETUP_COUNT_BLOCK, ids.SETUP_TIME_BLOCK}
-    assert settings_of(bot)["level_id"] is None and settings_of(bot)["checkin_weekday"] is None
+    assert settings_of(bot).get("level_id") is None and settings_of(bot).get("checkin_weekday") is None
     time.sleep(QUIET)
     assert bot.fake.calls_to("chat.postMessage") == []      # no "saved" DM either
 
@@ -168,9 +168,9 @@ def test_setup_refuses_a_level_that_has_no_questions(fake_slack, sqlite_url, tmp
                                           ids.SETUP_COUNT_BLOCK: "3"})
         errors = json.loads(text)["errors"]
         assert "no reflection questions" in errors[ids.SETUP_LEVEL_BLOCK]
-        assert settings_of(bot)["level_id"] is None
+        assert settings_of(bot).get("level_id") is None
         refused = said(bot.command("/growth level cto"))
-        assert "no reflection questions" in refused and settings_of(bot)["level_id"] is None
+        assert "no reflection questions" in refused and settings_of(bot).get("level_id") is None
         assert "Sent" not in said(bot.command("/growth now")) and checkin_dms(bot.fake, "U1") == []
     finally:
         stop()
@@ -219,8 +219,10 @@ def test_growth_now_sends_this_weeks_checkin_once_then_points_to_it(running_bot)
     enrol(bot)
     dm = checkin_now(bot)
     assert "Your weekly reflection" in blocks_text(dm["blocks"]) and "Senior" in blocks_text(dm["blocks"])
-    again = said(bot.command("/growth now"))
-    assert "already in your DMs" in again
+    [again] = bot.command("/growth now").followups()
+    assert "already in your DMs" in blocks_text(again["blocks"])
+    buttons = [e for b in again["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert [(b["action_id"], b["value"]) for b in buttons] == [(ids.CHECKIN_ANSWER, answer_button(dm))]
     assert bot.fake.post_message_counts() == {"DU1": 1}
 
 
