@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from bot.catalog.model import Catalog, Level, Section
 from bot.domain.schedule import zone
 from bot.growthlog.access import Reader, can_read
+from bot.growthlog.assessment import latest_profile_lines
 from bot.growthlog.entries import LoggedCheckin, read_log, recent_weeks
 from storage.models import CheckInStatus, Engineer
 from storage.repositories import Engineers, OneOnOnes
@@ -107,10 +108,6 @@ def build_digest(session, catalog: Catalog, reader: Reader, report_user_id: str,
 
 
 def _profile_lines(session, catalog: Catalog, engineer: Engineer) -> tuple[str, ...]:
-    try:  # the self-assessment feature is optional: the digest works without it
-        from bot.growthlog.assessment import latest_profile_lines
-    except ImportError:
-        return ()
     return tuple(latest_profile_lines(session, catalog, engineer))
 
 
