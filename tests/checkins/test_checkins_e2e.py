@@ -130,11 +130,12 @@ def test_setup_opens_a_modal_and_submitting_it_saves_everything(running_bot):
                                       ids.SETUP_DAY_BLOCK: "2", ids.SETUP_TIME_BLOCK: "09:30",
                                       ids.SETUP_COUNT_BLOCK: "4", ids.SETUP_REMINDERS_BLOCK: False})
     assert (status, text) == (200, "")                     # an empty ack closes the modal
+    # Saving happens after the ack; the confirmation DM is sent once it is done.
+    [confirmation] = bot.fake.wait_for("chat.postMessage")
+    assert confirmation.args["channel"] == "U1" and "saved" in confirmation.args["text"]
     assert settings_of(bot) == {"framework_id": "engineering-levels", "level_id": "staff", "checkin_weekday": 2,
                                 "checkin_time": "09:30", "questions_per_checkin": 4, "reminders_enabled": False,
                                 "paused_until": None}
-    [confirmation] = bot.fake.wait_for("chat.postMessage")
-    assert confirmation.args["channel"] == "U1" and "saved" in confirmation.args["text"]
     status_text = said(bot.command("/growth"))
     assert "Wednesdays at 09:30, Asia/Kolkata" in status_text and "Next check-in:* Wednesday" in status_text
 
