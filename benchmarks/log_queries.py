@@ -78,7 +78,7 @@ from bot.blocks.growthlog import build_log_messages, build_prep_messages
 from bot.catalog import BUNDLED_CONTENT_DIR, load_catalog
 from bot.growthlog.access import Reader
 from bot.growthlog.assessment import FRAMEWORK_ID, assessment_choices
-from bot.growthlog.entries import PAGE_SIZE, read_log, recent_weeks
+from storage.repositories.growth_log import PAGE_SIZE, read_log, recent_weeks
 from bot.growthlog.log_view import LogQuery, read_log_view
 from bot.growthlog.prep import (
     DIGEST_CHECKINS,

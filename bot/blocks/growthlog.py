@@ -15,7 +15,7 @@ from bot import ids
 from bot.blocks.content import context, markdown_sections, section_text
 from bot.blocks.ladder import Message, button, paginate
 from bot.blocks.text import escape, split_text
-from bot.growthlog.entries import Entry, LoggedCheckin
+from storage.repositories.growth_log import Entry, LoggedCheckin
 from bot.growthlog.log_view import LogQuery, LogView
 from bot.growthlog.mentions import mention
 from bot.growthlog.prep import FIRST_PREP_WINDOW, PrepDigest

@@ -21,7 +21,7 @@ from bot.domain.schedule import describe_local
 from bot.growthlog.export import PRIVATE_MARK, week_label
 
 if TYPE_CHECKING:
-    from bot.growthlog.entries import Entry, LoggedCheckin
+    from storage.repositories.growth_log import Entry, LoggedCheckin
     from bot.growthlog.home import HomeData, Me
 
 HOME_BLOCK_LIMIT = 100

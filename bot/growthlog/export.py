@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from bot.growthlog.entries import Entry, LoggedCheckin
+from storage.repositories.growth_log import Entry, LoggedCheckin
 from bot.growthlog.mentions import split_mention
 
 FORMATS = {"md": "md", "markdown": "md", "csv": "csv"}

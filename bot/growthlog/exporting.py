@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.growthlog import export
 from bot.growthlog.access import REFUSAL, Reader, can_read, sees_private
-from bot.growthlog.entries import LoggedCheckin, read_all
+from storage.repositories.growth_log import LoggedCheckin, read_all
 from bot.services import Services
 from storage.repositories import Engineers
 

@@ -19,7 +19,7 @@ from bot.checkins.plan import plan_for, pool_for
 from bot.checkins.timezones import tz_is_stale
 from bot.domain.schedule import next_checkin, zone
 from bot.growth.enrolment import Enrolment, Who
-from bot.growthlog.entries import LoggedCheckin, read_log
+from storage.repositories.growth_log import LoggedCheckin, read_log
 from bot.services import Services
 from storage.models import CheckInStatus
 from storage.repositories import Answers, CheckIns, Engineers

@@ -14,7 +14,7 @@ from datetime import date, datetime, time
 
 from bot.domain.schedule import zone
 from bot.growthlog.access import Reader, can_read, sees_private
-from bot.growthlog.entries import PAGE_SIZE, LogPage, read_log
+from storage.repositories.growth_log import PAGE_SIZE, LogPage, read_log
 from bot.growthlog.mentions import split_mention
 from storage.repositories import Answers, Engineers
 

@@ -15,7 +15,7 @@ from bot.catalog.model import Catalog, Level, Section
 from bot.domain.schedule import zone
 from bot.growthlog.access import Reader, can_read
 from bot.growthlog.assessment import latest_profile_lines
-from bot.growthlog.entries import LoggedCheckin, read_log, recent_weeks
+from storage.repositories.growth_log import LoggedCheckin, read_log, recent_weeks
 from storage.models import CheckInStatus, Engineer
 from storage.repositories import Engineers, OneOnOnes
 

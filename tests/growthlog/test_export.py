@@ -7,7 +7,7 @@ import io
 from datetime import UTC, date, datetime
 
 from bot.growthlog.access import REFUSAL
-from bot.growthlog.entries import Entry, LoggedCheckin
+from storage.repositories.growth_log import Entry, LoggedCheckin
 from bot.growthlog.export import CSV_HEADER, filename, parse_request, to_csv, to_markdown
 from tests.growthlog.files_seed import add_checkin, add_engineer
 

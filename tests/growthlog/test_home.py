@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from bot import ids
 from bot.blocks.home import HOME_BLOCK_LIMIT, build_home
 from bot.domain.schedule import local_week_start, zone
-from bot.growthlog.entries import Entry, LoggedCheckin
+from storage.repositories.growth_log import Entry, LoggedCheckin
 from bot.growthlog.home import HomeData, Me, OpenCheckin, ReportLine, streak
 from storage.models import CheckInStatus
 from tests import slack_requests as req

@@ -9,7 +9,7 @@ import pytest
 from bot import ids
 from bot.blocks.growthlog import PRIVATE_MARK, build_log_messages, parse_privacy_value
 from bot.growthlog.access import REFUSAL, Reader
-from bot.growthlog.entries import Entry, LoggedCheckin, LogPage
+from storage.repositories.growth_log import Entry, LoggedCheckin, LogPage
 from bot.growthlog.log_view import (
     EXAMPLES,
     LogQuery,
