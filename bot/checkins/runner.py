@@ -31,7 +31,6 @@ from datetime import datetime, timedelta
 from typing import Callable
 
 from slack_sdk import WebClient
-from sqlalchemy import select
 
 from bot.catalog.model import Catalog
 from bot.checkins.delivery import Delivery, post_checkin
@@ -43,7 +42,7 @@ from bot.checkins.timezones import refresh_zones, zones_worth_refreshing
 from bot.domain.rotation import pick_questions
 from bot.domain.schedule import Slot, due_this_week
 from bot.settings import Settings
-from storage.models import CheckIn, CheckInStatus, Engineer
+from storage.models import CheckInStatus, Engineer
 from storage.repositories import CheckIns, Engineers
 
 logger = logging.getLogger(__name__)
@@ -173,21 +172,11 @@ class DueRunner:
     def _settled(session, open_slots: dict[int, object], now: datetime) -> set[int]:
         """Engineers whose check-in for the week is sent, answered, being sent, or given up."""
         settled: set[int] = set()
-        ids = list(open_slots)
-        for start in range(0, len(ids), 500):
-            rows = session.execute(
-                select(CheckIn.engineer_id, CheckIn.week_start, CheckIn.status, CheckIn.lease_until,
-                       CheckIn.attempts, CheckIn.last_error)
-                .where(CheckIn.engineer_id.in_(ids[start:start + 500]))
-                .where(CheckIn.week_start.in_(set(open_slots[i] for i in ids[start:start + 500])))
-            )
-            for engineer_id, week_start, status, lease_until, attempts, last_error in rows:
-                if week_start != open_slots[engineer_id]:
-                    continue
-                live_claim = status == CheckInStatus.SENDING.value and lease_until and lease_until >= now
-                gave_up = status == CheckInStatus.PENDING.value and attempts >= MAX_ATTEMPTS and is_permanent(last_error)
-                if status in (CheckInStatus.SENT.value, CheckInStatus.ANSWERED.value) or live_claim or gave_up:
-                    settled.add(engineer_id)
+        for engineer_id, status, lease_until, attempts, last_error in CheckIns(session).states_for_weeks(open_slots):
+            live_claim = status == CheckInStatus.SENDING.value and lease_until and lease_until >= now
+            gave_up = status == CheckInStatus.PENDING.value and attempts >= MAX_ATTEMPTS and is_permanent(last_error)
+            if status in (CheckInStatus.SENT.value, CheckInStatus.ANSWERED.value) or live_claim or gave_up:
+                settled.add(engineer_id)
         return settled
 
     # -- sending check-ins --------------------------------------------------------------------
@@ -209,11 +198,7 @@ class DueRunner:
         now = clock()
         with self.session_factory.begin() as session, session.no_autoflush:
             checkins = CheckIns(session)
-            # In id order: two processes claiming the same engineers lock rows in the same order
-            # (PostgreSQL would otherwise be free to deadlock them).
-            engineers = session.scalars(
-                select(Engineer).where(Engineer.id.in_(engineer_ids)).order_by(Engineer.id)).all()
-            for engineer in engineers:
+            for engineer in Engineers(session).by_ids(engineer_ids):
                 job = self._claim_one(checkins, engineer, now, owner, report, force)
                 if job is not None:
                     jobs.append(job)

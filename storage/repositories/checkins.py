@@ -126,6 +126,21 @@ class CheckIns:
     def by_id(self, checkin_id: int) -> CheckIn | None:
         return self.session.get(CheckIn, checkin_id)
 
+    def states_for_weeks(self, weeks: dict[int, date]) -> list[tuple]:
+        """(engineer_id, status, lease_until, attempts, last_error) of each engineer's check-in
+        for the week given for them (engineer id -> week start), in batches of 500 ids."""
+        found = []
+        ids = list(weeks)
+        for start in range(0, len(ids), 500):
+            batch = ids[start:start + 500]
+            rows = self.session.execute(
+                select(CheckIn.engineer_id, CheckIn.week_start, CheckIn.status, CheckIn.lease_until,
+                       CheckIn.attempts, CheckIn.last_error)
+                .where(CheckIn.engineer_id.in_(batch), CheckIn.week_start.in_({weeks[i] for i in batch})))
+            found.extend((eid, status, lease, attempts, error)
+                         for eid, week, status, lease, attempts, error in rows if week == weeks[eid])
+        return found
+
     def latest(self, engineer_id: int) -> CheckIn | None:
         """The engineer's check-in for the most recent week, whatever its status."""
         recent = self.recent(engineer_id, 1)
