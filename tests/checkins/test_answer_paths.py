@@ -49,6 +49,14 @@ def wait_until(predicate, timeout: float = 5.0):
     raise AssertionError("condition not met in time")
 
 
+def checkin_with_modal(bot) -> tuple[dict, int, dict, str]:
+    """An enrolled engineer's check-in DM, its id, its open answer modal, and the first question's block."""
+    enrol(bot)
+    dm = checkin_now(bot)
+    view = open_answer_modal(bot, dm)
+    return dm, int(answer_button(dm)), view, question_blocks(view)[0]["block_id"]
+
+
 def test_a_reply_before_the_sender_recorded_the_dm_is_found_through_the_message_metadata(running_bot):
     bot = running_bot
     enrol(bot)
@@ -97,11 +105,7 @@ def test_editing_and_deleting_a_thread_reply_in_slack_updates_the_log(running_bo
 
 def test_a_thread_reply_to_a_privately_answered_checkin_stays_private(running_bot):
     bot = running_bot
-    enrol(bot)
-    dm = checkin_now(bot)
-    checkin_id = int(answer_button(dm))
-    view = open_answer_modal(bot, dm)
-    first = question_blocks(view)[0]["block_id"]
+    dm, checkin_id, view, first = checkin_with_modal(bot)
     assert submit(bot, view, {first: "only for me", "privacy": True}, view_id="V-private")[0] == 200
     wait_until(lambda: stored_answers(bot, checkin_id))
     send_event(bot, dm_event("more, in the thread", "1700000999.000400", dm["ts"]), "EvPriv")
@@ -111,11 +115,7 @@ def test_a_thread_reply_to_a_privately_answered_checkin_stays_private(running_bo
 
 def test_making_a_checkin_private_is_not_an_edit_of_what_was_written(running_bot):
     bot = running_bot
-    enrol(bot)
-    dm = checkin_now(bot)
-    checkin_id = int(answer_button(dm))
-    view = open_answer_modal(bot, dm)
-    first = question_blocks(view)[0]["block_id"]
+    dm, checkin_id, view, first = checkin_with_modal(bot)
     assert submit(bot, view, {first: "same words"}, view_id="V-a")[0] == 200
     wait_until(lambda: stored_answers(bot, checkin_id))
     again = open_answer_modal(bot, dm)
