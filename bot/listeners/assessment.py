@@ -25,7 +25,6 @@ from bot.growthlog.assessment import (
 from bot.growthlog.exporting import display_name
 from bot.growthlog.mentions import split_mention
 from bot.growthlog.profile_chart import profile_png
-from bot.listeners.growth_command import RICH_VERBS
 from bot.services import Services
 
 logger = logging.getLogger(__name__)
@@ -104,7 +103,9 @@ def send_profile(command: dict, rest: str, respond: Respond, client: WebClient, 
     _ephemeral(respond, blocks.profile_sent(target, own))
 
 
+# The /growth verbs this feature answers (see growth_command.register).
+VERBS = {"assess": open_assessment, "profile": send_profile}
+
+
 def register(app: App) -> None:
-    RICH_VERBS["assess"] = open_assessment
-    RICH_VERBS["profile"] = send_profile
     app.view(ids.ASSESS_MODAL)(handle_assessment_submission)

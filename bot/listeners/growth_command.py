@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
@@ -15,7 +18,8 @@ from bot.services import Services
 UNKNOWN = "I don't know `/growth {verb}`. Here is what I can do:"
 
 
-def handle_growth_command(ack: Ack, command: dict, respond: Respond, client: WebClient, context: BoltContext) -> None:
+def handle_growth_command(ack: Ack, command: dict, respond: Respond, client: WebClient, context: BoltContext,
+                          rich_verbs: Mapping[str, Callable] = MappingProxyType({})) -> None:
     verb, _, rest = (command.get("text") or "").strip().partition(" ")
     verb = verb.lower()
     if verb == "setup":
@@ -26,8 +30,8 @@ def handle_growth_command(ack: Ack, command: dict, respond: Respond, client: Web
     services: Services = context["services"]
     who = Who(command["team_id"], command["user_id"])
     desk = Enrolment(services, client)
-    if verb in RICH_VERBS:
-        RICH_VERBS[verb](command=command, rest=rest.strip(), respond=respond, client=client, services=services)
+    if verb in rich_verbs:
+        rich_verbs[verb](command=command, rest=rest.strip(), respond=respond, client=client, services=services)
         return
     handler = GROWTH_VERBS.get(verb)
     if handler is None:
@@ -71,10 +75,6 @@ def _now(desk, who, rest, services, client) -> str | list:
     return build_open_checkin_reply(message, open_checkin) if open_checkin else message
 
 
-# Verbs that answer with more than one line of text (the growth log, exports…) register here
-# with the signature (command, rest, respond, client, services).
-RICH_VERBS: dict = {}
-
 GROWTH_VERBS = {
     "level": _level,
     "schedule": _schedule,
@@ -104,7 +104,13 @@ def _respond(respond: Respond, answer: str | list) -> None:
     respond(response_type="ephemeral", replace_original=False, blocks=blocks, text=text[:150])
 
 
-def register(app: App) -> None:
-    app.command(ids.GROWTH_COMMAND)(handle_growth_command)
+def register(app: App, rich_verbs: Mapping[str, Callable] = MappingProxyType({})) -> None:
+    """`rich_verbs`: the features' own verbs (log, export, assess…), each called as
+    fn(command=, rest=, respond=, client=, services=) after the ack."""
+
+    def growth_command(ack: Ack, command: dict, respond: Respond, client: WebClient, context: BoltContext) -> None:
+        handle_growth_command(ack, command, respond, client, context, rich_verbs)
+
+    app.command(ids.GROWTH_COMMAND)(growth_command)
     app.action(ids.OPEN_SETUP)(handle_open_setup)
     app.action(ids.CHECKIN_NOW)(handle_checkin_now)

@@ -12,7 +12,6 @@ from bot.growthlog.export import parse_request
 from bot.growthlog.exporting import Exporter
 from bot.growthlog.forget import forget_me
 from bot.growthlog.home import publish_home
-from bot.listeners.growth_command import RICH_VERBS
 from bot.services import Services
 
 NOT_YOUR_BUTTON = "That confirmation was for someone else, so nothing was deleted. `/growth forget-me` is yours to use."
@@ -73,9 +72,11 @@ def _team(body: dict) -> str:
     return (body.get("team") or {}).get("id") or body["user"]["team_id"]
 
 
+# The /growth verbs this feature answers (see growth_command.register).
+VERBS = {"export": export_command, "forget-me": forget_command}
+
+
 def register(app: App) -> None:
-    RICH_VERBS["export"] = export_command
-    RICH_VERBS["forget-me"] = forget_command
     app.action(ids.EXPORT_OWN_LOG)(handle_export_own)
     app.action(ids.FORGET_DELETE)(handle_forget_delete)
     app.action(ids.FORGET_CANCEL)(handle_forget_cancel)

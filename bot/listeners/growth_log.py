@@ -27,7 +27,6 @@ from bot.growthlog.mentions import split_mention
 from bot.growthlog.one_on_ones import OneOnOneDesk
 from bot.growthlog.prep import mark_prepped, read_digest
 from bot.growthlog.relationships import Relationships
-from bot.listeners.growth_command import RICH_VERBS
 from bot.services import Services
 
 NOT_YOUR_ANSWER = "That answer isn't yours to change, so nothing was changed."
@@ -115,9 +114,11 @@ def handle_privacy(ack: Ack, body: dict, action: dict, respond: Respond, context
     show_log(reader, parsed[2], respond, services, replace_original=True)
 
 
+# The /growth verbs this feature answers (see growth_command.register).
+VERBS = {"manager": manager_verb, "log": log_verb, "prep": prep_verb, "1on1": one_on_one_verb, "1:1": one_on_one_verb}
+
+
 def register(app: App) -> None:
-    RICH_VERBS.update({"manager": manager_verb, "log": log_verb, "prep": prep_verb,
-                       "1on1": one_on_one_verb, "1:1": one_on_one_verb})
     app.action(ids.LOG_OLDER)(handle_page)
     app.action(ids.LOG_NEWER)(handle_page)
     app.action(re.compile(rf"^{re.escape(ids.LOG_PRIVACY)}:\d+$"))(handle_privacy)
