@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import text
-
 from bot.app_factory import create_app
 from bot.services import Services, build_content_services
 from bot.settings import Settings, SettingsError
+from storage.db import database_answers
 
 logger = logging.getLogger("growth_bot")
 
@@ -74,13 +73,7 @@ def run_bot(settings: Settings) -> None:
         else:
             from bot.server import serve_http
 
-            serve_http(app, settings.port, is_ready=lambda: _database_answers(services))
+            serve_http(app, settings.port, is_ready=lambda: database_answers(services.session_factory))
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
-
-
-def _database_answers(services: Services) -> bool:
-    with services.session_factory() as session:
-        session.execute(text("SELECT 1"))
-    return True

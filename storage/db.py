@@ -17,7 +17,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
@@ -201,3 +201,10 @@ def current_revision(engine: Engine) -> str | None:
     """The Alembic revision the database is at, or None if it was never migrated."""
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+def database_answers(session_factory: sessionmaker[Session]) -> bool:
+    """Readiness: one round trip to the database (raises if it cannot be reached)."""
+    with session_factory() as session:
+        session.execute(text("SELECT 1"))
+    return True

@@ -7,14 +7,13 @@ message ts, modal answers are keyed by (check-in, question), and the event id is
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from datetime import datetime
 
 from slack_sdk.models.views import View
 
 from bot.blocks.checkin import build_answer_modal
+from bot.domain.dedupe import view_submission_key
 from storage.models import AnswerSource, CheckIn, Engineer
 from storage.repositories import Answers, CheckIns, ProcessedEvents
 
@@ -64,8 +63,7 @@ def answer_modal(session_factory, checkin_id: int, team_id: str, user_id: str) -
 
 
 def submission_key(view_id: str, values: dict[str, str], private: bool) -> str:
-    digest = hashlib.sha256(json.dumps([values, private], sort_keys=True).encode()).hexdigest()[:16]
-    return f"view:{view_id}:{digest}"
+    return view_submission_key(view_id, [values, private])
 
 
 def owns_checkin(session_factory, checkin_id: int, team_id: str, user_id: str) -> bool:

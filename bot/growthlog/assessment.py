@@ -11,8 +11,6 @@ functions at the bottom read and write through the repositories; their caller ow
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +21,7 @@ from bot.blocks.text import escape
 from bot.catalog.model import Capability, Catalog, Level, Matrix, MatrixStage
 from bot.domain.schedule import zone
 from bot.growthlog.access import Reader, can_read
+from bot.domain.dedupe import view_submission_key
 from storage.repositories import Assessments, Engineers, ProcessedEvents
 
 if TYPE_CHECKING:
@@ -342,8 +341,7 @@ def record_assessment(session: "Session", catalog: Catalog, team_id: str, user_i
 
 
 def submission_key(view_id: str, picks: Mapping[str, str]) -> str:
-    digest = hashlib.sha256(json.dumps(dict(picks), sort_keys=True).encode()).hexdigest()[:16]
-    return f"view:{view_id}:{digest}"
+    return view_submission_key(view_id, dict(picks))
 
 
 def latest_profile_lines(session: "Session", catalog: Catalog, engineer: "Engineer") -> list[str]:

@@ -11,7 +11,6 @@ from slack_sdk.errors import SlackApiError
 
 from bot import ids
 from bot.blocks import assessment as blocks
-from bot.blocks.growth import reply
 from bot.growthlog.access import REFUSAL, Reader
 from bot.growthlog.assessment import (
     assessment_choices,
@@ -25,20 +24,17 @@ from bot.growthlog.assessment import (
 from bot.growthlog.exporting import display_name
 from bot.growthlog.mentions import split_mention
 from bot.growthlog.profile_chart import profile_png
+from bot.listeners.replies import say
 from bot.services import Services
 
 logger = logging.getLogger(__name__)
-
-
-def _ephemeral(respond: Respond, message: str) -> None:
-    respond(response_type="ephemeral", blocks=reply(message), text=message[:150])
 
 
 def open_assessment(command: dict, rest: str, respond: Respond, client: WebClient, services: Services) -> None:
     """`/growth assess`: the form, pre-selecting the engineer's last picks."""
     pages = blocks.assessment_pages(assessment_choices(services.catalog))
     if not pages:
-        _ephemeral(respond, blocks.NO_MATRIX)
+        say(respond, blocks.NO_MATRIX)
         return
     with services.session_factory() as session:
         picks, previous_on = previous_picks(session, services.catalog, command["team_id"], command["user_id"])
@@ -76,17 +72,17 @@ def send_profile(command: dict, rest: str, respond: Respond, client: WebClient, 
     team_id, requester = command["team_id"], command["user_id"]
     target, leftover = split_mention(rest)
     if target is None and leftover:
-        _ephemeral(respond, blocks.MENTION_SOMEONE)
+        say(respond, blocks.MENTION_SOMEONE)
         return
     target = target or requester
     own = target == requester
     with services.read_session_factory() as session:
         found = read_profile(session, services.catalog, Reader(team_id, requester), target)
     if found.refused:
-        _ephemeral(respond, REFUSAL)
+        say(respond, REFUSAL)
         return
     if found.profile is None:
-        _ephemeral(respond, blocks.NO_ASSESSMENT_OWN if own else blocks.NO_ASSESSMENT_OTHER.format(user=target))
+        say(respond, blocks.NO_ASSESSMENT_OWN if own else blocks.NO_ASSESSMENT_OTHER.format(user=target))
         return
     name = display_name(client, target)
     name = target if name.startswith("<@") else name   # the chart is plain text, not mrkdwn
@@ -98,9 +94,9 @@ def send_profile(command: dict, rest: str, respond: Respond, client: WebClient, 
                                initial_comment=blocks.profile_comment(target, own, found.profile.summary))
     except SlackApiError as exc:
         logger.exception("uploading a profile chart for %s failed", requester)
-        _ephemeral(respond, blocks.UPLOAD_FAILED.format(error=exc.response.get("error")))
+        say(respond, blocks.UPLOAD_FAILED.format(error=exc.response.get("error")))
         return
-    _ephemeral(respond, blocks.profile_sent(target, own))
+    say(respond, blocks.profile_sent(target, own))
 
 
 # The /growth verbs this feature answers (see growth_command.register).

@@ -13,6 +13,7 @@ from bot.blocks.growth import build_open_checkin_reply, reply
 from bot.growth import preferences
 from bot.growth.enrolment import Enrolment, Who
 from bot.scheduling import make_due_runner
+from bot.listeners.replies import say
 from bot.services import Services
 
 UNKNOWN = "I don't know `/growth {verb}`. Here is what I can do:"
@@ -41,7 +42,7 @@ def handle_growth_command(ack: Ack, command: dict, respond: Respond, client: Web
         respond(response_type="ephemeral", blocks=blocks, text="Growth check-ins")
         return
     answer = handler(desk, who, rest.strip(), services, client)
-    _respond(respond, answer)
+    say(respond, answer)
 
 
 def open_setup(trigger_id: str, body: dict, client: WebClient, context: BoltContext) -> None:
@@ -94,14 +95,7 @@ def handle_checkin_now(ack: Ack, body: dict, respond: Respond, client: WebClient
     ack()
     services: Services = context["services"]
     who = Who(body["team"]["id"], body["user"]["id"])
-    _respond(respond, _now(Enrolment(services, client), who, "", services, client))
-
-
-def _respond(respond: Respond, answer: str | list) -> None:
-    """A verb answers with a sentence, or with ready-made blocks."""
-    blocks = reply(answer) if isinstance(answer, str) else answer
-    text = answer if isinstance(answer, str) else "Growth check-ins"
-    respond(response_type="ephemeral", replace_original=False, blocks=blocks, text=text[:150])
+    say(respond, _now(Enrolment(services, client), who, "", services, client))
 
 
 def register(app: App, rich_verbs: Mapping[str, Callable] = MappingProxyType({})) -> None:

@@ -12,6 +12,7 @@ from bot.growthlog.export import parse_request
 from bot.growthlog.exporting import Exporter
 from bot.growthlog.forget import forget_me
 from bot.growthlog.home import publish_home
+from bot.listeners.replies import say
 from bot.services import Services
 
 NOT_YOUR_BUTTON = "That confirmation was for someone else, so nothing was deleted. `/growth forget-me` is yours to use."
@@ -20,10 +21,10 @@ NOT_YOUR_BUTTON = "That confirmation was for someone else, so nothing was delete
 def export_command(command: dict, rest: str, respond: Respond, client: WebClient, services: Services) -> None:
     request = parse_request(rest)
     if request.problem:
-        _say(respond, request.problem)
+        say(respond, request.problem)
         return
     result = Exporter(services, client).send(command["team_id"], command["user_id"], request.user_id, request.fmt)
-    _say(respond, result.message)
+    say(respond, result.message)
 
 
 def forget_command(command: dict, rest: str, respond: Respond, client: WebClient, services: Services) -> None:
@@ -62,10 +63,6 @@ def handle_forget_delete(ack: Ack, body: dict, action: dict, respond: Respond, c
 def handle_forget_cancel(ack: Ack, respond: Respond) -> None:
     ack()
     respond(response_type="ephemeral", replace_original=True, blocks=reply(CANCELLED), text=CANCELLED)
-
-
-def _say(respond: Respond, message: str) -> None:
-    respond(response_type="ephemeral", blocks=reply(message), text=message[:150])
 
 
 def _team(body: dict) -> str:

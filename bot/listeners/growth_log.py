@@ -12,7 +12,6 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot import ids
-from bot.blocks.growth import reply
 from bot.blocks.growthlog import (
     build_log_messages,
     build_prep_messages,
@@ -27,14 +26,11 @@ from bot.growthlog.mentions import split_mention
 from bot.growthlog.one_on_ones import OneOnOneDesk
 from bot.growthlog.prep import mark_prepped, read_digest
 from bot.growthlog.relationships import Relationships
+from bot.listeners.replies import say
 from bot.services import Services
 
 NOT_YOUR_ANSWER = "That answer isn't yours to change, so nothing was changed."
 PREP_USAGE = "Name the person: `/growth prep @name` (someone who named you as their manager)."
-
-
-def _say(respond: Respond, text: str, replace_original: bool = False) -> None:
-    respond(response_type="ephemeral", replace_original=replace_original, blocks=reply(text), text=text[:150])
 
 
 def _reader_of_command(command: dict) -> Reader:
@@ -49,14 +45,14 @@ def _reader_of_action(body: dict) -> Reader:
 
 def manager_verb(command: dict, rest: str, respond: Respond, client: WebClient, services: Services) -> None:
     change = Relationships(services, client).handle(Who(command["team_id"], command["user_id"]), rest)
-    _say(respond, change.message)
+    say(respond, change.message)
 
 
 def log_verb(command: dict, rest: str, respond: Respond, client: WebClient, services: Services) -> None:
     try:
         query = parse_log_query(rest)
     except LogQueryError as problem:
-        _say(respond, str(problem))
+        say(respond, str(problem))
         return
     show_log(_reader_of_command(command), query, respond, services, replace_original=False)
 
@@ -64,13 +60,13 @@ def log_verb(command: dict, rest: str, respond: Respond, client: WebClient, serv
 def prep_verb(command: dict, rest: str, respond: Respond, client: WebClient, services: Services) -> None:
     report, _ = split_mention(rest)
     if report is None:
-        _say(respond, PREP_USAGE)
+        say(respond, PREP_USAGE)
         return
     reader = _reader_of_command(command)
     now = services.now()
     digest = read_digest(services.read_session_factory, services.catalog, reader, report, now)
     if digest is None:
-        _say(respond, REFUSAL)
+        say(respond, REFUSAL)
         return
     for blocks in build_prep_messages(digest):
         respond(response_type="ephemeral", replace_original=False, blocks=blocks, text=prep_fallback_text(digest))
@@ -78,14 +74,14 @@ def prep_verb(command: dict, rest: str, respond: Respond, client: WebClient, ser
 
 
 def one_on_one_verb(command: dict, rest: str, respond: Respond, client: WebClient, services: Services) -> None:
-    _say(respond, OneOnOneDesk(services, client).handle(Who(command["team_id"], command["user_id"]), rest))
+    say(respond, OneOnOneDesk(services, client).handle(Who(command["team_id"], command["user_id"]), rest))
 
 
 def show_log(reader: Reader, query: LogQuery, respond: Respond, services: Services, replace_original: bool) -> None:
     view = read_log_view(services.read_session_factory, reader, query)
     if view is None:
         # On a click this also wipes the stale page from the screen of someone who lost access.
-        _say(respond, REFUSAL, replace_original=replace_original)
+        say(respond, REFUSAL, replace_original=replace_original)
         return
     for index, blocks in enumerate(build_log_messages(view)):
         respond(response_type="ephemeral", replace_original=replace_original and index == 0, blocks=blocks,
@@ -98,7 +94,7 @@ def handle_page(ack: Ack, body: dict, action: dict, respond: Respond, context: B
     ack()
     query = LogQuery.from_value(action.get("value"))
     if query is None:
-        _say(respond, REFUSAL)
+        say(respond, REFUSAL)
         return
     show_log(_reader_of_action(body), query, respond, context["services"], replace_original=True)
 
@@ -109,7 +105,7 @@ def handle_privacy(ack: Ack, body: dict, action: dict, respond: Respond, context
     reader = _reader_of_action(body)
     parsed = parse_privacy_value(action.get("value"))
     if parsed is None or not set_answer_privacy(services.session_factory, reader, parsed[0], parsed[1]):
-        _say(respond, NOT_YOUR_ANSWER)
+        say(respond, NOT_YOUR_ANSWER)
         return
     show_log(reader, parsed[2], respond, services, replace_original=True)
 
