@@ -88,6 +88,7 @@ from bot.growthlog.prep import (
     read_digest,
 )
 from storage.db import make_engine, make_session_factory, upgrade_database
+from storage.reads import ReadPool
 from tests.pg_server import PostgresServer
 
 TEAM = "T0BENCH"
@@ -516,35 +517,34 @@ class Paths:
     """The service paths and their baselines, callable on a case."""
 
     def __init__(self, engine: Engine, kind: str, catalog):
-        self.session_factory = make_session_factory(engine, readonly=True)   # what the listeners use
+        self.reads = ReadPool(engine)                                         # what the listeners use
+        self.session_factory = make_session_factory(engine, readonly=True)   # for the floor row only
         self.catalog = catalog
         self.raw = Raw(engine, kind)
 
     def log_own(self, case: Case):
-        return read_log_view(self.session_factory, Reader(TEAM, case.report), LogQuery())
+        return read_log_view(self.reads, Reader(TEAM, case.report), LogQuery())
 
     def log_mgr(self, case: Case):
-        return read_log_view(self.session_factory, Reader(TEAM, case.manager), LogQuery(owner_user_id=case.report))
+        return read_log_view(self.reads, Reader(TEAM, case.manager), LogQuery(owner_user_id=case.report))
 
     def prep(self, case: Case):
-        return read_digest(self.session_factory, self.catalog, Reader(TEAM, case.manager), case.report, NOW)
+        return read_digest(self.reads, self.catalog, Reader(TEAM, case.manager), case.report, NOW)
 
-    # The data functions alone, inside a session that has already run a statement: the query
-    # path without the per-request costs (session, checkout, the access check's lookup).
+    # The data functions alone, on a connection already checked out: the query path without
+    # the per-request costs (checkout, the access check's lookup).
     def page_mgr(self, case: Case):
-        with self.session_factory() as session:
-            session.execute(SELECT_1)      # the connection is checked out (and BEGUN on SQLite)
+        with self.reads() as db:
             started = time.perf_counter_ns()
-            read_log(session, case.engineer_id, include_private=False)
+            read_log(db, case.engineer_id, include_private=False)
             return Timed(time.perf_counter_ns() - started)
 
     def page_prep(self, case: Case):
-        with self.session_factory() as session:
-            session.execute(SELECT_1)
+        with self.reads() as db:
             started = time.perf_counter_ns()
-            read_log(session, case.engineer_id, include_private=False, since=case.period_start,
+            read_log(db, case.engineer_id, include_private=False, since=case.period_start,
                      page_size=DIGEST_CHECKINS)
-            in_period(recent_weeks(session, case.engineer_id, RECENT_CHECKINS, case.period_start),
+            in_period(recent_weeks(db, case.engineer_id, RECENT_CHECKINS, case.period_start),
                       case.period_start, NOW)
             return Timed(time.perf_counter_ns() - started)
 

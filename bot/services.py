@@ -11,6 +11,8 @@ from typing import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.reads import ReadPool
+
 from bot.catalog import Catalog, load_catalog
 from bot.ladder.answers import Ladder
 from bot.ladder.resolve import Resolver
@@ -33,12 +35,20 @@ class Services:
     # write lock on SQLite, no BEGIN/ROLLBACK on PostgreSQL. Made from `session_factory` when
     # not given; see storage.db.make_session_factory.
     read_session_factory: sessionmaker[Session] | None = None
+    # For the reads people wait on (a log page, a 1:1 digest): hand-written SQL on pooled
+    # connections of the same engine, no ORM (storage.reads). Made from `session_factory`.
+    reads: ReadPool | None = None
 
     def __post_init__(self) -> None:
-        if self.read_session_factory is None and self.session_factory is not None:
+        if self.session_factory is None:
+            return
+        engine = self.session_factory.kw["bind"]
+        if self.read_session_factory is None:
             from storage.db import make_session_factory
 
-            self.read_session_factory = make_session_factory(self.session_factory.kw["bind"], readonly=True)
+            self.read_session_factory = make_session_factory(engine, readonly=True)
+        if self.reads is None:
+            self.reads = ReadPool(engine)
 
 
 def build_content_services(settings: Settings) -> tuple[Catalog, Resolver, Ladder]:

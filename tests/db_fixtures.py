@@ -1,6 +1,6 @@
 """Database fixtures (a pytest plugin, loaded by tests/conftest.py).
 
-Any test that asks for `database_url`, `engine` or `session_factory` runs twice: once on
+Any test that asks for `database_url`, `engine`, `session_factory` or `reads` runs twice: once on
 SQLite (`[sqlite]`) and once on a real PostgreSQL (`[postgresql]`), each time on a fresh,
 fully migrated database of its own. `-k sqlite` / `-k postgresql` selects one side.
 
@@ -28,6 +28,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import make_engine, make_session_factory, upgrade_database
+from storage.reads import ReadPool
 from tests.pg_server import PostgresServer
 
 DATABASES = ["sqlite", "postgresql"]
@@ -107,6 +108,12 @@ def engine(database_url: str) -> Iterator[Engine]:
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     """The application's session factory, on `engine`."""
     return make_session_factory(engine)
+
+
+@pytest.fixture
+def reads(engine: Engine) -> ReadPool:
+    """The application's pool for hand-written reads (storage.reads), on `engine`."""
+    return ReadPool(engine)
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

@@ -6,9 +6,12 @@ without copying or locking.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Mapping
+from typing import Any, Mapping, TypeVar
+
+T = TypeVar("T")
 
 QUESTION_KINDS = ("reflection", "shift", "feedback")
 
@@ -143,6 +146,19 @@ class Catalog:
     frameworks: tuple[Framework, ...]
     crosswalk: Crosswalk
     _by_id: Mapping[str, Framework] = field(default_factory=lambda: MappingProxyType({}))
+    # Views computed from the content (the assessment form's choices, a level's guidance),
+    # kept once computed: the catalog never changes, and rebuilding them per request cost
+    # more than the database reads of a 1:1 digest.
+    _derived: dict[Hashable, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def derived(self, key: Hashable, build: Callable[[], T]) -> T:
+        """`build()`, computed on first use and kept for the catalog's lifetime. `key` names
+        what is built; `build` must depend on this catalog (and the key) only."""
+        try:
+            return self._derived[key]
+        except KeyError:
+            # Two threads may both build on first use; each builds the same value.
+            return self._derived.setdefault(key, build())
 
     def framework(self, framework_id: str) -> Framework | None:
         return self._by_id.get(framework_id)

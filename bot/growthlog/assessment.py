@@ -11,10 +11,11 @@ functions at the bottom read and write through the repositories; their caller ow
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from bot.blocks.text import escape
@@ -57,8 +58,12 @@ def matrix_of(catalog: Catalog) -> Matrix | None:
     return framework.matrix if framework else None
 
 
-def role_names(catalog: Catalog) -> dict[str, str]:
+def role_names(catalog: Catalog) -> Mapping[str, str]:
     """Matrix role id -> the level's name ("senior" -> "Senior"), in role order."""
+    return catalog.derived("assessment.role_names", lambda: MappingProxyType(_role_names(catalog)))
+
+
+def _role_names(catalog: Catalog) -> dict[str, str]:
     matrix = matrix_of(catalog)
     if matrix is None:
         return {}
@@ -67,6 +72,10 @@ def role_names(catalog: Catalog) -> dict[str, str]:
 
 def assessment_choices(catalog: Catalog) -> tuple[CapabilityChoices, ...]:
     """Every capability of the matrix, stage by stage, with one choice per role: the cell text as written."""
+    return catalog.derived("assessment.choices", lambda: _assessment_choices(catalog))
+
+
+def _assessment_choices(catalog: Catalog) -> tuple[CapabilityChoices, ...]:
     matrix = matrix_of(catalog)
     if matrix is None:
         return ()
@@ -81,11 +90,13 @@ def assessment_choices(catalog: Catalog) -> tuple[CapabilityChoices, ...]:
 
 def clean_picks(catalog: Catalog, picks: Mapping[str, Any]) -> dict[str, str]:
     """Only known capabilities with a role that capability has a cell for, in matrix order."""
+    roles_by_capability = catalog.derived("assessment.roles_by_capability", lambda: tuple(
+        (item.capability.id, frozenset(c.role for c in item.choices)) for item in assessment_choices(catalog)))
     cleaned: dict[str, str] = {}
-    for item in assessment_choices(catalog):
-        role = picks.get(item.capability.id)
-        if isinstance(role, str) and any(c.role == role for c in item.choices):
-            cleaned[item.capability.id] = role
+    for capability_id, roles in roles_by_capability:
+        role = picks.get(capability_id)
+        if isinstance(role, str) and role in roles:
+            cleaned[capability_id] = role
     return cleaned
 
 
@@ -118,6 +129,11 @@ def reference_for(catalog: Catalog, level: Level | None) -> Reference:
     """The matrix role for `level`: itself if it is a role, else its crosswalk equivalent in
     `engineering-levels` (the highest role of that row: early career → Junior). A level above
     the matrix's top role (Staff, Principal…) maps to that top role (Lead)."""
+    return catalog.derived(("assessment.reference", level.key if level else None),
+                           lambda: _reference_for(catalog, level))
+
+
+def _reference_for(catalog: Catalog, level: Level | None) -> Reference:
     matrix = matrix_of(catalog)
     framework = catalog.framework(FRAMEWORK_ID)
     if level is None:
@@ -147,8 +163,9 @@ def reference_for(catalog: Catalog, level: Level | None) -> Reference:
 # -- comparing --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Gap:
+class Gap(NamedTuple):
+    # A NamedTuple, not a frozen dataclass: a profile makes one per capability, and the
+    # dataclass's __init__ was most of the digest's CPU time.
     capability_id: str
     name: str
     role: str
@@ -161,28 +178,46 @@ class Extremes:
     above: tuple[Gap, ...]   # every capability at the largest distance above
 
 
+def _role_ranks(catalog: Catalog) -> Mapping[str, int]:
+    """Matrix role id -> its position (Intern 0 …)."""
+    def build():
+        matrix = matrix_of(catalog)
+        return MappingProxyType({role: i for i, role in enumerate(matrix.roles)} if matrix else {})
+    return catalog.derived("assessment.role_ranks", build)
+
+
+def _capabilities(catalog: Catalog) -> tuple[Capability, ...]:
+    def build():
+        matrix = matrix_of(catalog)
+        return tuple(cap for _, cap in matrix.capabilities()) if matrix else ()
+    return catalog.derived("assessment.capabilities", build)
+
+
 def gaps(catalog: Catalog, picks: Mapping[str, str], reference_role: str) -> tuple[Gap, ...]:
     """Each picked capability's distance from the reference role, in matrix order."""
-    matrix = matrix_of(catalog)
-    if matrix is None or reference_role not in matrix.roles:
+    ranks = _role_ranks(catalog)
+    ref = ranks.get(reference_role)
+    if ref is None:
         return ()
-    ref = matrix.roles.index(reference_role)
     return tuple(
-        Gap(cap.id, cap.name, picks[cap.id], matrix.roles.index(picks[cap.id]) - ref)
-        for _, cap in matrix.capabilities() if picks.get(cap.id) in matrix.roles
+        Gap(cap.id, cap.name, picks[cap.id], ranks[picks[cap.id]] - ref)
+        for cap in _capabilities(catalog) if picks.get(cap.id) in ranks
     )
 
 
 def furthest(catalog: Catalog, picks: Mapping[str, str], reference_role: str) -> Extremes:
     """The capabilities furthest below and furthest above the reference role."""
-    found = gaps(catalog, picks, reference_role)
+    return extremes_of(gaps(catalog, picks, reference_role))
+
+
+def extremes_of(found: Sequence[Gap]) -> Extremes:
+    """Of these gaps, the furthest below and the furthest above (ties included)."""
     low = min((g.distance for g in found if g.distance < 0), default=None)
     high = max((g.distance for g in found if g.distance > 0), default=None)
     return Extremes(tuple(g for g in found if g.distance == low), tuple(g for g in found if g.distance == high))
 
 
-@dataclass(frozen=True)
-class Move:
+class Move(NamedTuple):
     capability_id: str
     name: str
     before: str
@@ -197,17 +232,15 @@ class Movement:
 
 def movement(catalog: Catalog, previous: Mapping[str, str], latest: Mapping[str, str]) -> Movement:
     """Capabilities picked in both assessments whose role went up or down, in matrix order."""
-    matrix = matrix_of(catalog)
-    if matrix is None:
-        return Movement((), ())
+    ranks = _role_ranks(catalog)
     up: list[Move] = []
     down: list[Move] = []
-    for _, cap in matrix.capabilities():
+    for cap in _capabilities(catalog):
         before, after = previous.get(cap.id), latest.get(cap.id)
-        if before not in matrix.roles or after not in matrix.roles or before == after:
+        if before not in ranks or after not in ranks or before == after:
             continue
         move = Move(cap.id, cap.name, before, after)
-        (up if matrix.roles.index(after) > matrix.roles.index(before) else down).append(move)
+        (up if ranks[after] > ranks[before] else down).append(move)
     return Movement(tuple(up), tuple(down))
 
 
@@ -255,7 +288,7 @@ def profile_summary(catalog: Catalog, assessments: Sequence[Any], level: Level |
         below = sum(g.distance < 0 for g in found)
         via = f" ({escape(reference.via)})" if reference.via else ""
         lines.append(f"Against *{escape(reference.role_name)}*{via}: at it on {at}, above on {above}, below on {below}.")
-        extremes = furthest(catalog, latest.picks, reference.role)
+        extremes = extremes_of(found)
         names = role_names(catalog)
         if extremes.below:
             lines.append(_extreme_line("Furthest below", extremes.below, names))
@@ -283,16 +316,17 @@ def _extreme_line(title: str, found: tuple[Gap, ...], names: Mapping[str, str]) 
     distance = abs(found[0].distance)
     steps = f"{distance} role{'s' if distance != 1 else ''}"
     return f"{title} ({escape(names.get(found[0].role, found[0].role))}, {steps} away): " + _listed(
-        [f"*{escape(g.name)}*" for g in found])
+        found, lambda g: f"*{escape(g.name)}*")
 
 
 def _moves(moves: tuple[Move, ...], names: Mapping[str, str]) -> str:
-    return _listed([f"*{escape(m.name)}* ({escape(names.get(m.before, m.before))} → "
-                    f"{escape(names.get(m.after, m.after))})" for m in moves])
+    return _listed(moves, lambda m: f"*{escape(m.name)}* ({escape(names.get(m.before, m.before))} → "
+                                    f"{escape(names.get(m.after, m.after))})")
 
 
-def _listed(items: list[str]) -> str:
-    shown = ", ".join(items[:NAMES_LISTED])
+def _listed(items: Sequence[Any], render: Callable[[Any], str]) -> str:
+    # Only the items shown are rendered: a long list is cut to NAMES_LISTED and a count.
+    shown = ", ".join(render(item) for item in items[:NAMES_LISTED])
     return shown + (f" and {len(items) - NAMES_LISTED} more" if len(items) > NAMES_LISTED else "")
 
 
@@ -342,15 +376,6 @@ def record_assessment(session: "Session", catalog: Catalog, team_id: str, user_i
 
 def submission_key(view_id: str, picks: Mapping[str, str]) -> str:
     return view_submission_key(view_id, dict(picks))
-
-
-def latest_profile_lines(session: "Session", catalog: Catalog, engineer: "Engineer") -> list[str]:
-    """A short mrkdwn summary of the engineer's latest self-assessment against their level, and
-    what moved since the previous one (for the 1:1 prep digest); `[]` if they have none.
-
-    Reads only; access is the caller's business (the digest goes to the engineer's manager)."""
-    recent = Assessments(session).for_engineer(engineer.id, limit=PROFILE_DEPTH * 2)
-    return profile_summary(catalog, recent, level_of(catalog, engineer), _tz(engineer))
 
 
 @dataclass(frozen=True)

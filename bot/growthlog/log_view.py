@@ -14,9 +14,10 @@ from datetime import date, datetime, time
 
 from bot.domain.schedule import zone
 from bot.growthlog.access import Reader, can_read, sees_private
-from storage.repositories.growth_log import PAGE_SIZE, LogPage, read_log
 from bot.growthlog.mentions import split_mention
+from storage.reads import ReadPool
 from storage.repositories import Answers, Engineers
+from storage.repositories.growth_log import PAGE_SIZE, LogPage, people, read_log
 
 MAX_LAST = 520  # ten years of weekly check-ins
 EXAMPLES = ("`/growth log` · `/growth log @someone` · `/growth log since 2026-10-01` · "
@@ -129,31 +130,27 @@ class LogView:
     query: LogQuery  # with the owner filled in: what the paging buttons carry
 
 
-def read_log_view(session_factory, reader: Reader, query: LogQuery, page_size: int = PAGE_SIZE) -> LogView | None:
+def read_log_view(reads: ReadPool, reader: Reader, query: LogQuery, page_size: int = PAGE_SIZE) -> LogView | None:
     """The page the query asks for, or None when the reader may not read that log (say REFUSAL).
 
-    Private answers are included only for the engineer themself. Only reads: `session_factory`
-    may be a read-only one (`Services.read_session_factory`).
+    Private answers are included only for the engineer themself. Two statements: both
+    people (the owner for the access rule, the reader for the time zone `since` is in), then
+    the page.
     """
     owner_id = query.owner_user_id or reader.user_id
     query = query.for_owner(owner_id)
-    with session_factory() as session:
-        engineers = Engineers(session)
-        if query.since and owner_id != reader.user_id:
-            # `since` is a date in the reader's time zone: both people in one statement.
-            people = engineers.get_many(reader.team_id, (owner_id, reader.user_id))
-        else:
-            people = {owner_id: engineers.get(reader.team_id, owner_id)}
-        owner = people.get(owner_id)
+    with reads() as db:
+        found = people(db, reader.team_id, owner_id, reader.user_id)
+        owner = found.get(owner_id)
         if owner is None and owner_id == reader.user_id:
             return LogView(owner_id, True, LogPage((), query.page, False), query)
         if not can_read(reader, owner):
             return None
         since = None
         if query.since:
-            me = people.get(reader.user_id)
+            me = found.get(reader.user_id)
             since = _start_of_day(query.since, me.tz if me else None)
-        page = read_log(session, owner.id, include_private=sees_private(reader, owner), since=since,
+        page = read_log(db, owner.id, include_private=sees_private(reader, owner), since=since,
                         last=query.last, page=query.page, page_size=page_size)
         return LogView(owner_id, owner.user_id == reader.user_id, page, query)
 

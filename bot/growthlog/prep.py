@@ -14,10 +14,17 @@ from zoneinfo import ZoneInfo
 from bot.catalog.model import Catalog, Level, Section
 from bot.domain.schedule import zone
 from bot.growthlog.access import Reader, can_read
-from bot.growthlog.assessment import latest_profile_lines
-from storage.repositories.growth_log import LoggedCheckin, read_log, recent_weeks
-from storage.models import CheckInStatus, Engineer
+from bot.growthlog.assessment import PROFILE_DEPTH, profile_summary
+from storage.models import CheckInStatus
+from storage.reads import DriverRows, ReadPool
 from storage.repositories import Engineers, OneOnOnes
+from storage.repositories.growth_log import (
+    LoggedCheckin,
+    latest_assessments,
+    prep_context,
+    read_log,
+    recent_weeks,
+)
 
 FIRST_PREP_WINDOW = timedelta(weeks=4)
 DIGEST_CHECKINS = 6         # the rest is one `/growth log … since …` away
@@ -50,13 +57,17 @@ class PrepDigest:
     profile: tuple[str, ...]
 
 
-def can_prep(reader: Reader, owner: Engineer | None) -> bool:
+def can_prep(reader: Reader, owner) -> bool:
     """A digest is for the report's current manager only: reading one's own log is not a 1:1 prep."""
     return owner is not None and owner.user_id != reader.user_id and can_read(reader, owner)
 
 
 def stage_guidance(catalog: Catalog, level: Level) -> tuple[Guidance, ...]:
     """The level's own guidance first, then that of its crosswalk equivalents, where present."""
+    return catalog.derived(("prep.guidance", level.key), lambda: _stage_guidance(catalog, level))
+
+
+def _stage_guidance(catalog: Catalog, level: Level) -> tuple[Guidance, ...]:
     found = []
     for each in (level, *catalog.equivalents(level)):
         framework = catalog.framework(each.framework_id)
@@ -76,46 +87,43 @@ def in_period(checkins, period_start: datetime, now: datetime) -> list:
     return [c for c in checkins if c.status in COUNTED and period_start <= (c.sent_at or c.due_at) <= now]
 
 
-def build_digest(session, catalog: Catalog, reader: Reader, report_user_id: str, now: datetime) -> PrepDigest | None:
-    """The digest for `reader` about `report_user_id`; None when `reader` may not have it (say REFUSAL)."""
-    # Both people in one statement: the report for the access rule, the manager for their time zone.
-    people = Engineers(session).get_many(reader.team_id, (report_user_id, reader.user_id))
-    owner = people.get(report_user_id)
+def build_digest(db: DriverRows, catalog: Catalog, reader: Reader, report_user_id: str,
+                 now: datetime) -> PrepDigest | None:
+    """The digest for `reader` about `report_user_id`; None when `reader` may not have it (say REFUSAL).
+
+    Four statements: the report with the reader's time zone and the pair's last prep, then
+    (only if the reader may have it) the page, the recent weeks and the self-assessments."""
+    context = prep_context(db, reader.team_id, reader.user_id, report_user_id)
+    owner = context.report if context else None
     if not can_prep(reader, owner):
         return None
-    manager = people.get(reader.user_id)
-    pair = OneOnOnes(session).get(reader.team_id, reader.user_id, report_user_id)
-    last_prep = pair.last_prep_at if pair else None
-    period_start = last_prep or now - FIRST_PREP_WINDOW
-    page = read_log(session, owner.id, include_private=False, since=period_start, page_size=DIGEST_CHECKINS)
-    recent = in_period(recent_weeks(session, owner.id, RECENT_CHECKINS, period_start), period_start, now)
+    period_start = context.last_prep_at or now - FIRST_PREP_WINDOW
+    page = read_log(db, owner.id, include_private=False, since=period_start, page_size=DIGEST_CHECKINS)
+    recent = in_period(recent_weeks(db, owner.id, RECENT_CHECKINS, period_start), period_start, now)
     shared = {c.id for c in recent if c.shared}
     level = catalog.level(owner.framework_id or "", owner.level_id or "")
     framework = catalog.framework(level.framework_id) if level else None
+    assessments = latest_assessments(db, owner.id, PROFILE_DEPTH * 2)
     return PrepDigest(
         report_user_id=report_user_id,
         generated_at=now,
         period_start=period_start,
-        first_prep=last_prep is None,
-        tz=zone(manager.tz if manager else None),
+        first_prep=context.last_prep_at is None,
+        tz=zone(context.reader_tz),
         checkins=page.checkins,
         more_checkins=page.has_more,
         quiet_weeks=quiet_weeks(recent, shared, period_start, now),
         level_name=f"{level.name} ({framework.name})" if level else None,
         guidance=stage_guidance(catalog, level) if level else (),
-        profile=_profile_lines(session, catalog, owner),
+        profile=tuple(profile_summary(catalog, assessments, level, zone(owner.tz))),
     )
 
 
-def _profile_lines(session, catalog: Catalog, engineer: Engineer) -> tuple[str, ...]:
-    return tuple(latest_profile_lines(session, catalog, engineer))
-
-
-def read_digest(session_factory, catalog: Catalog, reader: Reader, report_user_id: str,
+def read_digest(reads: ReadPool, catalog: Catalog, reader: Reader, report_user_id: str,
                 now: datetime) -> PrepDigest | None:
-    """`build_digest` in a unit of work of its own, which only reads (a read-only factory will do)."""
-    with session_factory() as session:
-        return build_digest(session, catalog, reader, report_user_id, now)
+    """`build_digest` on a connection of its own (it only reads)."""
+    with reads() as db:
+        return build_digest(db, catalog, reader, report_user_id, now)
 
 
 def mark_prepped(session_factory, reader: Reader, report_user_id: str, at: datetime) -> bool:

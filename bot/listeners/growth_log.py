@@ -64,7 +64,7 @@ def prep_verb(command: dict, rest: str, respond: Respond, client: WebClient, ser
         return
     reader = _reader_of_command(command)
     now = services.now()
-    digest = read_digest(services.read_session_factory, services.catalog, reader, report, now)
+    digest = read_digest(services.reads, services.catalog, reader, report, now)
     if digest is None:
         say(respond, REFUSAL)
         return
@@ -78,7 +78,7 @@ def one_on_one_verb(command: dict, rest: str, respond: Respond, client: WebClien
 
 
 def show_log(reader: Reader, query: LogQuery, respond: Respond, services: Services, replace_original: bool) -> None:
-    view = read_log_view(services.read_session_factory, reader, query)
+    view = read_log_view(services.reads, reader, query)
     if view is None:
         # On a click this also wipes the stale page from the screen of someone who lost access.
         say(respond, REFUSAL, replace_original=replace_original)

@@ -1,26 +1,28 @@
 """Reading a growth log: check-ins with their answers, newest first, a page at a time.
 
-One indexed query per page (the page's check-ins joined to their answers), whatever the size of
-the log, reading plain rows rather than ORM objects. Private answers are left out unless the
-reader is the engineer.
+One indexed statement per page (the page's check-ins joined to their answers), whatever the
+size of the log. These are the reads people wait on (`/growth log`, `/growth prep`, the Home
+tab), so they are written as SQL and run on the driver's cursor (see storage.reads): `db` is a
+`DriverRows`, from `ReadPool` or from `driver_rows(session)` inside an ORM unit of work.
+Private answers are left out unless the caller says the reader is the engineer.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from datetime import date, datetime
-from functools import cache
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from typing import Any, NamedTuple
 
-from sqlalchemy import BindParameter, Integer, Select, bindparam, exists, select
-from sqlalchemy.orm import Session
-
-from storage.models import Answer, CheckIn
+from storage.reads import SQL, DriverRows, day, document, flag, utc
 
 PAGE_SIZE = 5
 
 
-@dataclass(frozen=True)
-class Entry:
+# Entry and LoggedCheckin are NamedTuples, not frozen dataclasses: a page makes dozens, and a
+# frozen dataclass's __init__ cost more than the query that found them.
+class Entry(NamedTuple):
     answer_id: int
     question_id: str | None
     question: str
@@ -31,8 +33,7 @@ class Entry:
     edited: bool
 
 
-@dataclass(frozen=True)
-class LoggedCheckin:
+class LoggedCheckin(NamedTuple):
     checkin_id: int
     week_start: date
     sent_at: datetime | None
@@ -60,16 +61,53 @@ class WeekSent:
     shared: bool
 
 
+@dataclass(frozen=True)
+class Person:
+    """An engineer's identity and settings, enough for the access rule and what a digest shows."""
+
+    id: int
+    team_id: str
+    user_id: str
+    manager_user_id: str | None
+    tz: str
+    framework_id: str | None
+    level_id: str | None
+
+
+@dataclass(frozen=True)
+class PrepContext:
+    """What a 1:1 digest starts from: the report, the reader's time zone, the pair's last prep."""
+
+    report: Person
+    reader_tz: str | None
+    last_prep_at: datetime | None
+
+
+@dataclass(frozen=True)
+class StoredAssessment:
+    framework_id: str
+    picks: dict[str, Any]
+    created_at: datetime
+
+
 # The columns a page shows, check-in first, in the order `_group` reads them.
-_ROW = select(
-    CheckIn.id, CheckIn.week_start, CheckIn.sent_at, CheckIn.status, CheckIn.questions,
-    Answer.id, Answer.question_id, Answer.question_text, Answer.text, Answer.source, Answer.is_private,
-    Answer.created_at, Answer.updated_at,
-).join(Answer, Answer.checkin_id == CheckIn.id)
-_NEWEST_WEEK_FIRST = (CheckIn.week_start.desc(), Answer.created_at, Answer.id)
+_COLUMNS = """c.id, c.week_start, c.sent_at, c.status, c.questions,
+    a.id, a.question_id, a.question_text, a.text, a.source, a.is_private, a.created_at, a.updated_at"""
+_NEWEST_WEEK_FIRST = "ORDER BY c.week_start DESC, a.created_at, a.id"
+_PERSON = "e.id, e.team_id, e.user_id, e.manager_user_id, e.tz, e.framework_id, e.level_id"
 
 
-def read_log(session: Session, engineer_id: int, *, include_private: bool, since: datetime | None = None,
+def people(db: DriverRows, team_id: str, *user_ids: str) -> dict[str, Person]:
+    """The engineers with these Slack user ids (one or two) in `team_id`, by user id."""
+    first, second = (user_ids + user_ids)[:2]
+    rows = db.all(_PEOPLE, {"team_id": team_id, "first": first, "second": second})
+    return {row[2]: Person(*row) for row in rows}
+
+
+_PEOPLE = SQL.of(f"SELECT {_PERSON} FROM engineers e WHERE e.team_id = :team_id AND e.user_id IN (:first, :second)")
+
+
+def read_log(db: DriverRows, engineer_id: int, *, include_private: bool, since: datetime | None = None,
              last: int | None = None, page: int = 0, page_size: int = PAGE_SIZE) -> LogPage:
     """One page of check-ins that have visible answers, newest week first.
 
@@ -82,98 +120,157 @@ def read_log(session: Session, engineer_id: int, *, include_private: bool, since
     if not window:
         return LogPage((), page, False)
     # One more check-in than the page shows says whether there is an older page.
-    rows = session.execute(_page_statement(include_private, since is not None),
-                           {"engineer_id": engineer_id, "since": since, "offset": offset, "limit": window + 1})
-    checkins = _group(rows)
-    has_more = len(checkins) > window and (last is None or offset + window < last)
-    return LogPage(tuple(checkins[:window]), page, has_more)
+    parameters: dict[str, Any] = {"engineer_id": engineer_id}
+    if since is not None:
+        parameters["since"] = db.timestamp(since)
+    rows = db.all(_page_statement(include_private, since is not None, window + 1, offset), parameters)
+    checkins, more = _group(rows, window)
+    return LogPage(tuple(checkins), page, more and (last is None or offset + window < last))
 
 
-def _literal(name: str):
-    # Written into the SQL at execution rather than sent as a parameter: PostgreSQL re-plans a
-    # prepared statement on every run when its LIMIT is a parameter (its generic plan, not
-    # knowing the limit, looks costlier than the custom ones), and planning this query costs
-    # more than running it. Page sizes and offsets are few, so the statements stay few too.
-    return bindparam(name, type_=Integer(), literal_execute=True)
-
-
-@cache
-def _page_statement(include_private: bool, with_since: bool) -> Select:
-    # Built once per shape, with bound parameters: building the statement cost more than running it.
-    visible = _visible(include_private, bindparam("since", type_=Answer.created_at.type) if with_since else None)
+@lru_cache(maxsize=256)
+def _page_statement(include_private: bool, with_since: bool, limit: int, offset: int) -> SQL:
+    # LIMIT and OFFSET are written into the text, not sent as parameters: PostgreSQL re-plans
+    # a prepared statement on every run when its LIMIT is a parameter (the generic plan, not
+    # knowing it, looks costlier), and planning this query costs more than running it. Page
+    # sizes are few, so the statements stay few too.
+    visible = _visible("a", include_private, with_since)
     if with_since:
         # The weeks with answers written since then, found through (engineer_id, created_at):
         # an EXISTS per week would probe every older week of the log before giving up.
-        with_answers = CheckIn.id.in_(
-            select(Answer.checkin_id).where(Answer.engineer_id == bindparam("engineer_id"), *visible))
+        with_answers = (f"c2.id IN (SELECT a2.checkin_id FROM answers a2 WHERE a2.engineer_id = :engineer_id "
+                        f"{_visible('a2', include_private, with_since)})")
     else:
         # Newest week backwards along (engineer_id, week_start), stopping once the page is full.
-        with_answers = exists(select(Answer.id).where(Answer.checkin_id == CheckIn.id, *visible))
-    page_ids = (select(CheckIn.id).where(CheckIn.engineer_id == bindparam("engineer_id"), with_answers)
-                .order_by(CheckIn.week_start.desc()).offset(_literal("offset")).limit(_literal("limit")))
-    return _ROW.where(CheckIn.id.in_(page_ids), *visible).order_by(*_NEWEST_WEEK_FIRST)
+        with_answers = (f"EXISTS (SELECT 1 FROM answers a2 WHERE a2.checkin_id = c2.id "
+                        f"{_visible('a2', include_private, with_since)})")
+    return SQL.of(f"""
+        SELECT {_COLUMNS}
+        FROM checkins c JOIN answers a ON a.checkin_id = c.id
+        WHERE c.id IN (SELECT c2.id FROM checkins c2
+                       WHERE c2.engineer_id = :engineer_id AND {with_answers}
+                       ORDER BY c2.week_start DESC LIMIT {int(limit)} OFFSET {int(offset)})
+          {visible}
+        {_NEWEST_WEEK_FIRST}""")
 
 
-def read_all(session: Session, engineer_id: int, *, include_private: bool) -> list[LoggedCheckin]:
-    """The whole log (for export), newest first."""
-    rows = session.execute(_ROW.where(CheckIn.engineer_id == engineer_id, *_visible(include_private, None))
-                           .order_by(*_NEWEST_WEEK_FIRST))
-    return _group(rows)
-
-
-def recent_weeks(session: Session, engineer_id: int, limit: int, sent_from: datetime) -> list[WeekSent]:
-    """Of the engineer's last `limit` check-ins (newest week first), those sent, or due if unsent,
-    at or after `sent_from`, each saying whether it holds a shared (not private) answer. One query."""
-    rows = session.execute(_RECENT_WEEKS, {"engineer_id": engineer_id, "limit": limit, "sent_from": sent_from})
-    return [WeekSent(*row) for row in rows]
-
-
-_SENT_FROM = bindparam("sent_from", type_=CheckIn.sent_at.type)
-_RECENT_WEEKS = (
-    select(CheckIn.id, CheckIn.week_start, CheckIn.status, CheckIn.sent_at, CheckIn.due_at,
-           exists(select(Answer.id).where(Answer.checkin_id == CheckIn.id, Answer.is_private.is_(False))))
-    .where(CheckIn.id.in_(select(CheckIn.id).where(CheckIn.engineer_id == bindparam("engineer_id"))
-                          .order_by(CheckIn.week_start.desc()).limit(_literal("limit"))),
-           (CheckIn.sent_at >= _SENT_FROM) | (CheckIn.sent_at.is_(None) & (CheckIn.due_at >= _SENT_FROM)))
-    .order_by(CheckIn.week_start.desc())
-)
-
-
-def _visible(include_private: bool, since: datetime | BindParameter | None) -> list:
+def _visible(alias: str, include_private: bool, with_since: bool) -> str:
     conditions = []
     if not include_private:
-        conditions.append(Answer.is_private.is_(False))
-    if since is not None:
-        conditions.append(Answer.created_at >= since)
-    return conditions
+        conditions.append(f"AND {alias}.is_private = false")
+    if with_since:
+        conditions.append(f"AND {alias}.created_at >= :since")
+    return " ".join(conditions)
 
 
-def _group(rows) -> list[LoggedCheckin]:
-    """Rows of `_ROW`, ordered by week, → one LoggedCheckin per check-in, answers in the order asked."""
+def read_all(db: DriverRows, engineer_id: int, *, include_private: bool) -> list[LoggedCheckin]:
+    """The whole log (for export), newest first."""
+    return _group(db.all(_ALL[include_private], {"engineer_id": engineer_id}))[0]
+
+
+_ALL = {private: SQL.of(f"""
+    SELECT {_COLUMNS} FROM checkins c JOIN answers a ON a.checkin_id = c.id
+    WHERE c.engineer_id = :engineer_id {_visible('a', private, False)}
+    {_NEWEST_WEEK_FIRST}""") for private in (True, False)}
+
+
+def recent_weeks(db: DriverRows, engineer_id: int, limit: int, sent_from: datetime) -> list[WeekSent]:
+    """Of the engineer's last `limit` check-ins (newest week first), those sent, or due if unsent,
+    at or after `sent_from`, each saying whether it holds a shared (not private) answer. One query."""
+    # A check-in goes out within its own week, never later, so one sent at or after
+    # `sent_from` has a week (a local Monday) starting at most 7 days, plus the widest UTC
+    # offset, before it: the floor walks the (engineer_id, week_start) index from the top and
+    # stops there instead of reading `limit` weeks.
+    week_floor = (sent_from - timedelta(days=8)).date()
+    rows = db.all(_recent_weeks_statement(limit), {
+        "engineer_id": engineer_id, "week_floor": db.day(week_floor), "sent_from": db.timestamp(sent_from)})
+    return [WeekSent(row[0], day(row[1]), row[2], utc(row[3]), utc(row[4]), flag(row[5])) for row in rows]
+
+
+@lru_cache(maxsize=16)
+def _recent_weeks_statement(limit: int) -> SQL:
+    return SQL.of(f"""
+        SELECT c.id, c.week_start, c.status, c.sent_at, c.due_at,
+               EXISTS (SELECT 1 FROM answers a WHERE a.checkin_id = c.id AND a.is_private = false)
+        FROM checkins c
+        WHERE c.engineer_id = :engineer_id AND c.week_start >= :week_floor
+          AND (c.sent_at >= :sent_from OR (c.sent_at IS NULL AND c.due_at >= :sent_from))
+        ORDER BY c.week_start DESC LIMIT {int(limit)}""")
+
+
+def prep_context(db: DriverRows, team_id: str, reader_user_id: str, report_user_id: str) -> PrepContext | None:
+    """The report, the reader's time zone and the pair's last prep, in one statement; None if
+    the report is not an engineer here. Access is the caller's business (bot.growthlog.access)."""
+    rows = db.all(_PREP_CONTEXT, {"team_id": team_id, "reader": reader_user_id, "report": report_user_id})
+    if not rows:
+        return None
+    *person, reader_tz, last_prep_at = rows[0]
+    return PrepContext(Person(*person), reader_tz, utc(last_prep_at))
+
+
+_PREP_CONTEXT = SQL.of(f"""
+    SELECT {_PERSON}, m.tz, p.last_prep_at
+    FROM engineers e
+    LEFT JOIN engineers m ON m.team_id = e.team_id AND m.user_id = :reader
+    LEFT JOIN one_on_ones p ON p.team_id = e.team_id AND p.manager_user_id = :reader
+                           AND p.report_user_id = e.user_id
+    WHERE e.team_id = :team_id AND e.user_id = :report""")
+
+
+def latest_assessments(db: DriverRows, engineer_id: int, limit: int) -> list[StoredAssessment]:
+    """The engineer's newest `limit` self-assessments, newest first."""
+    rows = db.all(_assessments_statement(limit), {"engineer_id": engineer_id})
+    return [StoredAssessment(row[0], document(row[1]) or {}, utc(row[2])) for row in rows]
+
+
+@lru_cache(maxsize=16)
+def _assessments_statement(limit: int) -> SQL:
+    return SQL.of(f"""
+        SELECT s.framework_id, s.picks, s.created_at FROM assessments s
+        WHERE s.engineer_id = :engineer_id ORDER BY s.created_at DESC, s.id DESC LIMIT {int(limit)}""")
+
+
+def _group(rows: list[tuple], limit: int | None = None) -> tuple[list[LoggedCheckin], bool]:
+    """Rows of a page, ordered by week → one LoggedCheckin per check-in, answers in the order
+    asked; at most `limit` check-ins, and whether the rows held more."""
     checkins: list[LoggedCheckin] = []
-    current = None
-    entries: list[tuple] = []
-    for row in rows:
-        if current is None or row[0] != current[0]:
-            if current is not None:
-                checkins.append(_logged(current, entries))
-            current, entries = row, []
-        entries.append(row)
-    if current is not None:
-        checkins.append(_logged(current, entries))
-    return checkins
+    start = 0
+    for index in range(1, len(rows) + 1):
+        if index == len(rows) or rows[index][0] != rows[start][0]:
+            if len(checkins) == limit:
+                return checkins, True
+            checkins.append(_logged(rows[start:index]))
+            start = index
+    return checkins, False
 
 
-def _logged(checkin: tuple, rows: list[tuple]) -> LoggedCheckin:
-    checkin_id, week_start, sent_at, status, questions = checkin[:5]
-    questions = questions or []
-    order = {q["id"]: i for i, q in enumerate(questions)}
-    rows = sorted(rows, key=lambda r: (order.get(r[6], len(order)), r[11]))
+def _logged(rows: list[tuple]) -> LoggedCheckin:
+    checkin_id, week_start, sent_at, status, questions = rows[0][:5]
+    order, asked = _questions(questions)
+    if len(rows) > 1:
+        # Rows come ordered by created_at within the check-in; a stable sort keeps that order
+        # among answers to the same (or to no) question.
+        rows = sorted(rows, key=lambda r: order.get(r[6], len(order)))
     return LoggedCheckin(
-        checkin_id=checkin_id,
-        week_start=week_start,
-        sent_at=sent_at,
-        status=status,
-        asked=tuple(q["text"] for q in questions),
-        entries=tuple(Entry(r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12] != r[11]) for r in rows),
+        checkin_id, day(week_start), utc(sent_at), status, asked,
+        tuple(Entry(r[5], r[6], r[7], r[8], r[9], flag(r[10]), utc(r[11]), r[12] != r[11]) for r in rows),
     )
+
+
+def _questions(stored: Any) -> tuple[dict[str, int], tuple[str, ...]]:
+    """A check-in's questions as (position by question id, texts in the order asked)."""
+    if isinstance(stored, str):
+        return _decoded_questions(stored)
+    return _question_order(stored or [])
+
+
+@lru_cache(maxsize=4096)
+def _decoded_questions(text: str) -> tuple[dict[str, int], tuple[str, ...]]:
+    # SQLite hands the JSON back as text. Check-ins draw from a few dozen question pools, so
+    # the same documents come back again and again: decode each once. (Callers never mutate
+    # what is returned.)
+    return _question_order(json.loads(text) or [])
+
+
+def _question_order(questions: list[dict]) -> tuple[dict[str, int], tuple[str, ...]]:
+    return {q["id"]: i for i, q in enumerate(questions)}, tuple(q["text"] for q in questions)

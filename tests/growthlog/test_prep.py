@@ -10,7 +10,9 @@ import pytest
 
 from bot.blocks.growthlog import build_prep_messages
 from bot.catalog import BUNDLED_CONTENT_DIR, load_catalog
+from bot.domain.schedule import zone
 from bot.growthlog.access import REFUSAL, Reader
+from bot.growthlog.assessment import level_of, profile_summary
 from bot.growthlog.prep import mark_prepped, quiet_weeks, read_digest, stage_guidance
 from bot.growthlog.relationships import assign_manager
 from storage.models import CheckInStatus
@@ -87,9 +89,9 @@ def answer_texts(digest) -> list[str]:
     return [e.text for c in digest.checkins for e in c.entries]
 
 
-def test_first_digest_covers_four_weeks_of_shared_answers_and_the_quiet_weeks(session_factory, catalog):
+def test_first_digest_covers_four_weeks_of_shared_answers_and_the_quiet_weeks(session_factory, reads, catalog):
     seed_report(session_factory)
-    digest = read_digest(session_factory, catalog, MANAGER, "U1", NOW)
+    digest = read_digest(reads, catalog, MANAGER, "U1", NOW)
     assert digest.first_prep and digest.period_start == NOW - timedelta(weeks=4)
     assert answer_texts(digest) == ["shipped the billing export", "early in the window"]
     # Privately answered and unanswered look the same: no hint that a private answer exists.
@@ -107,7 +109,7 @@ def test_first_digest_covers_four_weeks_of_shared_answers_and_the_quiet_weeks(se
     assert "first prep" in text
 
 
-def test_the_next_digest_starts_at_the_last_prep(session_factory, catalog):
+def test_the_next_digest_starts_at_the_last_prep(session_factory, reads, catalog):
     seed_report(session_factory)
     assert mark_prepped(session_factory, MANAGER, "U1", NOW)
     with session_factory() as session:
@@ -118,7 +120,7 @@ def test_the_next_digest_starts_at_the_last_prep(session_factory, catalog):
         later = CheckIns(session).for_week(owner.id, date(2026, 11, 2))  # seeded pending; now sent and answered
         later.status, later.sent_at = CheckInStatus.ANSWERED.value, later.due_at
         seed.answer(session, later, "q1", "after the last prep", at=NOW + timedelta(days=5))
-    digest = read_digest(session_factory, catalog, MANAGER, "U1", NOW + timedelta(days=7))
+    digest = read_digest(reads, catalog, MANAGER, "U1", NOW + timedelta(days=7))
     assert not digest.first_prep and digest.period_start == NOW
     assert answer_texts(digest) == ["after the last prep"]
     assert digest.quiet_weeks == ()
@@ -128,24 +130,22 @@ def test_the_next_digest_starts_at_the_last_prep(session_factory, catalog):
 
 @pytest.mark.parametrize("reader", [Reader("T1", "U1"), Reader("T1", "U3"), Reader("T1", "U404"), Reader("T2", "U2")],
                          ids=["self", "stranger", "nobody", "other-workspace"])
-def test_only_the_current_manager_gets_a_digest(session_factory, catalog, reader):
+def test_only_the_current_manager_gets_a_digest(session_factory, reads, catalog, reader):
     seed_report(session_factory)
-    assert read_digest(session_factory, catalog, reader, "U1", NOW) is None
+    assert read_digest(reads, catalog, reader, "U1", NOW) is None
     assert not mark_prepped(session_factory, reader, "U1", NOW)
-    assert read_digest(session_factory, catalog, MANAGER, "U404", NOW) is None
+    assert read_digest(reads, catalog, MANAGER, "U404", NOW) is None
 
 
-def test_a_former_manager_gets_nothing(session_factory, catalog):
+def test_a_former_manager_gets_nothing(session_factory, reads, catalog):
     seed_report(session_factory)
     with session_factory.begin() as session:
         assign_manager(session, "T1", "U1", "U3")
-    assert read_digest(session_factory, catalog, MANAGER, "U1", NOW) is None
-    assert read_digest(session_factory, catalog, Reader("T1", "U3"), "U1", NOW) is not None
+    assert read_digest(reads, catalog, MANAGER, "U1", NOW) is None
+    assert read_digest(reads, catalog, Reader("T1", "U3"), "U1", NOW) is not None
 
 
-def test_the_digest_carries_the_latest_self_assessment(session_factory, catalog):
-    from bot.growthlog.assessment import latest_profile_lines
-
+def test_the_digest_carries_the_latest_self_assessment(session_factory, reads, catalog):
     seed_report(session_factory)
     matrix = catalog.framework("engineering-levels").matrix
     with session_factory.begin() as session:
@@ -153,17 +153,19 @@ def test_the_digest_carries_the_latest_self_assessment(session_factory, catalog)
         picks = {capability.id: "senior" for _, capability in matrix.capabilities()}
         picks[matrix.capabilities()[0][1].id] = "lead"
         Assessments(session).add(owner.id, "engineering-levels", picks, NOW - timedelta(days=3))
-        expected = tuple(latest_profile_lines(session, catalog, owner))
-    digest = read_digest(session_factory, catalog, MANAGER, "U1", NOW)
+        # The same summary from the ORM's reading of the stored rows, in the report's zone.
+        stored = Assessments(session).for_engineer(owner.id)
+        expected = tuple(profile_summary(catalog, stored, level_of(catalog, owner), zone(owner.tz)))
+    digest = read_digest(reads, catalog, MANAGER, "U1", NOW)
     assert expected and digest.profile == expected
     text = blocks_text([b.to_dict() for m in build_prep_messages(digest) for b in m])
     assert "latest self-assessment" in text and expected[0] in text
 
 
-def test_a_report_without_a_level_still_gets_a_digest(session_factory, catalog):
+def test_a_report_without_a_level_still_gets_a_digest(session_factory, reads, catalog):
     with session_factory.begin() as session:
         seed.engineer(session, "U1", manager="U2", level=None)
-    digest = read_digest(session_factory, catalog, MANAGER, "U1", NOW)
+    digest = read_digest(reads, catalog, MANAGER, "U1", NOW)
     assert digest.guidance == () and digest.level_name is None and digest.checkins == ()
     text = blocks_text([b.to_dict() for m in build_prep_messages(digest) for b in m])
     assert "No shared answers in this period" in text and "hasn't set a level" in text
