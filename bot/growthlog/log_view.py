@@ -13,11 +13,11 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 
 from bot.domain.schedule import zone
-from bot.growthlog.access import Reader, can_read, sees_private
+from bot.growthlog.access import Reader, can_read
 from bot.growthlog.mentions import split_mention
 from storage.reads import ReadPool
 from storage.repositories import Answers, Engineers
-from storage.repositories.growth_log import PAGE_SIZE, LogPage, people, read_log
+from storage.repositories.growth_log import PAGE_SIZE, LogPage, Person, people, read_log_as_reader
 
 MAX_LAST = 520  # ten years of weekly check-ins
 EXAMPLES = ("`/growth log` · `/growth log @someone` · `/growth log since 2026-10-01` · "
@@ -133,26 +133,30 @@ class LogView:
 def read_log_view(reads: ReadPool, reader: Reader, query: LogQuery, page_size: int = PAGE_SIZE) -> LogView | None:
     """The page the query asks for, or None when the reader may not read that log (say REFUSAL).
 
-    Private answers are included only for the engineer themself. Two statements: both
-    people (the owner for the access rule, the reader for the time zone `since` is in), then
-    the page.
+    Private answers are included only for the engineer themself. One statement when the page
+    has entries: the access rule is part of the page's query (`read_log_as_reader`). An empty
+    page is then explained by `can_read` on the people involved, as is a `since`, which needs
+    the reader's time zone first.
     """
     owner_id = query.owner_user_id or reader.user_id
     query = query.for_owner(owner_id)
     with reads() as db:
-        found = people(db, reader.team_id, owner_id, reader.user_id)
-        owner = found.get(owner_id)
-        if owner is None and owner_id == reader.user_id:
-            return LogView(owner_id, True, LogPage((), query.page, False), query)
-        if not can_read(reader, owner):
-            return None
+        found: dict[str, Person] = {}
         since = None
         if query.since:
+            found = people(db, reader.team_id, owner_id, reader.user_id)
             me = found.get(reader.user_id)
             since = _start_of_day(query.since, me.tz if me else None)
-        page = read_log(db, owner.id, include_private=sees_private(reader, owner), since=since,
-                        last=query.last, page=query.page, page_size=page_size)
-        return LogView(owner_id, owner.user_id == reader.user_id, page, query)
+        page = read_log_as_reader(db, reader.team_id, reader.user_id, owner_id, since=since, last=query.last,
+                                  page=query.page, page_size=page_size)
+        if not page.checkins:
+            found = found or people(db, reader.team_id, owner_id)
+            owner = found.get(owner_id)
+            if owner is None and owner_id == reader.user_id:
+                return LogView(owner_id, True, LogPage((), query.page, False), query)
+            if not can_read(reader, owner):
+                return None
+        return LogView(owner_id, owner_id == reader.user_id, page, query)
 
 
 def _start_of_day(day: date, tz_name: str | None) -> datetime:

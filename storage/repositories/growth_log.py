@@ -113,23 +113,48 @@ def read_log(db: DriverRows, engineer_id: int, *, include_private: bool, since: 
 
     `since` keeps answers written from then on; `last` keeps the N most recent check-ins.
     """
+    return _read_page(db, _BY_ID, {"engineer_id": engineer_id}, include_private, since, last, page, page_size)
+
+
+def read_log_as_reader(db: DriverRows, team_id: str, reader_user_id: str, owner_user_id: str, *,
+                       since: datetime | None = None, last: int | None = None, page: int = 0,
+                       page_size: int = PAGE_SIZE) -> LogPage:
+    """`read_log` of `owner_user_id` as `reader_user_id` may see it, in one statement: private
+    answers only for the engineer themself, and nothing at all (an empty page) unless the
+    reader is the engineer or their current manager.
+
+    That is bot.growthlog.access's rule (`can_read`, `sees_private`) written into the query,
+    so the page needs no lookup first; an empty page does not say why it is empty, so the
+    caller asks `people` and the rule then (tests/growthlog/test_log.py checks both agree).
+    """
+    return _read_page(db, _READABLE, {"team_id": team_id, "owner": owner_user_id, "reader": reader_user_id},
+                      owner_user_id == reader_user_id, since, last, page, page_size)
+
+
+# Whose log a page statement reads: an engineer id, or whoever the reader may read (see above).
+_BY_ID = ":engineer_id"
+_READABLE = ("(SELECT e.id FROM engineers e WHERE e.team_id = :team_id AND e.user_id = :owner"
+             " AND (e.user_id = :reader OR e.manager_user_id = :reader))")
+
+
+def _read_page(db: DriverRows, whose: str, parameters: dict[str, Any], include_private: bool,
+               since: datetime | None, last: int | None, page: int, page_size: int) -> LogPage:
     window = page_size
     offset = page * page_size
     if last is not None:
         window = max(0, min(page_size, last - offset))
     if not window:
         return LogPage((), page, False)
-    # One more check-in than the page shows says whether there is an older page.
-    parameters: dict[str, Any] = {"engineer_id": engineer_id}
     if since is not None:
         parameters["since"] = db.timestamp(since)
-    rows = db.all(_page_statement(include_private, since is not None, window + 1, offset), parameters)
+    # One more check-in than the page shows says whether there is an older page.
+    rows = db.all(_page_statement(whose, include_private, since is not None, window + 1, offset), parameters)
     checkins, more = _group(rows, window)
     return LogPage(tuple(checkins), page, more and (last is None or offset + window < last))
 
 
 @lru_cache(maxsize=256)
-def _page_statement(include_private: bool, with_since: bool, limit: int, offset: int) -> SQL:
+def _page_statement(whose: str, include_private: bool, with_since: bool, limit: int, offset: int) -> SQL:
     # LIMIT and OFFSET are written into the text, not sent as parameters: PostgreSQL re-plans
     # a prepared statement on every run when its LIMIT is a parameter (the generic plan, not
     # knowing it, looks costlier), and planning this query costs more than running it. Page
@@ -138,7 +163,7 @@ def _page_statement(include_private: bool, with_since: bool, limit: int, offset:
     if with_since:
         # The weeks with answers written since then, found through (engineer_id, created_at):
         # an EXISTS per week would probe every older week of the log before giving up.
-        with_answers = (f"c2.id IN (SELECT a2.checkin_id FROM answers a2 WHERE a2.engineer_id = :engineer_id "
+        with_answers = (f"c2.id IN (SELECT a2.checkin_id FROM answers a2 WHERE a2.engineer_id = {whose} "
                         f"{_visible('a2', include_private, with_since)})")
     else:
         # Newest week backwards along (engineer_id, week_start), stopping once the page is full.
@@ -148,7 +173,7 @@ def _page_statement(include_private: bool, with_since: bool, limit: int, offset:
         SELECT {_COLUMNS}
         FROM checkins c JOIN answers a ON a.checkin_id = c.id
         WHERE c.id IN (SELECT c2.id FROM checkins c2
-                       WHERE c2.engineer_id = :engineer_id AND {with_answers}
+                       WHERE c2.engineer_id = {whose} AND {with_answers}
                        ORDER BY c2.week_start DESC LIMIT {int(limit)} OFFSET {int(offset)})
           {visible}
         {_NEWEST_WEEK_FIRST}""")

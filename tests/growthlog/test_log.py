@@ -8,7 +8,7 @@ import pytest
 
 from bot import ids
 from bot.blocks.growthlog import PRIVATE_MARK, build_log_messages, parse_privacy_value
-from bot.growthlog.access import REFUSAL, Reader
+from bot.growthlog.access import REFUSAL, Reader, can_read, sees_private
 from storage.repositories.growth_log import Entry, LoggedCheckin, LogPage
 from bot.growthlog.log_view import (
     EXAMPLES,
@@ -19,6 +19,7 @@ from bot.growthlog.log_view import (
     read_log_view,
     set_answer_privacy,
 )
+from storage.repositories import Engineers
 from tests.growthlog import log_seed as seed
 from tests.running_bot import blocks_text
 
@@ -140,6 +141,51 @@ def test_strangers_and_unknown_people_get_the_same_nothing(session_factory, read
     assert read_log_view(reads, Reader("T1", "U3"), LogQuery("U1")) is None
     assert read_log_view(reads, Reader("T1", "U3"), LogQuery("U404")) is None
     assert read_log_view(reads, Reader("T2", "U2"), LogQuery("U1")) is None  # another workspace
+
+
+def seed_org(session_factory) -> None:
+    """Logs with shared and private answers for: U1 (manager U2, formerly U5), U2 (manager U6),
+    U4 (no manager), and a U1 in another workspace managed by U3. U3, U5, U6 and U9 have no
+    log; U9 is not an engineer at all."""
+    with session_factory.begin() as session:
+        for user, manager, team in (("U1", "U5", "T1"), ("U2", "U6", "T1"), ("U4", None, "T1"), ("U1", "U3", "T2")):
+            owner = seed.engineer(session, user, manager=manager, team_id=team)
+            for n, week in enumerate(seed.weeks_back(MONDAY, 2)):
+                row = seed.checkin(session, owner, week, [("q1", "Shared?"), ("q2", "Private?")])
+                seed.answer(session, row, "q1", f"{team}/{user} shared {n}")
+                seed.answer(session, row, "q2", f"{team}/{user} private {n}", private=True)
+        seed.engineer(session, "U1", manager="U2")                         # U5 is the former manager
+        for user in ("U3", "U5", "U6"):
+            seed.engineer(session, user)
+
+
+ORG_READERS = [Reader(team, user) for team in ("T1", "T2") for user in ("U1", "U2", "U3", "U4", "U5", "U6", "U9")]
+ORG_OWNERS = ("U1", "U2", "U3", "U4", "U9")
+
+
+@pytest.mark.parametrize("since", [None, "since 2026-01-01"])
+def test_the_rule_in_the_page_query_is_the_access_rule(session_factory, reads, since):
+    """read_log_view asks the database for a readable page before it asks `can_read`: the
+    two must agree for every reader and owner, and private answers only reach the owner."""
+    seed_org(session_factory)
+    with session_factory() as session:
+        engineers = Engineers(session)
+        expected = {(r, o): (can_read(r, engineers.get(r.team_id, o)), sees_private(r, engineers.get(r.team_id, o)))
+                    for r in ORG_READERS for o in ORG_OWNERS}
+    readable = 0
+    for (reader, owner), (may_read, may_see_private) in expected.items():
+        query = parse_log_query(f"<@{owner}> {since or ''}")
+        view = read_log_view(reads, reader, query)
+        if owner == reader.user_id:
+            assert view is not None and view.own, (reader, owner)      # one's own log, even an empty one
+        else:
+            assert (view is not None) == may_read, (reader, owner)
+        shown = texts(view) if view else []
+        assert all(text.startswith(f"{reader.team_id}/{owner} ") for text in shown), (reader, owner, shown)
+        assert bool(shown) == (may_read and owner in ("U1", "U2", "U4")), (reader, owner, shown)
+        assert any("private" in text for text in shown) == (bool(shown) and may_see_private), (reader, owner)
+        readable += bool(shown)
+    assert readable == 7     # T1: U1, U2 (own and manager's), U4 (own); T2: U1 (own, and U3's)
 
 
 def test_someone_without_a_log_reads_their_own_empty_log(reads):
