@@ -77,8 +77,8 @@ from sqlalchemy import Engine, event, text
 from bot.blocks.growthlog import build_log_messages, build_prep_messages
 from bot.catalog import BUNDLED_CONTENT_DIR, load_catalog
 from bot.growthlog.access import Reader
-from bot.growthlog.assessment import FRAMEWORK_ID, assessment_choices
-from storage.repositories.growth_log import PAGE_SIZE, read_log, recent_weeks
+from bot.growthlog.assessment import FRAMEWORK_ID, PROFILE_DEPTH, assessment_choices
+from storage.repositories.growth_log import PAGE_SIZE, read_log, read_shared_since, recent_weeks
 from bot.growthlog.log_view import LogQuery, read_log_view
 from bot.growthlog.prep import (
     DIGEST_CHECKINS,
@@ -407,6 +407,11 @@ SELECT id, week_start, status, sent_at, due_at FROM checkins
 WHERE engineer_id = ? AND week_start >= ?
 ORDER BY week_start DESC
 """
+RAW_PREP_ASSESSMENTS = f"""
+SELECT framework_id, picks, created_at FROM assessments
+WHERE engineer_id = ?
+ORDER BY created_at DESC, id DESC LIMIT {PROFILE_DEPTH * 2}
+"""
 
 
 class Raw:
@@ -430,6 +435,7 @@ class Raw:
             for private in (True, False)
         }
         self.prep_answers_sql, self.prep_checkins_sql = fix(RAW_PREP_ANSWERS), fix(RAW_PREP_CHECKINS)
+        self.prep_assessments_sql = fix(RAW_PREP_ASSESSMENTS)
 
     def _params(self, *values):
         if self.kind == "postgresql":
@@ -448,10 +454,11 @@ class Raw:
     def log(self, engineer_id: int, include_private: bool, connection=None) -> list[tuple]:
         return self._all(self.log_sql[include_private], engineer_id, connection=connection)
 
-    def prep(self, engineer_id: int, period_start: datetime, connection=None) -> tuple[list[tuple], list[tuple]]:
+    def prep(self, engineer_id: int, period_start: datetime, connection=None) -> tuple[list[tuple], ...]:
         week_floor = (period_start - timedelta(days=7)).date()
         return (self._all(self.prep_answers_sql, engineer_id, period_start, connection=connection),
-                self._all(self.prep_checkins_sql, engineer_id, week_floor, connection=connection))
+                self._all(self.prep_checkins_sql, engineer_id, week_floor, connection=connection),
+                self._all(self.prep_assessments_sql, engineer_id, connection=connection))
 
     @contextlib.contextmanager
     def pooled(self) -> Iterator[object]:
@@ -475,7 +482,7 @@ class Raw:
         with self.pooled() as connection:
             return self.log(engineer_id, include_private, connection)
 
-    def pooled_prep(self, engineer_id: int, period_start: datetime) -> tuple[list[tuple], list[tuple]]:
+    def pooled_prep(self, engineer_id: int, period_start: datetime) -> tuple[list[tuple], ...]:
         with self.pooled() as connection:
             return self.prep(engineer_id, period_start, connection)
 
@@ -542,8 +549,7 @@ class Paths:
     def page_prep(self, case: Case):
         with self.reads() as db:
             started = time.perf_counter_ns()
-            read_log(db, case.engineer_id, include_private=False, since=case.period_start,
-                     page_size=DIGEST_CHECKINS)
+            read_shared_since(db, case.engineer_id, case.period_start, DIGEST_CHECKINS)
             in_period(recent_weeks(db, case.engineer_id, RECENT_CHECKINS, case.period_start),
                       case.period_start, NOW)
             return Timed(time.perf_counter_ns() - started)
@@ -581,11 +587,12 @@ class Paths:
             assert pooled == rows, case
         digest = self.prep(case)
         assert digest is not None, case
-        answers, _ = self.raw_prep(case)
+        answers, _, assessments = self.raw_prep(case)
         assert self.pool_prep(case) == self.raw_prep(case), case
         expected = _grouped_rows(answers)
         assert _grouped(digest.checkins) == expected[:len(digest.checkins)], case
         assert len(digest.checkins) == min(len(expected), DIGEST_CHECKINS), case
+        assert bool(digest.profile) == bool(assessments), case
 
 
 def _grouped(checkins) -> list[tuple[int, frozenset[int]]]:
@@ -726,7 +733,8 @@ def explain(engine: Engine, kind: str, paths: Paths, case: Case) -> None:
     week_floor = (case.period_start - timedelta(days=7)).date()
     for sql, params in ((raw.log_sql[False], (case.engineer_id,)),
                         (raw.prep_answers_sql, (case.engineer_id, case.period_start)),
-                        (raw.prep_checkins_sql, (case.engineer_id, week_floor))):
+                        (raw.prep_checkins_sql, (case.engineer_id, week_floor)),
+                        (raw.prep_assessments_sql, (case.engineer_id,))):
         _plan(raw, prefix, sql, raw._params(*params))
 
 

@@ -20,9 +20,8 @@ from storage.reads import DriverRows, ReadPool
 from storage.repositories import Engineers, OneOnOnes
 from storage.repositories.growth_log import (
     LoggedCheckin,
-    latest_assessments,
     prep_context,
-    read_log,
+    read_shared_since,
     recent_weeks,
 )
 
@@ -91,19 +90,18 @@ def build_digest(db: DriverRows, catalog: Catalog, reader: Reader, report_user_i
                  now: datetime) -> PrepDigest | None:
     """The digest for `reader` about `report_user_id`; None when `reader` may not have it (say REFUSAL).
 
-    Four statements: the report with the reader's time zone and the pair's last prep, then
-    (only if the reader may have it) the page, the recent weeks and the self-assessments."""
-    context = prep_context(db, reader.team_id, reader.user_id, report_user_id)
+    Three statements: the report with the reader's time zone, the pair's last prep and the
+    self-assessments, then (only if the reader may have it) the page and the recent weeks."""
+    context = prep_context(db, reader.team_id, reader.user_id, report_user_id, assessments=PROFILE_DEPTH * 2)
     owner = context.report if context else None
     if not can_prep(reader, owner):
         return None
     period_start = context.last_prep_at or now - FIRST_PREP_WINDOW
-    page = read_log(db, owner.id, include_private=False, since=period_start, page_size=DIGEST_CHECKINS)
+    page = read_shared_since(db, owner.id, period_start, DIGEST_CHECKINS)
     recent = in_period(recent_weeks(db, owner.id, RECENT_CHECKINS, period_start), period_start, now)
     shared = {c.id for c in recent if c.shared}
     level = catalog.level(owner.framework_id or "", owner.level_id or "")
     framework = catalog.framework(level.framework_id) if level else None
-    assessments = latest_assessments(db, owner.id, PROFILE_DEPTH * 2)
     return PrepDigest(
         report_user_id=report_user_id,
         generated_at=now,
@@ -115,7 +113,7 @@ def build_digest(db: DriverRows, catalog: Catalog, reader: Reader, report_user_i
         quiet_weeks=quiet_weeks(recent, shared, period_start, now),
         level_name=f"{level.name} ({framework.name})" if level else None,
         guidance=stage_guidance(catalog, level) if level else (),
-        profile=tuple(profile_summary(catalog, assessments, level, zone(owner.tz))),
+        profile=tuple(profile_summary(catalog, context.assessments, level, zone(owner.tz))),
     )
 
 

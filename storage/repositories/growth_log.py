@@ -75,19 +75,21 @@ class Person:
 
 
 @dataclass(frozen=True)
-class PrepContext:
-    """What a 1:1 digest starts from: the report, the reader's time zone, the pair's last prep."""
-
-    report: Person
-    reader_tz: str | None
-    last_prep_at: datetime | None
-
-
-@dataclass(frozen=True)
 class StoredAssessment:
     framework_id: str
     picks: dict[str, Any]
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class PrepContext:
+    """What a 1:1 digest starts from: the report, the reader's time zone, the pair's last prep,
+    the report's latest self-assessments."""
+
+    report: Person
+    reader_tz: str | None
+    last_prep_at: datetime | None
+    assessments: tuple[StoredAssessment, ...]     # newest first; only for the report's manager
 
 
 # The columns a page shows, check-in first, in the order `_group` reads them.
@@ -161,22 +163,48 @@ def _page_statement(whose: str, include_private: bool, with_since: bool, limit: 
     # sizes are few, so the statements stay few too.
     visible = _visible("a", include_private, with_since)
     if with_since:
-        # The weeks with answers written since then, found through (engineer_id, created_at):
-        # an EXISTS per week would probe every older week of the log before giving up.
-        with_answers = (f"c2.id IN (SELECT a2.checkin_id FROM answers a2 WHERE a2.engineer_id = {whose} "
-                        f"{_visible('a2', include_private, with_since)})")
+        # The weeks with answers written since then, found through (engineer_id, created_at)
+        # and sorted: walking the engineer's weeks instead would read every week of the log
+        # whenever fewer than a page's worth have such answers.
+        page_ids = (f"c2.id IN (SELECT a2.checkin_id FROM answers a2 WHERE a2.engineer_id = {whose} "
+                    f"{_visible('a2', include_private, with_since)})")
     else:
         # Newest week backwards along (engineer_id, week_start), stopping once the page is full.
-        with_answers = (f"EXISTS (SELECT 1 FROM answers a2 WHERE a2.checkin_id = c2.id "
-                        f"{_visible('a2', include_private, with_since)})")
+        page_ids = (f"c2.engineer_id = {whose} AND EXISTS (SELECT 1 FROM answers a2 WHERE a2.checkin_id = c2.id "
+                    f"{_visible('a2', include_private, with_since)})")
     return SQL.of(f"""
         SELECT {_COLUMNS}
         FROM checkins c JOIN answers a ON a.checkin_id = c.id
-        WHERE c.id IN (SELECT c2.id FROM checkins c2
-                       WHERE c2.engineer_id = {whose} AND {with_answers}
+        WHERE c.id IN (SELECT c2.id FROM checkins c2 WHERE {page_ids}
                        ORDER BY c2.week_start DESC LIMIT {int(limit)} OFFSET {int(offset)})
           {visible}
         {_NEWEST_WEEK_FIRST}""")
+
+
+def read_shared_since(db: DriverRows, engineer_id: int, since: datetime, checkins: int,
+                      row_cap: int = 1000) -> LogPage:
+    """The newest `checkins` check-ins with shared answers written since `since`, with those
+    answers (what a 1:1 digest shows), and whether there are more.
+
+    `read_log(..., since=...)` says the same in two passes (find the page's weeks, then their
+    answers); the digest's window is a few weeks, so one pass over the window's answers and
+    grouping here costs less. `row_cap` only bounds a pathological window: should it be
+    reached, the last, possibly partial, check-in is left for `/growth log` and "more" is said.
+    """
+    rows = db.all(_shared_since_statement(row_cap), {"engineer_id": engineer_id, "since": db.timestamp(since)})
+    found, more = _group(rows, checkins)
+    if len(rows) == row_cap and not more:
+        found, more = found[:-1], True
+    return LogPage(tuple(found), 0, more)
+
+
+@lru_cache(maxsize=4)
+def _shared_since_statement(row_cap: int) -> SQL:
+    return SQL.of(f"""
+        SELECT {_COLUMNS}
+        FROM answers a JOIN checkins c ON c.id = a.checkin_id
+        WHERE a.engineer_id = :engineer_id AND a.created_at >= :since AND a.is_private = false
+        {_NEWEST_WEEK_FIRST} LIMIT {int(row_cap)}""")
 
 
 def _visible(alias: str, include_private: bool, with_since: bool) -> str:
@@ -223,36 +251,40 @@ def _recent_weeks_statement(limit: int) -> SQL:
         ORDER BY c.week_start DESC LIMIT {int(limit)}""")
 
 
-def prep_context(db: DriverRows, team_id: str, reader_user_id: str, report_user_id: str) -> PrepContext | None:
-    """The report, the reader's time zone and the pair's last prep, in one statement; None if
-    the report is not an engineer here. Access is the caller's business (bot.growthlog.access)."""
-    rows = db.all(_PREP_CONTEXT, {"team_id": team_id, "reader": reader_user_id, "report": report_user_id})
+def prep_context(db: DriverRows, team_id: str, reader_user_id: str, report_user_id: str,
+                 assessments: int) -> PrepContext | None:
+    """What a digest starts from, in one statement: the report, the reader's time zone, the
+    pair's last prep and the report's newest `assessments` self-assessments. None if the
+    report is not an engineer here.
+
+    Whether the reader may have the digest is the caller's to decide (bot.growthlog.prep.
+    can_prep); the assessments come back only if they may (the report's current manager,
+    not the report: that rule written into the query), so nothing is read for anyone else.
+    """
+    rows = db.all(_prep_context_statement(assessments),
+                  {"team_id": team_id, "reader": reader_user_id, "report": report_user_id})
     if not rows:
         return None
-    *person, reader_tz, last_prep_at = rows[0]
-    return PrepContext(Person(*person), reader_tz, utc(last_prep_at))
-
-
-_PREP_CONTEXT = SQL.of(f"""
-    SELECT {_PERSON}, m.tz, p.last_prep_at
-    FROM engineers e
-    LEFT JOIN engineers m ON m.team_id = e.team_id AND m.user_id = :reader
-    LEFT JOIN one_on_ones p ON p.team_id = e.team_id AND p.manager_user_id = :reader
-                           AND p.report_user_id = e.user_id
-    WHERE e.team_id = :team_id AND e.user_id = :report""")
-
-
-def latest_assessments(db: DriverRows, engineer_id: int, limit: int) -> list[StoredAssessment]:
-    """The engineer's newest `limit` self-assessments, newest first."""
-    rows = db.all(_assessments_statement(limit), {"engineer_id": engineer_id})
-    return [StoredAssessment(row[0], document(row[1]) or {}, utc(row[2])) for row in rows]
+    *person, reader_tz, last_prep_at = rows[0][:9]
+    stored = tuple(StoredAssessment(row[9], document(row[10]) or {}, utc(row[11])) for row in rows if row[9])
+    return PrepContext(Person(*person), reader_tz, utc(last_prep_at), stored)
 
 
 @lru_cache(maxsize=16)
-def _assessments_statement(limit: int) -> SQL:
+def _prep_context_statement(assessments: int) -> SQL:
     return SQL.of(f"""
-        SELECT s.framework_id, s.picks, s.created_at FROM assessments s
-        WHERE s.engineer_id = :engineer_id ORDER BY s.created_at DESC, s.id DESC LIMIT {int(limit)}""")
+        SELECT {_PERSON}, m.tz, p.last_prep_at, s.framework_id, s.picks, s.created_at
+        FROM engineers e
+        LEFT JOIN engineers m ON m.team_id = e.team_id AND m.user_id = :reader
+        LEFT JOIN one_on_ones p ON p.team_id = e.team_id AND p.manager_user_id = :reader
+                               AND p.report_user_id = e.user_id
+        LEFT JOIN (SELECT s.framework_id, s.picks, s.created_at, s.id FROM assessments s
+                   WHERE s.engineer_id = (SELECT r.id FROM engineers r
+                                          WHERE r.team_id = :team_id AND r.user_id = :report
+                                            AND r.manager_user_id = :reader AND r.user_id <> :reader)
+                   ORDER BY s.created_at DESC, s.id DESC LIMIT {int(assessments)}) s ON 1 = 1
+        WHERE e.team_id = :team_id AND e.user_id = :report
+        ORDER BY s.created_at DESC, s.id DESC""")
 
 
 def _group(rows: list[tuple], limit: int | None = None) -> tuple[list[LoggedCheckin], bool]:

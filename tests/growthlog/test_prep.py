@@ -13,10 +13,11 @@ from bot.catalog import BUNDLED_CONTENT_DIR, load_catalog
 from bot.domain.schedule import zone
 from bot.growthlog.access import REFUSAL, Reader
 from bot.growthlog.assessment import level_of, profile_summary
-from bot.growthlog.prep import mark_prepped, quiet_weeks, read_digest, stage_guidance
+from bot.growthlog.prep import can_prep, mark_prepped, quiet_weeks, read_digest, stage_guidance
 from bot.growthlog.relationships import assign_manager
 from storage.models import CheckInStatus
-from storage.repositories import Assessments, CheckIns, OneOnOnes
+from storage.repositories import Assessments, CheckIns, Engineers, OneOnOnes
+from storage.repositories.growth_log import prep_context, read_shared_since
 from tests.growthlog import log_seed as seed
 from tests.running_bot import blocks_text
 
@@ -160,6 +161,53 @@ def test_the_digest_carries_the_latest_self_assessment(session_factory, reads, c
     assert expected and digest.profile == expected
     text = blocks_text([b.to_dict() for m in build_prep_messages(digest) for b in m])
     assert "latest self-assessment" in text and expected[0] in text
+
+
+def test_self_assessments_are_read_only_for_whoever_may_have_the_digest(session_factory, reads, catalog):
+    """The digest's first statement reads the assessments only for the report's current manager
+    (can_prep's rule, written into the query): every reader and report must agree with can_prep."""
+    matrix = catalog.framework("engineering-levels").matrix
+    picks = {capability.id: "senior" for _, capability in matrix.capabilities()}
+    with session_factory.begin() as session:
+        for user, manager, team in (("U1", "U5", "T1"), ("U4", None, "T1"), ("U1", "U3", "T2")):
+            owner = seed.engineer(session, user, manager=manager, team_id=team)
+            Assessments(session).add(owner.id, "engineering-levels", picks, NOW - timedelta(days=3))
+        seed.engineer(session, "U1", manager="U2")                  # U5 is now the former manager
+        for user in ("U2", "U3", "U5"):
+            seed.engineer(session, user)
+    with session_factory() as session:
+        engineers = Engineers(session)
+        expected = {(Reader(team, reader), owner): can_prep(Reader(team, reader), engineers.get(team, owner))
+                    for team in ("T1", "T2") for reader in ("U1", "U2", "U3", "U4", "U5", "U9")
+                    for owner in ("U1", "U4", "U9")}
+    for (reader, owner), allowed in expected.items():
+        digest = read_digest(reads, catalog, reader, owner, NOW)
+        assert (digest is not None) == allowed, (reader, owner)
+        assert digest is None or digest.profile, (reader, owner)   # allowed: the assessment is there
+        with reads() as db:                                         # and nobody else's query reads it
+            context = prep_context(db, reader.team_id, reader.user_id, owner, assessments=8)
+        assert bool(context and context.assessments) == allowed, (reader, owner)
+    assert sorted((r.team_id, r.user_id, o) for (r, o), ok in expected.items() if ok) == [
+        ("T1", "U2", "U1"), ("T2", "U3", "U1")]
+
+
+def test_a_digest_window_past_the_row_cap_shows_whole_check_ins_and_says_there_are_more(session_factory, reads):
+    with session_factory.begin() as session:
+        owner = seed.engineer(session, "U1", manager="U2")
+        for week in seed.weeks_back(date(2026, 10, 26), 3):
+            row = seed.checkin(session, owner, week, [("q1", "One?"), ("q2", "Two?")])
+            seed.answer(session, row, "q1", f"one {week}")
+            seed.answer(session, row, "q2", f"two {week}")
+        owner_id = owner.id
+    since = NOW - timedelta(weeks=5)
+    with reads() as db:
+        whole = read_shared_since(db, owner_id, since, checkins=6)
+        capped = read_shared_since(db, owner_id, since, checkins=6, row_cap=3)    # 1½ check-ins of rows
+        limited = read_shared_since(db, owner_id, since, checkins=2)
+    assert [len(c.entries) for c in whole.checkins] == [2, 2, 2] and not whole.has_more
+    assert [c.week_start for c in capped.checkins] == [date(2026, 10, 26)] and capped.has_more
+    assert [len(c.entries) for c in capped.checkins] == [2]
+    assert [c.week_start for c in limited.checkins] == [date(2026, 10, 26), date(2026, 10, 19)] and limited.has_more
 
 
 def test_a_report_without_a_level_still_gets_a_digest(session_factory, reads, catalog):
