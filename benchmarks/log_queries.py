@@ -54,6 +54,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import cProfile
+import gc
 import io
 import json
 import pstats
@@ -72,7 +73,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: `tests` is not installed
 
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, text
 
 from bot.blocks.growthlog import build_log_messages, build_prep_messages
 from bot.catalog import BUNDLED_CONTENT_DIR, load_catalog
@@ -88,7 +89,7 @@ from bot.growthlog.prep import (
     read_digest,
 )
 from storage.db import make_engine, make_session_factory, upgrade_database
-from storage.reads import ReadPool
+from storage.reads import DriverRows, ReadPool
 from tests.pg_server import PostgresServer
 
 TEAM = "T0BENCH"
@@ -395,6 +396,13 @@ WHERE c.id IN (SELECT c2.id FROM checkins c2
   {private}
 ORDER BY c.week_start DESC, a.created_at, a.id
 """
+RAW_PREP_REPORT = """
+SELECT e.id, e.framework_id, e.level_id, e.tz, m.tz, p.last_prep_at
+FROM engineers e
+LEFT JOIN engineers m ON m.team_id = e.team_id AND m.user_id = ?
+LEFT JOIN one_on_ones p ON p.team_id = e.team_id AND p.manager_user_id = ? AND p.report_user_id = e.user_id
+WHERE e.team_id = ? AND e.user_id = ?
+"""
 RAW_PREP_ANSWERS = """
 SELECT c.id, c.week_start, c.sent_at, c.status, c.questions,
        a.id, a.question_id, a.question_text, a.text, a.source, a.is_private, a.created_at, a.updated_at
@@ -412,6 +420,11 @@ SELECT framework_id, picks, created_at FROM assessments
 WHERE engineer_id = ?
 ORDER BY created_at DESC, id DESC LIMIT {PROFILE_DEPTH * 2}
 """
+
+
+def _as_datetime(value) -> datetime:
+    """A timestamp as the driver returned it (SQLite: naive UTC text) → an aware datetime."""
+    return datetime.fromisoformat(value).replace(tzinfo=UTC) if isinstance(value, str) else value
 
 
 class Raw:
@@ -434,6 +447,7 @@ class Raw:
                                         private2="" if private else "AND a2.is_private = false"))
             for private in (True, False)
         }
+        self.prep_report_sql = fix(RAW_PREP_REPORT)
         self.prep_answers_sql, self.prep_checkins_sql = fix(RAW_PREP_ANSWERS), fix(RAW_PREP_CHECKINS)
         self.prep_assessments_sql = fix(RAW_PREP_ASSESSMENTS)
 
@@ -454,9 +468,16 @@ class Raw:
     def log(self, engineer_id: int, include_private: bool, connection=None) -> list[tuple]:
         return self._all(self.log_sql[include_private], engineer_id, connection=connection)
 
-    def prep(self, engineer_id: int, period_start: datetime, connection=None) -> tuple[list[tuple], ...]:
-        week_floor = (period_start - timedelta(days=7)).date()
-        return (self._all(self.prep_answers_sql, engineer_id, period_start, connection=connection),
+    def prep(self, case: Case, connection=None) -> tuple[list[tuple], ...]:
+        """Every row a digest is built from: the report (whose level, whose answers) with the
+        manager's time zone and the pair's last prep (since when), then the shared answers since
+        then with their check-ins, the period's check-ins, and the latest self-assessments."""
+        report = self._all(self.prep_report_sql, case.manager, case.manager, TEAM, case.report, connection=connection)
+        engineer_id, last_prep = report[0][0], report[0][5]
+        period_start = last_prep if last_prep is not None else NOW - FIRST_PREP_WINDOW
+        week_floor = (_as_datetime(period_start) - timedelta(days=7)).date()
+        return (report,
+                self._all(self.prep_answers_sql, engineer_id, period_start, connection=connection),
                 self._all(self.prep_checkins_sql, engineer_id, week_floor, connection=connection),
                 self._all(self.prep_assessments_sql, engineer_id, connection=connection))
 
@@ -482,9 +503,9 @@ class Raw:
         with self.pooled() as connection:
             return self.log(engineer_id, include_private, connection)
 
-    def pooled_prep(self, engineer_id: int, period_start: datetime) -> tuple[list[tuple], ...]:
+    def pooled_prep(self, case: Case) -> tuple[list[tuple], ...]:
         with self.pooled() as connection:
-            return self.prep(engineer_id, period_start, connection)
+            return self.prep(case, connection)
 
     def close(self) -> None:
         if self.kind == "postgresql":
@@ -567,7 +588,7 @@ class Paths:
         return self.raw.log(case.engineer_id, False)
 
     def raw_prep(self, case: Case):
-        return self.raw.prep(case.engineer_id, case.period_start)
+        return self.raw.prep(case)
 
     def pool_own(self, case: Case):
         return self.raw.pooled_log(case.engineer_id, True)
@@ -576,7 +597,7 @@ class Paths:
         return self.raw.pooled_log(case.engineer_id, False)
 
     def pool_prep(self, case: Case):
-        return self.raw.pooled_prep(case.engineer_id, case.period_start)
+        return self.raw.pooled_prep(case)
 
     def check(self, case: Case) -> None:
         """The service and the baseline return the same rows (else the comparison means nothing)."""
@@ -587,7 +608,7 @@ class Paths:
             assert pooled == rows, case
         digest = self.prep(case)
         assert digest is not None, case
-        answers, _, assessments = self.raw_prep(case)
+        _, answers, _, assessments = self.raw_prep(case)
         assert self.pool_prep(case) == self.raw_prep(case), case
         expected = _grouped_rows(answers)
         assert _grouped(digest.checkins) == expected[:len(digest.checkins)], case
@@ -707,24 +728,27 @@ def summary(verdicts: list[Verdict]) -> list[str]:
 # -- what the paths run, and how ----------------------------------------------------------------
 
 @contextlib.contextmanager
-def captured(engine: Engine) -> Iterator[list[tuple[str, object]]]:
+def captured(kind: str) -> Iterator[list[tuple[str, object]]]:
+    """The statements the service paths run (they use the driver's cursor: storage.reads)."""
     statements: list[tuple[str, object]] = []
+    original = DriverRows.all
 
-    def record(_conn, _cursor, statement, parameters, _context, _executemany):
-        statements.append((statement, parameters))
+    def recording(self, statement, parameters):
+        statements.append((statement.postgresql if kind == "postgresql" else statement.sqlite, dict(parameters)))
+        return original(self, statement, parameters)
 
-    event.listen(engine, "before_cursor_execute", record)
+    DriverRows.all = recording
     try:
         yield statements
     finally:
-        event.remove(engine, "before_cursor_execute", record)
+        DriverRows.all = original
 
 
 def explain(engine: Engine, kind: str, paths: Paths, case: Case) -> None:
     raw = paths.raw
     prefix = "EXPLAIN QUERY PLAN " if kind == "sqlite" else "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) "
     for name, call in (("log·mgr", paths.log_mgr), ("prep", paths.prep)):
-        with captured(engine) as statements:
+        with captured(kind) as statements:
             call(case)
         print(f"\n[{kind}] {name} runs {len(statements)} statements:")
         for statement, parameters in statements:
@@ -732,6 +756,7 @@ def explain(engine: Engine, kind: str, paths: Paths, case: Case) -> None:
     print(f"\n[{kind}] raw baselines:")
     week_floor = (case.period_start - timedelta(days=7)).date()
     for sql, params in ((raw.log_sql[False], (case.engineer_id,)),
+                        (raw.prep_report_sql, (case.manager, case.manager, TEAM, case.report)),
                         (raw.prep_answers_sql, (case.engineer_id, case.period_start)),
                         (raw.prep_checkins_sql, (case.engineer_id, week_floor)),
                         (raw.prep_assessments_sql, (case.engineer_id,))):
@@ -792,6 +817,8 @@ def main(argv: list[str] | None = None) -> int:
     for kind in kinds:
         with database(kind, args.engineers, args.weeks, catalog) as (engine, data):
             paths = Paths(engine, kind, catalog)
+            gc.collect()
+            gc.freeze()          # as bot.runtime.run_bot does once the app is built
             try:
                 timings = measure(paths, data, args.samples, args.warmup)
                 lines, found = report(kind, timings)

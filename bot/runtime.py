@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import logging
 
 from bot.app_factory import create_app
@@ -60,6 +62,11 @@ def run_bot(settings: Settings) -> None:
     settings.require_slack()
     services = build_services(settings)
     app = create_app(services)
+    # Everything built so far (the content catalog, Bolt, SQLAlchemy's mappings) lives as long
+    # as the process: move it out of the cyclic GC's reach, so collections triggered by
+    # requests scan only what requests made. A full collection otherwise walks the catalog's
+    # objects every time, which showed in the tail latency of log and prep reads.
+    gc.freeze()
     scheduler = None
     if settings.scheduler_enabled:
         from bot.scheduling import start_scheduler

@@ -49,8 +49,7 @@ class LogPage:
     has_more: bool
 
 
-@dataclass(frozen=True)
-class WeekSent:
+class WeekSent(NamedTuple):
     """A check-in without its answers: when it went out, and whether it holds a shared answer."""
 
     id: int
