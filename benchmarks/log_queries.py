@@ -85,7 +85,6 @@ from bot.growthlog.prep import (
     DIGEST_CHECKINS,
     FIRST_PREP_WINDOW,
     RECENT_CHECKINS,
-    in_period,
     read_digest,
 )
 from storage.db import make_engine, make_session_factory, upgrade_database
@@ -571,8 +570,7 @@ class Paths:
         with self.reads() as db:
             started = time.perf_counter_ns()
             read_shared_since(db, case.engineer_id, case.period_start, DIGEST_CHECKINS)
-            in_period(recent_weeks(db, case.engineer_id, RECENT_CHECKINS, case.period_start),
-                      case.period_start, NOW)
+            recent_weeks(db, case.engineer_id, RECENT_CHECKINS, case.period_start)
             return Timed(time.perf_counter_ns() - started)
 
     def session(self, case: Case):

@@ -7,6 +7,7 @@ answered privately, so the digest never hints that a private answer exists.
 
 from __future__ import annotations
 
+from collections.abc import Set
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -75,10 +76,12 @@ def _stage_guidance(catalog: Catalog, level: Level) -> tuple[Guidance, ...]:
     return tuple(found)
 
 
-def quiet_weeks(checkins, shared_checkin_ids: set[int], period_start: datetime, now: datetime) -> tuple[date, ...]:
-    """Weeks whose check-in went out (or was due) in the period and has no shared answer."""
+def quiet_weeks(checkins, shared_checkin_ids: Set[int], period_start: datetime, now: datetime,
+                known_from: date | None = None) -> tuple[date, ...]:
+    """Weeks whose check-in went out (or was due) in the period and has no shared answer; weeks
+    before `known_from`, when given, are not judged (their answers were not all read)."""
     return tuple(sorted({c.week_start for c in in_period(checkins, period_start, now)
-                         if c.id not in shared_checkin_ids}))
+                         if c.id not in shared_checkin_ids and (known_from is None or c.week_start >= known_from)}))
 
 
 def in_period(checkins, period_start: datetime, now: datetime) -> list:
@@ -97,9 +100,10 @@ def build_digest(db: DriverRows, catalog: Catalog, reader: Reader, report_user_i
     if not can_prep(reader, owner):
         return None
     period_start = context.last_prep_at or now - FIRST_PREP_WINDOW
-    page = read_shared_since(db, owner.id, period_start, DIGEST_CHECKINS)
-    recent = in_period(recent_weeks(db, owner.id, RECENT_CHECKINS, period_start), period_start, now)
-    shared = {c.id for c in recent if c.shared}
+    # A check-in that went out in the period can only have been answered after it went out,
+    # so the shared answers written since the period start tell which of them have any.
+    shared = read_shared_since(db, owner.id, period_start, DIGEST_CHECKINS)
+    recent = recent_weeks(db, owner.id, RECENT_CHECKINS, period_start)
     level = catalog.level(owner.framework_id or "", owner.level_id or "")
     framework = catalog.framework(level.framework_id) if level else None
     return PrepDigest(
@@ -108,9 +112,9 @@ def build_digest(db: DriverRows, catalog: Catalog, reader: Reader, report_user_i
         period_start=period_start,
         first_prep=context.last_prep_at is None,
         tz=zone(context.reader_tz),
-        checkins=page.checkins,
-        more_checkins=page.has_more,
-        quiet_weeks=quiet_weeks(recent, shared, period_start, now),
+        checkins=shared.page.checkins,
+        more_checkins=shared.page.has_more,
+        quiet_weeks=quiet_weeks(recent, shared.checkin_ids, period_start, now, shared.complete_from),
         level_name=f"{level.name} ({framework.name})" if level else None,
         guidance=stage_guidance(catalog, level) if level else (),
         profile=tuple(profile_summary(catalog, context.assessments, level, zone(owner.tz))),

@@ -50,14 +50,23 @@ class LogPage:
 
 
 class WeekSent(NamedTuple):
-    """A check-in without its answers: when it went out, and whether it holds a shared answer."""
+    """A check-in without its answers: when it went out (or is due to)."""
 
     id: int
     week_start: date
     status: str
     sent_at: datetime | None
     due_at: datetime
-    shared: bool
+
+
+@dataclass(frozen=True)
+class SharedSince:
+    """Shared answers written since a point in time: the newest check-ins with them (a page), and
+    every check-in that has one, for telling which weeks had nothing shared."""
+
+    page: LogPage
+    checkin_ids: frozenset[int]
+    complete_from: date | None     # weeks before this one may hold answers not read (None: none)
 
 
 @dataclass(frozen=True)
@@ -181,20 +190,24 @@ def _page_statement(whose: str, include_private: bool, with_since: bool, limit: 
 
 
 def read_shared_since(db: DriverRows, engineer_id: int, since: datetime, checkins: int,
-                      row_cap: int = 1000) -> LogPage:
+                      row_cap: int = 1000) -> SharedSince:
     """The newest `checkins` check-ins with shared answers written since `since`, with those
-    answers (what a 1:1 digest shows), and whether there are more.
+    answers (what a 1:1 digest shows), whether there are more, and which check-ins have any.
 
     `read_log(..., since=...)` says the same in two passes (find the page's weeks, then their
     answers); the digest's window is a few weeks, so one pass over the window's answers and
     grouping here costs less. `row_cap` only bounds a pathological window: should it be
-    reached, the last, possibly partial, check-in is left for `/growth log` and "more" is said.
+    reached, the last, possibly partial, check-in is left for `/growth log`, "more" is said,
+    and `complete_from` says from which week on `checkin_ids` is whole.
     """
     rows = db.all(_shared_since_statement(row_cap), {"engineer_id": engineer_id, "since": db.timestamp(since)})
     found, more = _group(rows, checkins)
-    if len(rows) == row_cap and not more:
+    capped = len(rows) == row_cap
+    if capped and not more:
         found, more = found[:-1], True
-    return LogPage(tuple(found), 0, more)
+    ids = frozenset(row[0] for row in rows)
+    oldest_whole = day(rows[-1][1]) + timedelta(days=7) if capped else None
+    return SharedSince(LogPage(tuple(found), 0, more), ids, oldest_whole)
 
 
 @lru_cache(maxsize=4)
@@ -228,7 +241,7 @@ _ALL = {private: SQL.of(f"""
 
 def recent_weeks(db: DriverRows, engineer_id: int, limit: int, sent_from: datetime) -> list[WeekSent]:
     """Of the engineer's last `limit` check-ins (newest week first), those sent, or due if unsent,
-    at or after `sent_from`, each saying whether it holds a shared (not private) answer. One query."""
+    at or after `sent_from`. One query."""
     # A check-in goes out within its own week, never later, so one sent at or after
     # `sent_from` has a week (a local Monday) starting at most 7 days, plus the widest UTC
     # offset, before it: the floor walks the (engineer_id, week_start) index from the top and
@@ -236,14 +249,13 @@ def recent_weeks(db: DriverRows, engineer_id: int, limit: int, sent_from: dateti
     week_floor = (sent_from - timedelta(days=8)).date()
     rows = db.all(_recent_weeks_statement(limit), {
         "engineer_id": engineer_id, "week_floor": db.day(week_floor), "sent_from": db.timestamp(sent_from)})
-    return [WeekSent(row[0], day(row[1]), row[2], utc(row[3]), utc(row[4]), flag(row[5])) for row in rows]
+    return [WeekSent(row[0], day(row[1]), row[2], utc(row[3]), utc(row[4])) for row in rows]
 
 
 @lru_cache(maxsize=16)
 def _recent_weeks_statement(limit: int) -> SQL:
     return SQL.of(f"""
-        SELECT c.id, c.week_start, c.status, c.sent_at, c.due_at,
-               EXISTS (SELECT 1 FROM answers a WHERE a.checkin_id = c.id AND a.is_private = false)
+        SELECT c.id, c.week_start, c.status, c.sent_at, c.due_at
         FROM checkins c
         WHERE c.engineer_id = :engineer_id AND c.week_start >= :week_floor
           AND (c.sent_at >= :sent_from OR (c.sent_at IS NULL AND c.due_at >= :sent_from))

@@ -65,6 +65,8 @@ def test_quiet_weeks_are_the_periods_check_ins_with_nothing_shared():
     ]
     start = datetime(2026, 10, 5, 12, tzinfo=UTC)
     assert quiet_weeks(rows, {1}, start, NOW) == (date(2026, 10, 5), date(2026, 10, 12), date(2026, 10, 19))
+    # Weeks whose answers were not all read are not called quiet.
+    assert quiet_weeks(rows, {1}, start, NOW, known_from=date(2026, 10, 12)) == (date(2026, 10, 12), date(2026, 10, 19))
 
 
 def seed_report(session_factory) -> None:
@@ -204,10 +206,14 @@ def test_a_digest_window_past_the_row_cap_shows_whole_check_ins_and_says_there_a
         whole = read_shared_since(db, owner_id, since, checkins=6)
         capped = read_shared_since(db, owner_id, since, checkins=6, row_cap=3)    # 1½ check-ins of rows
         limited = read_shared_since(db, owner_id, since, checkins=2)
-    assert [len(c.entries) for c in whole.checkins] == [2, 2, 2] and not whole.has_more
-    assert [c.week_start for c in capped.checkins] == [date(2026, 10, 26)] and capped.has_more
-    assert [len(c.entries) for c in capped.checkins] == [2]
-    assert [c.week_start for c in limited.checkins] == [date(2026, 10, 26), date(2026, 10, 19)] and limited.has_more
+    assert [len(c.entries) for c in whole.page.checkins] == [2, 2, 2] and not whole.page.has_more
+    assert len(whole.checkin_ids) == 3 and whole.complete_from is None
+    assert [c.week_start for c in capped.page.checkins] == [date(2026, 10, 26)] and capped.page.has_more
+    assert [len(c.entries) for c in capped.page.checkins] == [2]
+    # The second week was read in part, the third not at all: only the newest week can be judged.
+    assert capped.complete_from == date(2026, 10, 26) and len(capped.checkin_ids) == 2
+    assert [c.week_start for c in limited.page.checkins] == [date(2026, 10, 26), date(2026, 10, 19)]
+    assert limited.page.has_more and len(limited.checkin_ids) == 3      # every week, beyond the page
 
 
 def test_a_report_without_a_level_still_gets_a_digest(session_factory, reads, catalog):
