@@ -14,39 +14,46 @@ edited, some weeks skipped, plus a few self-assessments and 1:1 pairs. The schem
 Then, for random reports, interleaved in a random order on every sample, it times:
 
   log·own  `read_log_view` (what the `/growth log` listener calls): the reader's own log, page 1,
-           private answers included. Its own session from the app's read-only session factory
-           (`Services.read_session_factory`), as the listener does.
-  log·mgr  the same, read by the report's manager: `include_private=False`.
+           private answers included, on a connection of the app's `ReadPool`
+           (`Services.reads`, storage/reads.py) as the listener does: one statement, the access
+           rule inside it.
+  log·mgr  the same, read by the report's manager: no private answers.
   prep     `read_digest` (what `/growth prep` calls, minus posting and marking the pair prepped):
-           the manager's digest of a report (identity and access checks, the page of shared
-           answers since the last prep or the last four weeks, quiet weeks, stage guidance from
-           the catalog, assessment summary).
+           the manager's digest of a report: the report, the manager's time zone, the last prep
+           and the self-assessments (one statement, access checked), the shared answers since the
+           last prep or the last four weeks, the period's check-ins (quiet weeks), stage guidance
+           from the catalog, and the profile summary.
 
-against two baselines, both hand-written SQL for the same rows given the engineer id, no ORM and
-no SQLAlchemy `Connection`. For the log: one query, the page's check-ins joined to their (visible)
-answers (the page only; the service also reads the next check-in, to know whether there is an
-older page, and first looks the owner up for the access check). For prep: the shared answers
-since the period start joined to their check-ins, plus the period's check-ins.
+against two baselines, both hand-written SQL for the same rows, no ORM and no SQLAlchemy
+`Connection`, run on the driver's cursor:
+  - log: one query, the page's check-ins joined to their (visible) answers, given the engineer
+    id (the service also reads the next check-in, to know whether there is an older page, and
+    finds the engineer by Slack id and checks access inside its one statement);
+  - prep: every row a digest is built from: the report with the manager's time zone and the
+    pair's last prep (whose answers, since when), then the shared answers since then joined to
+    their check-ins, the period's check-ins, and the latest self-assessments (4 statements).
 
   raw       (the issue's baseline) on one DBAPI connection held for the whole run, in autocommit:
-            the query alone, nothing per request.
-  raw pool  the same SQL through the engine's pool, handled as a read-only session handles its
-            connection: check out (pre-ping on PostgreSQL), SQLite `BEGIN` … `ROLLBACK` /
-            PostgreSQL autocommit (so neither), fetch, check in. The floor any request pays.
+            the queries alone, nothing per request.
+  raw pool  the same SQL on a connection checked out of the engine's pool per request, as
+            `ReadPool` does (pre-ping on PostgreSQL, autocommit on both): the floor any request
+            pays.
 
 and, to say where the time goes:
 
-  read_log·mgr      `entries.read_log` alone, in a read session that has already run a statement.
-  prep data         `read_log` (since the period start) + `recent_weeks`, likewise.
+  read_log·mgr      `read_log` alone, on a connection already checked out.
+  prep data         `read_shared_since` + `recent_weeks` (the digest's two reads after the first).
   blocks·log/prep   the pure Block Kit builders on the result (`build_log_messages` /
                     `build_prep_messages`) serialised with `to_dict()`, as the listener does
                     before `respond`: CPU only, on the same sample, reported on its own.
-  session+SELECT 1  the floor of any request through the read-only session factory.
+  session+SELECT 1  an ORM read-only session's floor, for comparison (Home, export and profile
+                    still read through one).
 
+The process freezes its long-lived objects (`gc.freeze()`) once set up, as bot.runtime does.
 Warm-up samples (untimed) first check that each path returns the same rows as its baselines. It
 prints p50/p99 (ms) per path with the ratios to both baselines, a verdict on the issue's target
 (p50 and p99 within 2x of the raw query), then the statements each service path runs (to catch
-N+1s) with their query plans.
+N+1s) with their query plans. `--engineers 1000` gives a quick run (about a minute).
 """
 
 from __future__ import annotations
@@ -431,7 +438,7 @@ class Raw:
 
     `log`/`prep` run on one connection held for the whole run, in autocommit (the issue's "raw
     indexed SQL"); `pooled_log`/`pooled_prep` draw a connection from the engine's pool for each
-    call and handle it as a read-only session does (see storage.db.make_session_factory).
+    call and handle it as storage.reads.ReadPool does.
     """
 
     def __init__(self, engine: Engine, kind: str):
@@ -482,20 +489,16 @@ class Raw:
 
     @contextlib.contextmanager
     def pooled(self) -> Iterator[object]:
-        """A pooled DBAPI connection for one request, as a read-only session would use it."""
+        """A pooled DBAPI connection for one request, as storage.reads.ReadPool uses it."""
         connection = self.engine.raw_connection()          # checkout: pre-ping on PostgreSQL
         driver = connection.driver_connection
         try:
             if self.kind == "postgresql":
                 driver.autocommit = True                    # no BEGIN, no ROLLBACK (a client-side flag)
-            else:
-                driver.execute("BEGIN")                     # deferred: one snapshot, no write lock
-            yield connection
+            yield connection                                # (SQLite: autocommit, as make_engine sets it)
         finally:
             if self.kind == "postgresql":
                 driver.autocommit = False
-            else:
-                driver.rollback()
             connection.close()                              # back to the pool
 
     def pooled_log(self, engineer_id: int, include_private: bool) -> list[tuple]:
@@ -830,7 +833,7 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 paths.raw.close()
     print(f"\n{args.samples} samples per path, interleaved. raw = hand-written SQL on one DBAPI connection "
-          "(autocommit); pool = the same SQL through the engine's pool, connection handled as a read session's; "
+          "(autocommit); pool = the same SQL through the engine's pool, checked out per request as ReadPool does; "
           "x = path / baseline")
     print("\n".join(table))
     print("\n".join(summary(verdicts)))
