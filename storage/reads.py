@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -30,6 +31,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
+
+from storage.db import SQLITE_BUSY_TIMEOUT_MS
 
 _PARAMETER = re.compile(r"(?<![:\w]):(\w+)")
 
@@ -82,23 +85,58 @@ def driver_rows(session: Session) -> DriverRows:
 
 
 class ReadPool:
-    """Connections for units of work that only read, borrowed from `engine`'s pool.
+    """Connections for units of work that only read.
 
     No transaction is opened: each statement reads its own consistent snapshot (what was
     committed when it started), on SQLite without taking or waiting for the write lock, on
     PostgreSQL with no BEGIN and no ROLLBACK round trips (autocommit; under READ COMMITTED a
     statement sees no more inside a transaction). The few statements of one request read the
     same rows in different ways, so a write landing between them changes nothing that
-    matters. A checkout pre-pings on PostgreSQL, as every checkout from this engine does
-    (storage.db.make_engine).
+    matters.
+
+    PostgreSQL (and in-memory SQLite): a connection borrowed from `engine`'s pool per unit of
+    work, pre-pinged as every checkout from this engine is (storage.db.make_engine).
+    SQLite file: each thread keeps a read-only connection of its own (`PRAGMA query_only`),
+    outside the engine's pool. Opening one costs more than the statements it serves, and the
+    pool's checkout and return cost about as much as a log page's query; in WAL mode a reader
+    never waits for the writer, so nothing is gained by sharing them. A thread pool's few
+    threads keep a connection (and SQLite's page cache, 2 MB at most) each; they close when
+    the pool or the thread goes.
     """
 
     def __init__(self, engine: Engine):
         self.engine = engine
         self.dialect = engine.dialect.name
+        database = engine.url.database if self.dialect == "sqlite" else None
+        self._own_connections = database not in (None, "", ":memory:")
+        self._local = threading.local()
+
+    def __call__(self) -> contextlib.AbstractContextManager[DriverRows]:
+        return self._thread_connection() if self._own_connections else self._pooled_connection()
 
     @contextlib.contextmanager
-    def __call__(self) -> Iterator[DriverRows]:
+    def _thread_connection(self) -> Iterator[DriverRows]:
+        rows = getattr(self._local, "rows", None)
+        if rows is None:
+            rows = self._local.rows = DriverRows(self._connect_sqlite(), self.dialect)
+        try:
+            yield rows
+        except BaseException:
+            # Whatever went wrong, the next unit of work in this thread starts afresh.
+            self._local.rows = None
+            rows.connection.close()
+            raise
+
+    def _connect_sqlite(self) -> Any:
+        arguments, options = self.engine.dialect.create_connect_args(self.engine.url)
+        connection = self.engine.dialect.loaded_dbapi.connect(*arguments, **options)
+        connection.isolation_level = None             # autocommit: each statement its own snapshot
+        connection.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        connection.execute("PRAGMA query_only = ON")  # reads only: a write here fails loudly
+        return connection
+
+    @contextlib.contextmanager
+    def _pooled_connection(self) -> Iterator[DriverRows]:
         connection = self.engine.raw_connection()
         driver = connection.driver_connection
         try:
