@@ -1,7 +1,7 @@
 """How fast `/growth log` and `/growth prep` read a big database, next to the raw SQL for the same rows.
 
     .venv/bin/python benchmarks/log_queries.py [--engineers 10000] [--weeks 104]
-        [--database sqlite|postgresql|both] [--samples 300] [--warmup 30] [--profile] [--no-explain]
+        [--database sqlite|postgresql|both] [--samples 2000] [--warmup 30] [--profile] [--no-explain]
 
 Builds a database of N engineers (in teams of 8: one manager, seven reports) with `--weeks` weekly
 check-ins each and about three answers a week (10,000 × 104 ≈ 3.1 M answers), some private, some
@@ -803,7 +803,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engineers", type=int, default=10_000)
     parser.add_argument("--weeks", type=int, default=104)
     parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
-    parser.add_argument("--samples", type=int, default=300)
+    parser.add_argument("--samples", type=int, default=2000,
+                        help="per path; p99 of fewer samples is a handful of the slowest, mostly noise")
     parser.add_argument("--warmup", type=int, default=30, help="samples first run untimed, checking results agree")
     parser.add_argument("--profile", action="store_true", help="also cProfile the service paths")
     parser.add_argument("--no-explain", action="store_true")

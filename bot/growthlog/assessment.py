@@ -211,10 +211,21 @@ def furthest(catalog: Catalog, picks: Mapping[str, str], reference_role: str) ->
 
 
 def extremes_of(found: Sequence[Gap]) -> Extremes:
-    """Of these gaps, the furthest below and the furthest above (ties included)."""
-    low = min((g.distance for g in found if g.distance < 0), default=None)
-    high = max((g.distance for g in found if g.distance > 0), default=None)
-    return Extremes(tuple(g for g in found if g.distance == low), tuple(g for g in found if g.distance == high))
+    """Of these gaps, the furthest below and the furthest above (ties included), in their order."""
+    low = high = 0
+    below: list[Gap] = []
+    above: list[Gap] = []
+    for gap in found:             # one pass: a digest computes this on every prep
+        distance = gap.distance
+        if distance < low:
+            low, below = distance, [gap]
+        elif distance == low < 0:
+            below.append(gap)
+        elif distance > high:
+            high, above = distance, [gap]
+        elif distance == high > 0:
+            above.append(gap)
+    return Extremes(tuple(below), tuple(above))
 
 
 class Move(NamedTuple):
@@ -283,9 +294,9 @@ def profile_summary(catalog: Catalog, assessments: Sequence[Any], level: Level |
         lines.append(escape(reference.note))
     else:
         found = gaps(catalog, latest.picks, reference.role)
-        at = sum(g.distance == 0 for g in found)
-        above = sum(g.distance > 0 for g in found)
         below = sum(g.distance < 0 for g in found)
+        at = sum(g.distance == 0 for g in found)
+        above = len(found) - below - at
         via = f" ({escape(reference.via)})" if reference.via else ""
         lines.append(f"Against *{escape(reference.role_name)}*{via}: at it on {at}, above on {above}, below on {below}.")
         extremes = extremes_of(found)

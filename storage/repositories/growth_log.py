@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, NamedTuple
 
 from storage.reads import SQL, DriverRows, day, document, flag, utc
@@ -82,11 +82,18 @@ class Person:
     level_id: str | None
 
 
-@dataclass(frozen=True)
 class StoredAssessment:
-    framework_id: str
-    picks: dict[str, Any]
-    created_at: datetime
+    """A self-assessment as stored; its picks are decoded when first read (a digest reads the
+    newest one or two of those it is given)."""
+
+    def __init__(self, framework_id: str, stored_picks: Any, created_at: datetime):
+        self.framework_id = framework_id
+        self.created_at = created_at
+        self._stored_picks = stored_picks
+
+    @cached_property
+    def picks(self) -> dict[str, Any]:
+        return document(self._stored_picks) or {}
 
 
 @dataclass(frozen=True)
@@ -277,7 +284,7 @@ def prep_context(db: DriverRows, team_id: str, reader_user_id: str, report_user_
     if not rows:
         return None
     *person, reader_tz, last_prep_at = rows[0][:9]
-    stored = tuple(StoredAssessment(row[9], document(row[10]) or {}, utc(row[11])) for row in rows if row[9])
+    stored = tuple(StoredAssessment(row[9], row[10], utc(row[11])) for row in rows if row[9])
     return PrepContext(Person(*person), reader_tz, utc(last_prep_at), stored)
 
 
