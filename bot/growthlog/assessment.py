@@ -178,54 +178,106 @@ class Extremes:
     above: tuple[Gap, ...]   # every capability at the largest distance above
 
 
-def _role_ranks(catalog: Catalog) -> Mapping[str, int]:
-    """Matrix role id -> its position (Intern 0 …)."""
-    def build():
-        matrix = matrix_of(catalog)
-        return MappingProxyType({role: i for i, role in enumerate(matrix.roles)} if matrix else {})
-    return catalog.derived("assessment.role_ranks", build)
+class _Matrix(NamedTuple):
+    """The capability matrix as flat tuples, built once per catalog: a profile compares picks
+    capability by capability, and walking the catalog's objects for that cost more than the
+    1:1 digest's database reads."""
+
+    ids: tuple[str, ...]                   # capability ids, in matrix order
+    names: tuple[str, ...]
+    escaped_names: tuple[str, ...]         # for mrkdwn
+    roles: tuple[str, ...]                 # role ids, Intern first
+    rank: Mapping[str, int]                # role id -> its index in `roles`
+    escaped_role_names: tuple[str, ...]    # by rank, for mrkdwn
 
 
-def _capabilities(catalog: Catalog) -> tuple[Capability, ...]:
-    def build():
+def _matrix(catalog: Catalog) -> _Matrix:
+    def build() -> _Matrix:
         matrix = matrix_of(catalog)
-        return tuple(cap for _, cap in matrix.capabilities()) if matrix else ()
-    return catalog.derived("assessment.capabilities", build)
+        capabilities = [cap for _, cap in matrix.capabilities()] if matrix else []
+        roles = tuple(matrix.roles) if matrix else ()
+        names = role_names(catalog)
+        return _Matrix(tuple(c.id for c in capabilities), tuple(c.name for c in capabilities),
+                       tuple(escape(c.name) for c in capabilities), roles,
+                       MappingProxyType({role: i for i, role in enumerate(roles)}),
+                       tuple(escape(names.get(role, role)) for role in roles))
+    return catalog.derived("assessment.matrix", build)
+
+
+def _vector(matrix: _Matrix, picks: Mapping[str, Any]) -> list[int]:
+    """The picks as role ranks in capability order; -1 where nothing (or no matrix role) is picked."""
+    rank = matrix.rank
+    return [rank.get(role, -1) if isinstance(role := picks.get(cid), str) else -1 for cid in matrix.ids]
+
+
+class _Tally(NamedTuple):
+    below: int
+    at: int
+    above: int
+    furthest_below: list[int]      # capability indexes, in matrix order (ties included)
+    furthest_above: list[int]
+
+
+def _tally(vector: Sequence[int], reference: int) -> _Tally:
+    """How many picks sit below, at and above the reference rank, and which are furthest: one pass."""
+    below = at = above = low = high = 0
+    lows: list[int] = []
+    highs: list[int] = []
+    for index, rank in enumerate(vector):
+        if rank < 0:
+            continue
+        distance = rank - reference
+        if distance < 0:
+            below += 1
+            if distance < low:
+                low, lows = distance, [index]
+            elif distance == low:
+                lows.append(index)
+        elif distance > 0:
+            above += 1
+            if distance > high:
+                high, highs = distance, [index]
+            elif distance == high:
+                highs.append(index)
+        else:
+            at += 1
+    return _Tally(below, at, above, lows, highs)
+
+
+def _moved(before: Sequence[int], after: Sequence[int]) -> tuple[list[int], list[int]]:
+    """Capability indexes picked both times whose rank went up, and down."""
+    up: list[int] = []
+    down: list[int] = []
+    for index, (was, now) in enumerate(zip(before, after)):
+        if was >= 0 and now >= 0 and was != now:
+            (up if now > was else down).append(index)
+    return up, down
 
 
 def gaps(catalog: Catalog, picks: Mapping[str, str], reference_role: str) -> tuple[Gap, ...]:
     """Each picked capability's distance from the reference role, in matrix order."""
-    ranks = _role_ranks(catalog)
-    ref = ranks.get(reference_role)
-    if ref is None:
+    matrix = _matrix(catalog)
+    reference = matrix.rank.get(reference_role)
+    if reference is None:
         return ()
-    return tuple(
-        Gap(cap.id, cap.name, picks[cap.id], ranks[picks[cap.id]] - ref)
-        for cap in _capabilities(catalog) if picks.get(cap.id) in ranks
-    )
+    vector = _vector(matrix, picks)
+    return tuple(_gap(matrix, index, vector, reference) for index, rank in enumerate(vector) if rank >= 0)
 
 
 def furthest(catalog: Catalog, picks: Mapping[str, str], reference_role: str) -> Extremes:
     """The capabilities furthest below and furthest above the reference role."""
-    return extremes_of(gaps(catalog, picks, reference_role))
+    matrix = _matrix(catalog)
+    reference = matrix.rank.get(reference_role)
+    if reference is None:
+        return Extremes((), ())
+    vector = _vector(matrix, picks)
+    tally = _tally(vector, reference)
+    return Extremes(tuple(_gap(matrix, i, vector, reference) for i in tally.furthest_below),
+                    tuple(_gap(matrix, i, vector, reference) for i in tally.furthest_above))
 
 
-def extremes_of(found: Sequence[Gap]) -> Extremes:
-    """Of these gaps, the furthest below and the furthest above (ties included), in their order."""
-    low = high = 0
-    below: list[Gap] = []
-    above: list[Gap] = []
-    for gap in found:             # one pass: a digest computes this on every prep
-        distance = gap.distance
-        if distance < low:
-            low, below = distance, [gap]
-        elif distance == low < 0:
-            below.append(gap)
-        elif distance > high:
-            high, above = distance, [gap]
-        elif distance == high > 0:
-            above.append(gap)
-    return Extremes(tuple(below), tuple(above))
+def _gap(matrix: _Matrix, index: int, vector: Sequence[int], reference: int) -> Gap:
+    return Gap(matrix.ids[index], matrix.names[index], matrix.roles[vector[index]], vector[index] - reference)
 
 
 class Move(NamedTuple):
@@ -243,16 +295,14 @@ class Movement:
 
 def movement(catalog: Catalog, previous: Mapping[str, str], latest: Mapping[str, str]) -> Movement:
     """Capabilities picked in both assessments whose role went up or down, in matrix order."""
-    ranks = _role_ranks(catalog)
-    up: list[Move] = []
-    down: list[Move] = []
-    for cap in _capabilities(catalog):
-        before, after = previous.get(cap.id), latest.get(cap.id)
-        if before not in ranks or after not in ranks or before == after:
-            continue
-        move = Move(cap.id, cap.name, before, after)
-        (up if ranks[after] > ranks[before] else down).append(move)
-    return Movement(tuple(up), tuple(down))
+    matrix = _matrix(catalog)
+    before, after = _vector(matrix, previous), _vector(matrix, latest)
+    up, down = _moved(before, after)
+
+    def move(index: int) -> Move:
+        return Move(matrix.ids[index], matrix.names[index], matrix.roles[before[index]], matrix.roles[after[index]])
+
+    return Movement(tuple(map(move, up)), tuple(map(move, down)))
 
 
 # -- the profile ------------------------------------------------------------------------------
@@ -266,7 +316,12 @@ class Snapshot:
     picks: Mapping[str, str]
 
     def label(self, tz: ZoneInfo = UTC) -> str:
-        return f"{self.taken_at.astimezone(tz):%-d %b %Y}"
+        """"3 Mar 2026", the day in `tz` (formatted by hand: strftime's %-d is glibc's, and slower)."""
+        day = self.taken_at.astimezone(tz)
+        return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def snapshots_of(catalog: Catalog, assessments: Sequence[Any], depth: int = PROFILE_DEPTH) -> tuple[Snapshot, ...]:
@@ -290,49 +345,54 @@ def profile_summary(catalog: Catalog, assessments: Sequence[Any], level: Level |
     total = len(assessment_choices(catalog))
     lines = [f"*Self-assessment* · {latest.label(tz)} · {len(latest.picks)} of {total} capabilities"]
     reference = reference_for(catalog, level)
+    matrix = _matrix(catalog)
+    vector = _vector(matrix, latest.picks)
     if reference.role is None:
         lines.append(escape(reference.note))
     else:
-        found = gaps(catalog, latest.picks, reference.role)
-        below = sum(g.distance < 0 for g in found)
-        at = sum(g.distance == 0 for g in found)
-        above = len(found) - below - at
+        rank = matrix.rank[reference.role]
+        tally = _tally(vector, rank)
         via = f" ({escape(reference.via)})" if reference.via else ""
-        lines.append(f"Against *{escape(reference.role_name)}*{via}: at it on {at}, above on {above}, below on {below}.")
-        extremes = extremes_of(found)
-        names = role_names(catalog)
-        if extremes.below:
-            lines.append(_extreme_line("Furthest below", extremes.below, names))
-        if extremes.above:
-            lines.append(_extreme_line("Furthest above", extremes.above, names))
+        lines.append(f"Against *{escape(reference.role_name)}*{via}: at it on {tally.at}, above on {tally.above}, "
+                     f"below on {tally.below}.")
+        if tally.furthest_below:
+            lines.append(_extreme_line("Furthest below", matrix, tally.furthest_below, vector, rank))
+        if tally.furthest_above:
+            lines.append(_extreme_line("Furthest above", matrix, tally.furthest_above, vector, rank))
     if len(recent) == 2:
-        lines.append(movement_line(catalog, recent[0], latest, tz))
+        lines.append(_movement_line(matrix, recent[0], _vector(matrix, recent[0].picks), vector, tz))
     return lines
 
 
 def movement_line(catalog: Catalog, previous: Snapshot, latest: Snapshot, tz: ZoneInfo = UTC) -> str:
-    moved = movement(catalog, previous.picks, latest.picks)
-    if not moved.up and not moved.down:
+    matrix = _matrix(catalog)
+    return _movement_line(matrix, previous, _vector(matrix, previous.picks), _vector(matrix, latest.picks), tz)
+
+
+def _movement_line(matrix: _Matrix, previous: Snapshot, before: Sequence[int], after: Sequence[int],
+                   tz: ZoneInfo) -> str:
+    up, down = _moved(before, after)
+    if not up and not down:
         return f"Since {previous.label(tz)}: no change."
-    names = role_names(catalog)
+    roles = matrix.escaped_role_names
+
+    def moved(index: int) -> str:
+        return f"*{matrix.escaped_names[index]}* ({roles[before[index]]} → {roles[after[index]]})"
+
     parts = []
-    if moved.up:
-        parts.append("up on " + _moves(moved.up, names))
-    if moved.down:
-        parts.append("down on " + _moves(moved.down, names))
+    if up:
+        parts.append("up on " + _listed(up, moved))
+    if down:
+        parts.append("down on " + _listed(down, moved))
     return f"Since {previous.label(tz)}: " + "; ".join(parts) + "."
 
 
-def _extreme_line(title: str, found: tuple[Gap, ...], names: Mapping[str, str]) -> str:
-    distance = abs(found[0].distance)
+def _extreme_line(title: str, matrix: _Matrix, indexes: Sequence[int], vector: Sequence[int], reference: int) -> str:
+    rank = vector[indexes[0]]
+    distance = abs(rank - reference)
     steps = f"{distance} role{'s' if distance != 1 else ''}"
-    return f"{title} ({escape(names.get(found[0].role, found[0].role))}, {steps} away): " + _listed(
-        found, lambda g: f"*{escape(g.name)}*")
-
-
-def _moves(moves: tuple[Move, ...], names: Mapping[str, str]) -> str:
-    return _listed(moves, lambda m: f"*{escape(m.name)}* ({escape(names.get(m.before, m.before))} → "
-                                    f"{escape(names.get(m.after, m.after))})")
+    return f"{title} ({matrix.escaped_role_names[rank]}, {steps} away): " + _listed(
+        indexes, lambda index: f"*{matrix.escaped_names[index]}*")
 
 
 def _listed(items: Sequence[Any], render: Callable[[Any], str]) -> str:
