@@ -10,18 +10,17 @@ Private answers are left out unless the caller says the reader is the engineer.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cached_property, lru_cache
 from typing import Any, NamedTuple
 
-from storage.reads import SQL, DriverRows, day, document, flag, utc
+from storage.reads import SQL, DriverRows, day, document, utc
 
 PAGE_SIZE = 5
 
 
-# Entry and LoggedCheckin are NamedTuples, not frozen dataclasses: a page makes dozens, and a
-# frozen dataclass's __init__ cost more than the query that found them.
+# The values read here are NamedTuples, not frozen dataclasses: a page makes dozens, and a
+# frozen dataclass's __init__ (a setattr per field) cost more than the query that found them.
 class Entry(NamedTuple):
     answer_id: int
     question_id: str | None
@@ -42,8 +41,7 @@ class LoggedCheckin(NamedTuple):
     entries: tuple[Entry, ...]
 
 
-@dataclass(frozen=True)
-class LogPage:
+class LogPage(NamedTuple):
     checkins: tuple[LoggedCheckin, ...]
     page: int
     has_more: bool
@@ -59,8 +57,7 @@ class WeekSent(NamedTuple):
     due_at: datetime
 
 
-@dataclass(frozen=True)
-class SharedSince:
+class SharedSince(NamedTuple):
     """Shared answers written since a point in time: the newest check-ins with them (a page), and
     every check-in that has one, for telling which weeks had nothing shared."""
 
@@ -69,8 +66,7 @@ class SharedSince:
     complete_from: date | None     # weeks before this one may hold answers not read (None: none)
 
 
-@dataclass(frozen=True)
-class Person:
+class Person(NamedTuple):
     """An engineer's identity and settings, enough for the access rule and what a digest shows."""
 
     id: int
@@ -96,8 +92,7 @@ class StoredAssessment:
         return document(self._stored_picks) or {}
 
 
-@dataclass(frozen=True)
-class PrepContext:
+class PrepContext(NamedTuple):
     """What a 1:1 digest starts from: the report, the reader's time zone, the pair's last prep,
     the report's latest self-assessments."""
 
@@ -284,6 +279,8 @@ def prep_context(db: DriverRows, team_id: str, reader_user_id: str, report_user_
     if not rows:
         return None
     *person, reader_tz, last_prep_at = rows[0][:9]
+    if len(rows) > 1:       # several assessments: newest first (a join need not keep their order)
+        rows.sort(key=lambda row: (row[11], row[12]), reverse=True)
     stored = tuple(StoredAssessment(row[9], row[10], utc(row[11])) for row in rows if row[9])
     return PrepContext(Person(*person), reader_tz, utc(last_prep_at), stored)
 
@@ -291,7 +288,7 @@ def prep_context(db: DriverRows, team_id: str, reader_user_id: str, report_user_
 @lru_cache(maxsize=16)
 def _prep_context_statement(assessments: int) -> SQL:
     return SQL.of(f"""
-        SELECT {_PERSON}, m.tz, p.last_prep_at, s.framework_id, s.picks, s.created_at
+        SELECT {_PERSON}, m.tz, p.last_prep_at, s.framework_id, s.picks, s.created_at, s.id
         FROM engineers e
         LEFT JOIN engineers m ON m.team_id = e.team_id AND m.user_id = :reader
         LEFT JOIN one_on_ones p ON p.team_id = e.team_id AND p.manager_user_id = :reader
@@ -301,8 +298,7 @@ def _prep_context_statement(assessments: int) -> SQL:
                                           WHERE r.team_id = :team_id AND r.user_id = :report
                                             AND r.manager_user_id = :reader AND r.user_id <> :reader)
                    ORDER BY s.created_at DESC, s.id DESC LIMIT {int(assessments)}) s ON 1 = 1
-        WHERE e.team_id = :team_id AND e.user_id = :report
-        ORDER BY s.created_at DESC, s.id DESC""")
+        WHERE e.team_id = :team_id AND e.user_id = :report""")
 
 
 def _group(rows: list[tuple], limit: int | None = None) -> tuple[list[LoggedCheckin], bool]:
@@ -328,7 +324,7 @@ def _logged(rows: list[tuple]) -> LoggedCheckin:
         rows = sorted(rows, key=lambda r: order.get(r[6], len(order)))
     return LoggedCheckin(
         checkin_id, day(week_start), utc(sent_at), status, asked,
-        tuple(Entry(r[5], r[6], r[7], r[8], r[9], flag(r[10]), utc(r[11]), r[12] != r[11]) for r in rows),
+        tuple([Entry(r[5], r[6], r[7], r[8], r[9], bool(r[10]), utc(r[11]), r[12] != r[11]) for r in rows]),
     )
 
 
