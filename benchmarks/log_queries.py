@@ -31,7 +31,7 @@ against two baselines, both hand-written SQL for the same rows, no ORM and no SQ
     finds the engineer by Slack id and checks access inside its one statement);
   - prep: every row a digest is built from: the report with the manager's time zone and the
     pair's last prep (whose answers, since when), then the shared answers since then joined to
-    their check-ins, the period's check-ins, and the latest self-assessments (4 statements).
+    their check-ins, the period's check-ins, and the two latest self-assessments (4 statements).
 
   raw       (the issue's baseline) on one DBAPI connection held for the whole run, in autocommit:
             the queries alone, nothing per request.
@@ -42,7 +42,7 @@ against two baselines, both hand-written SQL for the same rows, no ORM and no SQ
 and, to say where the time goes:
 
   read_log·mgr      `read_log` alone, on a connection already checked out.
-  prep data         `read_shared_since` + `recent_weeks` (the digest's two reads after the first).
+  prep data         `read_shared_since` + `weeks_sent` (the digest's two reads after the first).
   blocks·log/prep   the pure Block Kit builders on the result (`build_log_messages` /
                     `build_prep_messages`) serialised with `to_dict()`, as the listener does
                     before `respond`: CPU only, on the same sample, reported on its own.
@@ -85,12 +85,13 @@ from sqlalchemy import Engine, text
 from bot.blocks.growthlog import build_log_messages, build_prep_messages
 from bot.catalog import BUNDLED_CONTENT_DIR, load_catalog
 from bot.growthlog.access import Reader
-from bot.growthlog.assessment import FRAMEWORK_ID, PROFILE_DEPTH, assessment_choices
-from storage.repositories.growth_log import PAGE_SIZE, read_log, read_shared_since, recent_weeks
+from bot.growthlog.assessment import FRAMEWORK_ID, assessment_choices
+from storage.repositories.growth_log import PAGE_SIZE, read_log, read_shared_since, weeks_sent
 from bot.growthlog.log_view import LogQuery, read_log_view
 from bot.growthlog.prep import (
     DIGEST_CHECKINS,
     FIRST_PREP_WINDOW,
+    COUNTED,
     RECENT_CHECKINS,
     read_digest,
 )
@@ -423,8 +424,8 @@ ORDER BY week_start DESC
 """
 RAW_PREP_ASSESSMENTS = f"""
 SELECT framework_id, picks, created_at FROM assessments
-WHERE engineer_id = ?
-ORDER BY created_at DESC, id DESC LIMIT {PROFILE_DEPTH * 2}
+WHERE engineer_id = ? AND framework_id = '{FRAMEWORK_ID}'
+ORDER BY created_at DESC, id DESC LIMIT 2
 """
 
 
@@ -477,7 +478,8 @@ class Raw:
     def prep(self, case: Case, connection=None) -> tuple[list[tuple], ...]:
         """Every row a digest is built from: the report (whose level, whose answers) with the
         manager's time zone and the pair's last prep (since when), then the shared answers since
-        then with their check-ins, the period's check-ins, and the latest self-assessments."""
+        then with their check-ins, the period's check-ins, and the two latest self-assessments
+        (what the summary compares)."""
         report = self._all(self.prep_report_sql, case.manager, case.manager, TEAM, case.report, connection=connection)
         engineer_id, last_prep = report[0][0], report[0][5]
         period_start = last_prep if last_prep is not None else NOW - FIRST_PREP_WINDOW
@@ -573,7 +575,7 @@ class Paths:
         with self.reads() as db:
             started = time.perf_counter_ns()
             read_shared_since(db, case.engineer_id, case.period_start, DIGEST_CHECKINS)
-            recent_weeks(db, case.engineer_id, RECENT_CHECKINS, case.period_start)
+            weeks_sent(db, case.engineer_id, case.period_start, NOW, COUNTED, RECENT_CHECKINS)
             return Timed(time.perf_counter_ns() - started)
 
     def session(self, case: Case):

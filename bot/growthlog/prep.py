@@ -7,7 +7,7 @@ answered privately, so the digest never hints that a private answer exists.
 
 from __future__ import annotations
 
-from collections.abc import Set
+from collections.abc import Iterable, Set
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from bot.catalog.model import Catalog, Level, Section
 from bot.domain.schedule import zone
 from bot.growthlog.access import Reader, can_read
-from bot.growthlog.assessment import PROFILE_DEPTH, profile_summary
+from bot.growthlog.assessment import FRAMEWORK_ID, profile_summary
 from storage.models import CheckInStatus
 from storage.reads import DriverRows, ReadPool
 from storage.repositories import Engineers, OneOnOnes
@@ -23,7 +23,7 @@ from storage.repositories.growth_log import (
     LoggedCheckin,
     prep_context,
     read_shared_since,
-    recent_weeks,
+    weeks_sent,
 )
 
 FIRST_PREP_WINDOW = timedelta(weeks=4)
@@ -76,17 +76,12 @@ def _stage_guidance(catalog: Catalog, level: Level) -> tuple[Guidance, ...]:
     return tuple(found)
 
 
-def quiet_weeks(checkins, shared_checkin_ids: Set[int], period_start: datetime, now: datetime,
+def quiet_weeks(weeks: Iterable[tuple[int, date]], shared_checkin_ids: Set[int],
                 known_from: date | None = None) -> tuple[date, ...]:
-    """Weeks whose check-in went out (or was due) in the period and has no shared answer; weeks
-    before `known_from`, when given, are not judged (their answers were not all read)."""
-    return tuple(sorted({c.week_start for c in in_period(checkins, period_start, now)
-                         if c.id not in shared_checkin_ids and (known_from is None or c.week_start >= known_from)}))
-
-
-def in_period(checkins, period_start: datetime, now: datetime) -> list:
-    """Check-ins sent (or due, if not sent yet) in [period_start, now], not abandoned mid-send."""
-    return [c for c in checkins if c.status in COUNTED and period_start <= (c.sent_at or c.due_at) <= now]
+    """Of the period's check-ins, (id, week) pairs, the weeks with no shared answer, oldest first;
+    weeks before `known_from`, when given, are not judged (their answers were not all read)."""
+    return tuple(sorted({week for checkin_id, week in weeks
+                         if checkin_id not in shared_checkin_ids and (known_from is None or week >= known_from)}))
 
 
 def build_digest(db: DriverRows, catalog: Catalog, reader: Reader, report_user_id: str,
@@ -95,7 +90,8 @@ def build_digest(db: DriverRows, catalog: Catalog, reader: Reader, report_user_i
 
     Three statements: the report with the reader's time zone, the pair's last prep and the
     self-assessments, then (only if the reader may have it) the page and the recent weeks."""
-    context = prep_context(db, reader.team_id, reader.user_id, report_user_id, assessments=PROFILE_DEPTH * 2)
+    # The summary compares the newest assessment with the one before: two are all it reads.
+    context = prep_context(db, reader.team_id, reader.user_id, report_user_id, FRAMEWORK_ID, assessments=2)
     owner = context.report if context else None
     if not can_prep(reader, owner):
         return None
@@ -103,7 +99,8 @@ def build_digest(db: DriverRows, catalog: Catalog, reader: Reader, report_user_i
     # A check-in that went out in the period can only have been answered after it went out,
     # so the shared answers written since the period start tell which of them have any.
     shared = read_shared_since(db, owner.id, period_start, DIGEST_CHECKINS)
-    recent = recent_weeks(db, owner.id, RECENT_CHECKINS, period_start)
+    # Check-ins that went out (or were due) in the period, not abandoned mid-send.
+    sent = weeks_sent(db, owner.id, period_start, now, COUNTED, RECENT_CHECKINS)
     level = catalog.level(owner.framework_id or "", owner.level_id or "")
     framework = catalog.framework(level.framework_id) if level else None
     return PrepDigest(
@@ -114,7 +111,7 @@ def build_digest(db: DriverRows, catalog: Catalog, reader: Reader, report_user_i
         tz=zone(context.reader_tz),
         checkins=shared.page.checkins,
         more_checkins=shared.page.has_more,
-        quiet_weeks=quiet_weeks(recent, shared.checkin_ids, period_start, now, shared.complete_from),
+        quiet_weeks=quiet_weeks(sent, shared.checkin_ids, shared.complete_from),
         level_name=f"{level.name} ({framework.name})" if level else None,
         guidance=stage_guidance(catalog, level) if level else (),
         profile=tuple(profile_summary(catalog, context.assessments, level, zone(owner.tz))),

@@ -10,6 +10,7 @@ Private answers are left out unless the caller says the reader is the engineer.
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime, timedelta
 from functools import cached_property, lru_cache
 from typing import Any, NamedTuple
@@ -45,16 +46,6 @@ class LogPage(NamedTuple):
     checkins: tuple[LoggedCheckin, ...]
     page: int
     has_more: bool
-
-
-class WeekSent(NamedTuple):
-    """A check-in without its answers: when it went out (or is due to)."""
-
-    id: int
-    week_start: date
-    status: str
-    sent_at: datetime | None
-    due_at: datetime
 
 
 class SharedSince(NamedTuple):
@@ -241,41 +232,44 @@ _ALL = {private: SQL.of(f"""
     {_NEWEST_WEEK_FIRST}""") for private in (True, False)}
 
 
-def recent_weeks(db: DriverRows, engineer_id: int, limit: int, sent_from: datetime) -> list[WeekSent]:
-    """Of the engineer's last `limit` check-ins (newest week first), those sent, or due if unsent,
-    at or after `sent_from`. One query."""
-    # A check-in goes out within its own week, never later, so one sent at or after
-    # `sent_from` has a week (a local Monday) starting at most 7 days, plus the widest UTC
-    # offset, before it: the floor walks the (engineer_id, week_start) index from the top and
-    # stops there instead of reading `limit` weeks.
-    week_floor = (sent_from - timedelta(days=8)).date()
-    rows = db.all(_recent_weeks_statement(limit), {
-        "engineer_id": engineer_id, "week_floor": db.day(week_floor), "sent_from": db.timestamp(sent_from)})
-    return [WeekSent(row[0], day(row[1]), row[2], utc(row[3]), utc(row[4])) for row in rows]
+def weeks_sent(db: DriverRows, engineer_id: int, since: datetime, until: datetime, statuses: tuple[str, ...],
+               limit: int) -> list[tuple[int, date]]:
+    """The engineer's check-ins in one of `statuses` that went out (or, unsent, were due) between
+    `since` and `until`, newest week first, at most `limit`: (check-in id, week) pairs."""
+    # A check-in goes out within its own week, never later, so one sent at or after `since`
+    # has a week (a local Monday) starting at most 7 days, plus the widest UTC offset, before
+    # it: the floor walks the (engineer_id, week_start) index from the top and stops there.
+    week_floor = (since - timedelta(days=8)).date()
+    rows = db.all(_weeks_sent_statement(statuses, limit), {
+        "engineer_id": engineer_id, "week_floor": db.day(week_floor),
+        "since": db.timestamp(since), "until": db.timestamp(until)})
+    return [(row[0], day(row[1])) for row in rows]
 
 
 @lru_cache(maxsize=16)
-def _recent_weeks_statement(limit: int) -> SQL:
+def _weeks_sent_statement(statuses: tuple[str, ...], limit: int) -> SQL:
+    if not statuses or not all(re.fullmatch(r"[a-z_]+", status) for status in statuses):
+        raise ValueError(f"not check-in statuses: {statuses!r}")
+    listed = ", ".join(f"'{status}'" for status in statuses)
     return SQL.of(f"""
-        SELECT c.id, c.week_start, c.status, c.sent_at, c.due_at
-        FROM checkins c
-        WHERE c.engineer_id = :engineer_id AND c.week_start >= :week_floor
-          AND (c.sent_at >= :sent_from OR (c.sent_at IS NULL AND c.due_at >= :sent_from))
+        SELECT c.id, c.week_start FROM checkins c
+        WHERE c.engineer_id = :engineer_id AND c.week_start >= :week_floor AND c.status IN ({listed})
+          AND coalesce(c.sent_at, c.due_at) >= :since AND coalesce(c.sent_at, c.due_at) <= :until
         ORDER BY c.week_start DESC LIMIT {int(limit)}""")
 
 
 def prep_context(db: DriverRows, team_id: str, reader_user_id: str, report_user_id: str,
-                 assessments: int) -> PrepContext | None:
+                 framework_id: str, assessments: int) -> PrepContext | None:
     """What a digest starts from, in one statement: the report, the reader's time zone, the
-    pair's last prep and the report's newest `assessments` self-assessments. None if the
-    report is not an engineer here.
+    pair's last prep and the report's newest `assessments` self-assessments against
+    `framework_id`. None if the report is not an engineer here.
 
     Whether the reader may have the digest is the caller's to decide (bot.growthlog.prep.
     can_prep); the assessments come back only if they may (the report's current manager,
     not the report: that rule written into the query), so nothing is read for anyone else.
     """
-    rows = db.all(_prep_context_statement(assessments),
-                  {"team_id": team_id, "reader": reader_user_id, "report": report_user_id})
+    rows = db.all(_prep_context_statement(assessments), {
+        "team_id": team_id, "reader": reader_user_id, "report": report_user_id, "framework": framework_id})
     if not rows:
         return None
     *person, reader_tz, last_prep_at = rows[0][:9]
@@ -297,6 +291,7 @@ def _prep_context_statement(assessments: int) -> SQL:
                    WHERE s.engineer_id = (SELECT r.id FROM engineers r
                                           WHERE r.team_id = :team_id AND r.user_id = :report
                                             AND r.manager_user_id = :reader AND r.user_id <> :reader)
+                     AND s.framework_id = :framework
                    ORDER BY s.created_at DESC, s.id DESC LIMIT {int(assessments)}) s ON 1 = 1
         WHERE e.team_id = :team_id AND e.user_id = :report""")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, date, datetime, timedelta
-from types import SimpleNamespace
 
 import pytest
 
@@ -13,11 +12,11 @@ from bot.catalog import BUNDLED_CONTENT_DIR, load_catalog
 from bot.domain.schedule import zone
 from bot.growthlog.access import REFUSAL, Reader
 from bot.growthlog.assessment import level_of, profile_summary
-from bot.growthlog.prep import can_prep, mark_prepped, quiet_weeks, read_digest, stage_guidance
+from bot.growthlog.prep import COUNTED, can_prep, mark_prepped, quiet_weeks, read_digest, stage_guidance
 from bot.growthlog.relationships import assign_manager
 from storage.models import CheckInStatus
 from storage.repositories import Assessments, CheckIns, Engineers, OneOnOnes
-from storage.repositories.growth_log import prep_context, read_shared_since
+from storage.repositories.growth_log import prep_context, read_shared_since, weeks_sent
 from tests.growthlog import log_seed as seed
 from tests.running_bot import blocks_text
 
@@ -51,22 +50,38 @@ def test_stage_guidance_is_the_level_then_its_crosswalk_equivalents(catalog):
 
 
 def test_quiet_weeks_are_the_periods_check_ins_with_nothing_shared():
-    def checkin(id_, week, status, sent_day):
-        sent = datetime(2026, 10, sent_day, 16, tzinfo=UTC)
-        return SimpleNamespace(id=id_, week_start=week, status=status, sent_at=sent, due_at=sent)
-
-    rows = [
-        checkin(1, date(2026, 10, 26), CheckInStatus.ANSWERED.value, 30),   # shared: not quiet
-        checkin(2, date(2026, 10, 19), CheckInStatus.ANSWERED.value, 23),   # private only: quiet
-        checkin(3, date(2026, 10, 12), CheckInStatus.SENT.value, 16),       # unanswered: quiet
-        checkin(4, date(2026, 10, 5), CheckInStatus.PENDING.value, 9),      # never went out: quiet
-        checkin(5, date(2026, 9, 28), CheckInStatus.SENT.value, 2),         # before the period
-        checkin(6, date(2026, 10, 19), CheckInStatus.SENDING.value, 23),    # mid-send: not counted
-    ]
-    start = datetime(2026, 10, 5, 12, tzinfo=UTC)
-    assert quiet_weeks(rows, {1}, start, NOW) == (date(2026, 10, 5), date(2026, 10, 12), date(2026, 10, 19))
+    weeks = [(1, date(2026, 10, 26)), (2, date(2026, 10, 19)), (3, date(2026, 10, 12)), (4, date(2026, 10, 5))]
+    assert quiet_weeks(weeks, {1}) == (date(2026, 10, 5), date(2026, 10, 12), date(2026, 10, 19))
+    assert quiet_weeks(weeks, {1, 2, 3, 4}) == ()
     # Weeks whose answers were not all read are not called quiet.
-    assert quiet_weeks(rows, {1}, start, NOW, known_from=date(2026, 10, 12)) == (date(2026, 10, 12), date(2026, 10, 19))
+    assert quiet_weeks(weeks, {1}, known_from=date(2026, 10, 12)) == (date(2026, 10, 12), date(2026, 10, 19))
+
+
+def test_the_periods_check_ins_are_those_that_went_out_in_it(session_factory, reads):
+    """Sent (or, unsent, due) between the period start and now, and not abandoned mid-send."""
+    start = datetime(2026, 10, 5, 12, tzinfo=UTC)
+    with session_factory.begin() as session:
+        owner = seed.engineer(session, "U1", manager="U2")
+        kept = {
+            seed.checkin(session, owner, date(2026, 10, 26), [("q1", "Q")], CheckInStatus.ANSWERED.value).id,
+            seed.checkin(session, owner, date(2026, 10, 19), [("q1", "Q")], CheckInStatus.SENT.value).id,
+            seed.checkin(session, owner, date(2026, 10, 12), [("q1", "Q")], CheckInStatus.PENDING.value, sent=False).id,
+            seed.checkin(session, owner, date(2026, 10, 5), [("q1", "Q")]).id,        # Fri 9 Oct: in
+        }
+        seed.checkin(session, owner, date(2026, 9, 21), [("q1", "Q")])                # before the period
+        seed.checkin(session, owner, date(2026, 11, 2), [("q1", "Q")], CheckInStatus.PENDING.value,
+                     sent=False)                                                      # due after now
+        # Went out late, inside the period, but its send never finished: not counted.
+        mid_send = seed.checkin(session, owner, date(2026, 9, 28), [("q1", "Q")])
+        mid_send.status, mid_send.sent_at = CheckInStatus.SENDING.value, start + timedelta(hours=1)
+        owner_id = owner.id
+    with reads() as db:
+        found = weeks_sent(db, owner_id, start, NOW, COUNTED, 60)
+        capped = weeks_sent(db, owner_id, start, NOW, COUNTED, 2)
+    assert {checkin_id for checkin_id, _ in found} == kept
+    assert [week for _, week in found] == [date(2026, 10, 26), date(2026, 10, 19), date(2026, 10, 12),
+                                           date(2026, 10, 5)]
+    assert [week for _, week in capped] == [date(2026, 10, 26), date(2026, 10, 19)]
 
 
 def seed_report(session_factory) -> None:
@@ -187,7 +202,7 @@ def test_self_assessments_are_read_only_for_whoever_may_have_the_digest(session_
         assert (digest is not None) == allowed, (reader, owner)
         assert digest is None or digest.profile, (reader, owner)   # allowed: the assessment is there
         with reads() as db:                                         # and nobody else's query reads it
-            context = prep_context(db, reader.team_id, reader.user_id, owner, assessments=8)
+            context = prep_context(db, reader.team_id, reader.user_id, owner, "engineering-levels", 2)
         assert bool(context and context.assessments) == allowed, (reader, owner)
     assert sorted((r.team_id, r.user_id, o) for (r, o), ok in expected.items() if ok) == [
         ("T1", "U2", "U1"), ("T2", "U3", "U1")]
