@@ -189,6 +189,7 @@ class _Matrix(NamedTuple):
     roles: tuple[str, ...]                 # role ids, Intern first
     rank: Mapping[str, int]                # role id -> its index in `roles`
     escaped_role_names: tuple[str, ...]    # by rank, for mrkdwn
+    allowed: tuple[frozenset[str], ...]    # per capability, the roles it has a cell for
 
 
 def _matrix(catalog: Catalog) -> _Matrix:
@@ -200,7 +201,8 @@ def _matrix(catalog: Catalog) -> _Matrix:
         return _Matrix(tuple(c.id for c in capabilities), tuple(c.name for c in capabilities),
                        tuple(escape(c.name) for c in capabilities), roles,
                        MappingProxyType({role: i for i, role in enumerate(roles)}),
-                       tuple(escape(names.get(role, role)) for role in roles))
+                       tuple(escape(names.get(role, role)) for role in roles),
+                       tuple(frozenset(role for role in roles if role in c.cells) for c in capabilities))
     return catalog.derived("assessment.matrix", build)
 
 
@@ -208,6 +210,14 @@ def _vector(matrix: _Matrix, picks: Mapping[str, Any]) -> list[int]:
     """The picks as role ranks in capability order; -1 where nothing (or no matrix role) is picked."""
     rank = matrix.rank
     return [rank.get(role, -1) if isinstance(role := picks.get(cid), str) else -1 for cid in matrix.ids]
+
+
+def _clean_vector(matrix: _Matrix, picks: Mapping[str, Any]) -> list[int]:
+    """`clean_picks` and `_vector` in one pass: a pick counts only where its capability has a
+    cell for that role."""
+    rank = matrix.rank
+    return [rank[role] if isinstance(role := picks.get(cid), str) and role in allowed else -1
+            for cid, allowed in zip(matrix.ids, matrix.allowed)]
 
 
 class _Tally(NamedTuple):
@@ -316,9 +326,13 @@ class Snapshot:
     picks: Mapping[str, str]
 
     def label(self, tz: ZoneInfo = UTC) -> str:
-        """"3 Mar 2026", the day in `tz` (formatted by hand: strftime's %-d is glibc's, and slower)."""
-        day = self.taken_at.astimezone(tz)
-        return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+        return _day_label(self.taken_at, tz)
+
+
+def _day_label(moment: datetime, tz: ZoneInfo) -> str:
+    """"3 Mar 2026", the day in `tz` (formatted by hand: strftime's %-d is glibc's, and slower)."""
+    day = moment.astimezone(tz)
+    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
 
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -338,15 +352,17 @@ def profile_summary(catalog: Catalog, assessments: Sequence[Any], level: Level |
 
     `assessments` are stored rows, newest first; `[]` when there is none.
     """
-    recent = snapshots_of(catalog, assessments, depth=2)
-    if not recent:
+    # The newest two matrix assessments, newest first, as in snapshots_of but without building
+    # snapshots: the digest calls this on every prep.
+    ours = [a for a in assessments if getattr(a, "framework_id", FRAMEWORK_ID) == FRAMEWORK_ID][:2]
+    if not ours:
         return []
-    latest = recent[-1]
-    total = len(assessment_choices(catalog))
-    lines = [f"*Self-assessment* · {latest.label(tz)} · {len(latest.picks)} of {total} capabilities"]
-    reference = reference_for(catalog, level)
     matrix = _matrix(catalog)
-    vector = _vector(matrix, latest.picks)
+    vector = _clean_vector(matrix, ours[0].picks or {})
+    picked = sum(rank >= 0 for rank in vector)
+    total = len(assessment_choices(catalog))
+    lines = [f"*Self-assessment* · {_day_label(ours[0].created_at, tz)} · {picked} of {total} capabilities"]
+    reference = reference_for(catalog, level)
     if reference.role is None:
         lines.append(escape(reference.note))
     else:
@@ -359,21 +375,21 @@ def profile_summary(catalog: Catalog, assessments: Sequence[Any], level: Level |
             lines.append(_extreme_line("Furthest below", matrix, tally.furthest_below, vector, rank))
         if tally.furthest_above:
             lines.append(_extreme_line("Furthest above", matrix, tally.furthest_above, vector, rank))
-    if len(recent) == 2:
-        lines.append(_movement_line(matrix, recent[0], _vector(matrix, recent[0].picks), vector, tz))
+    if len(ours) == 2:
+        before = _clean_vector(matrix, ours[1].picks or {})
+        lines.append(_movement_line(matrix, _day_label(ours[1].created_at, tz), before, vector))
     return lines
 
 
 def movement_line(catalog: Catalog, previous: Snapshot, latest: Snapshot, tz: ZoneInfo = UTC) -> str:
     matrix = _matrix(catalog)
-    return _movement_line(matrix, previous, _vector(matrix, previous.picks), _vector(matrix, latest.picks), tz)
+    return _movement_line(matrix, previous.label(tz), _vector(matrix, previous.picks), _vector(matrix, latest.picks))
 
 
-def _movement_line(matrix: _Matrix, previous: Snapshot, before: Sequence[int], after: Sequence[int],
-                   tz: ZoneInfo) -> str:
+def _movement_line(matrix: _Matrix, since: str, before: Sequence[int], after: Sequence[int]) -> str:
     up, down = _moved(before, after)
     if not up and not down:
-        return f"Since {previous.label(tz)}: no change."
+        return f"Since {since}: no change."
     roles = matrix.escaped_role_names
 
     def moved(index: int) -> str:
@@ -384,7 +400,7 @@ def _movement_line(matrix: _Matrix, previous: Snapshot, before: Sequence[int], a
         parts.append("up on " + _listed(up, moved))
     if down:
         parts.append("down on " + _listed(down, moved))
-    return f"Since {previous.label(tz)}: " + "; ".join(parts) + "."
+    return f"Since {since}: " + "; ".join(parts) + "."
 
 
 def _extreme_line(title: str, matrix: _Matrix, indexes: Sequence[int], vector: Sequence[int], reference: int) -> str:
