@@ -112,20 +112,22 @@ class ReadPool:
         self._local = threading.local()
 
     def __call__(self) -> contextlib.AbstractContextManager[DriverRows]:
-        return self._thread_connection() if self._own_connections else self._pooled_connection()
+        return self if self._own_connections else self._pooled_connection()
 
-    @contextlib.contextmanager
-    def _thread_connection(self) -> Iterator[DriverRows]:
+    # The SQLite-file case is its own context manager (no generator per unit of work: it is
+    # entered on every log page and digest).
+    def __enter__(self) -> DriverRows:
         rows = getattr(self._local, "rows", None)
         if rows is None:
             rows = self._local.rows = DriverRows(self._connect_sqlite(), self.dialect)
-        try:
-            yield rows
-        except BaseException:
+        return rows
+
+    def __exit__(self, error_type, error, traceback) -> None:
+        if error_type is not None:
             # Whatever went wrong, the next unit of work in this thread starts afresh.
-            self._local.rows = None
-            rows.connection.close()
-            raise
+            rows, self._local.rows = self._local.rows, None
+            if rows is not None:
+                rows.connection.close()
 
     def _connect_sqlite(self) -> Any:
         arguments, options = self.engine.dialect.create_connect_args(self.engine.url)
