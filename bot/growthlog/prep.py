@@ -93,8 +93,7 @@ def build_digest(db: DriverRows, catalog: Catalog, reader: Reader, report_user_i
 
     Three statements: the report with the reader's time zone, the pair's last prep and the
     self-assessments, then (only if the reader may have it) the page and the recent weeks."""
-    # The summary compares the newest assessment with the one before: two are all it reads.
-    context = prep_context(db, reader.team_id, reader.user_id, report_user_id, FRAMEWORK_ID, assessments=2)
+    context = prep_context(db, reader.team_id, reader.user_id, report_user_id, FRAMEWORK_ID)
     owner = context.report if context else None
     if not can_prep(reader, owner):
         return None

@@ -259,41 +259,42 @@ def _weeks_sent_statement(statuses: tuple[str, ...], limit: int) -> SQL:
 
 
 def prep_context(db: DriverRows, team_id: str, reader_user_id: str, report_user_id: str,
-                 framework_id: str, assessments: int) -> PrepContext | None:
+                 framework_id: str) -> PrepContext | None:
     """What a digest starts from, in one statement: the report, the reader's time zone, the
-    pair's last prep and the report's newest `assessments` self-assessments against
-    `framework_id`. None if the report is not an engineer here.
+    pair's last prep and the report's newest two self-assessments against `framework_id`
+    (what a profile summary compares). None if the report is not an engineer here.
 
     Whether the reader may have the digest is the caller's to decide (bot.growthlog.prep.
     can_prep); the assessments come back only if they may (the report's current manager,
     not the report: that rule written into the query), so nothing is read for anyone else.
     """
-    rows = db.all(_prep_context_statement(assessments), {
+    rows = db.all(_PREP_CONTEXT, {
         "team_id": team_id, "reader": reader_user_id, "report": report_user_id, "framework": framework_id})
     if not rows:
         return None
-    *person, reader_tz, last_prep_at = rows[0][:9]
-    if len(rows) > 1:       # several assessments: newest first (a join need not keep their order)
-        rows.sort(key=lambda row: (row[11], row[12]), reverse=True)
-    stored = tuple(StoredAssessment(row[9], row[10], utc(row[11])) for row in rows if row[9])
+    *person, reader_tz, last_prep_at, latest_picks, latest_at, previous_picks, previous_at = rows[0]
+    stored = tuple(StoredAssessment(framework_id, picks, utc(at))
+                   for picks, at in ((latest_picks, latest_at), (previous_picks, previous_at)) if at is not None)
     return PrepContext(Person(*person), reader_tz, utc(last_prep_at), stored)
 
 
-@lru_cache(maxsize=16)
-def _prep_context_statement(assessments: int) -> SQL:
-    return SQL.of(f"""
-        SELECT {_PERSON}, m.tz, p.last_prep_at, s.framework_id, s.picks, s.created_at, s.id
-        FROM engineers e
-        LEFT JOIN engineers m ON m.team_id = e.team_id AND m.user_id = :reader
-        LEFT JOIN one_on_ones p ON p.team_id = e.team_id AND p.manager_user_id = :reader
-                               AND p.report_user_id = e.user_id
-        LEFT JOIN (SELECT s.framework_id, s.picks, s.created_at, s.id FROM assessments s
-                   WHERE s.engineer_id = (SELECT r.id FROM engineers r
-                                          WHERE r.team_id = :team_id AND r.user_id = :report
-                                            AND r.manager_user_id = :reader AND r.user_id <> :reader)
-                     AND s.framework_id = :framework
-                   ORDER BY s.created_at DESC, s.id DESC LIMIT {int(assessments)}) s ON 1 = 1
-        WHERE e.team_id = :team_id AND e.user_id = :report""")
+def _newest_assessment(column: str, skip: int) -> str:
+    # One index probe per column: a scalar subquery each, rather than a derived table of
+    # assessments joined in (which SQLite materialises for every digest, assessments or not).
+    return (f"(SELECT s.{column} FROM assessments s WHERE s.engineer_id = e.id AND s.framework_id = :framework"
+            f" AND e.manager_user_id = :reader AND e.user_id <> :reader"
+            f" ORDER BY s.created_at DESC, s.id DESC LIMIT 1 OFFSET {skip})")
+
+
+_PREP_CONTEXT = SQL.of(f"""
+    SELECT {_PERSON}, m.tz, p.last_prep_at,
+           {_newest_assessment('picks', 0)}, {_newest_assessment('created_at', 0)},
+           {_newest_assessment('picks', 1)}, {_newest_assessment('created_at', 1)}
+    FROM engineers e
+    LEFT JOIN engineers m ON m.team_id = e.team_id AND m.user_id = :reader
+    LEFT JOIN one_on_ones p ON p.team_id = e.team_id AND p.manager_user_id = :reader
+                           AND p.report_user_id = e.user_id
+    WHERE e.team_id = :team_id AND e.user_id = :report""")
 
 
 def _group(rows: list[tuple], limit: int | None = None) -> tuple[list[LoggedCheckin], bool]:
