@@ -35,14 +35,17 @@ against two baselines, both hand-written SQL for the same rows, no ORM and no SQ
 
   raw       (the issue's baseline) on one DBAPI connection held for the whole run, in autocommit:
             the queries alone, nothing per request.
-  raw pool  the same SQL on a connection checked out of the engine's pool per request, as
-            `ReadPool` does (pre-ping on PostgreSQL, autocommit on both): the floor any request
-            pays.
+  raw pool  the same SQL on a connection checked out of the engine's pool per request
+            (pre-ping on PostgreSQL, autocommit on both): on PostgreSQL what `ReadPool` does, the
+            floor any request pays; on SQLite `ReadPool` keeps a connection per thread instead,
+            so there this baseline pays a checkout the service does not.
 
 and, to say where the time goes:
 
   read_log·mgr      `read_log` alone, on a connection already checked out.
-  prep data         `read_shared_since` + `weeks_sent` (the digest's two reads after the first).
+  prep data         `read_shared_since` + `weeks_sent` (the digest's two reads after the first),
+                    on a connection already taken; its ratios are against the whole raw prep,
+                    for scale, not like for like.
   blocks·log/prep   the pure Block Kit builders on the result (`build_log_messages` /
                     `build_prep_messages`) serialised with `to_dict()`, as the listener does
                     before `respond`: CPU only, on the same sample, reported on its own.
@@ -439,7 +442,7 @@ class Raw:
 
     `log`/`prep` run on one connection held for the whole run, in autocommit (the issue's "raw
     indexed SQL"); `pooled_log`/`pooled_prep` draw a connection from the engine's pool for each
-    call and handle it as storage.reads.ReadPool does.
+    call, as storage.reads.ReadPool does on PostgreSQL.
     """
 
     def __init__(self, engine: Engine, kind: str):
@@ -491,7 +494,7 @@ class Raw:
 
     @contextlib.contextmanager
     def pooled(self) -> Iterator[object]:
-        """A pooled DBAPI connection for one request, as storage.reads.ReadPool uses it."""
+        """A pooled DBAPI connection for one request, as storage.reads.ReadPool uses one on PostgreSQL."""
         connection = self.engine.raw_connection()          # checkout: pre-ping on PostgreSQL
         driver = connection.driver_connection
         try:
@@ -836,7 +839,7 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 paths.raw.close()
     print(f"\n{args.samples} samples per path, interleaved. raw = hand-written SQL on one DBAPI connection "
-          "(autocommit); pool = the same SQL through the engine's pool, checked out per request as ReadPool does; "
+          "(autocommit); pool = the same SQL through the engine's pool, checked out per request (ReadPool on PostgreSQL); "
           "x = path / baseline")
     print("\n".join(table))
     print("\n".join(summary(verdicts)))

@@ -9,14 +9,17 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
 
-from sqlalchemy.orm import Session, sessionmaker
+from typing import TYPE_CHECKING
 
-from storage.reads import ReadPool
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.catalog import Catalog, load_catalog
 from bot.ladder.answers import Ladder
 from bot.ladder.resolve import Resolver
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from storage.reads import ReadPool
 
 
 def utc_now() -> datetime:
@@ -31,12 +34,12 @@ class Services:
     ladder: Ladder
     session_factory: sessionmaker[Session] | None = None
     now: Callable[[], datetime] = utc_now
-    # For units of work that only read (a log page, a digest, the Home tab): same engine, no
-    # write lock on SQLite, no BEGIN/ROLLBACK on PostgreSQL. Made from `session_factory` when
-    # not given; see storage.db.make_session_factory.
+    # For ORM units of work that only read (the Home tab, an export, a profile): same engine,
+    # no write lock on SQLite, no BEGIN/ROLLBACK on PostgreSQL. Made from `session_factory`
+    # when not given; see storage.db.make_session_factory.
     read_session_factory: sessionmaker[Session] | None = None
-    # For the reads people wait on (a log page, a 1:1 digest): hand-written SQL on pooled
-    # connections of the same engine, no ORM (storage.reads). Made from `session_factory`.
+    # For the reads people wait on (a log page, a 1:1 digest): hand-written SQL on the same
+    # database, no ORM (storage.reads). Made from `session_factory`.
     reads: ReadPool | None = None
 
     def __post_init__(self) -> None:
@@ -48,6 +51,8 @@ class Services:
 
             self.read_session_factory = make_session_factory(engine, readonly=True)
         if self.reads is None:
+            from storage.reads import ReadPool
+
             self.reads = ReadPool(engine)
 
 

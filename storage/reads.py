@@ -2,20 +2,21 @@
 
 `/growth log` and `/growth prep` read a page of a log per request. Through the ORM, the
 machinery around that read (a Session, a Connection, events, per-column result processing)
-cost several times the query itself (benchmarks/log_queries.py). Here a unit of work borrows a
-connection from the engine's own pool, runs a few statements written once per dialect with the
-DBAPI cursor, converts the few typed columns itself, and hands the connection back.
+cost several times the query itself (benchmarks/log_queries.py). Here a unit of work takes a
+connection (PostgreSQL: from the engine's pool; a SQLite file: its thread's own, see
+`ReadPool`), runs a few statements written once per dialect with the DBAPI cursor, and
+converts the few typed columns itself.
 
 Two ways in, same statements:
 
-    with reads() as db:              # `ReadPool`: a pooled connection of its own, reads only
+    with reads() as db:              # `ReadPool`: a connection for reads only
         rows = db.all(STATEMENT, {...})
 
     db = driver_rows(session)        # inside an ORM unit of work: its connection and transaction
 
 Statements are `SQL` objects written with `:name` parameters; values come back as the driver
 gives them (SQLite: text for dates and times, 0/1 for booleans) and go through `utc`, `day`,
-`flag` and `document` on the way out, `DriverRows.timestamp` on the way in.
+and `document` on the way out, `DriverRows.timestamp` and `DriverRows.day` on the way in.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ _PARAMETER = re.compile(r"(?<![:\w]):(\w+)")
 @dataclass(frozen=True)
 class SQL:
     """One statement, in each driver's parameter style: sqlite3 takes `:name` as written,
-    psycopg wants `%(name)s`. Write no `%` and no `::` casts in the text."""
+    psycopg wants `%(name)s`. `of` joins the text onto one line and rewrites every `:name`, so
+    write no `--` comments, no `%`, and no `:word` inside string literals."""
 
     sqlite: str
     postgresql: str
@@ -100,8 +102,10 @@ class ReadPool:
     outside the engine's pool. Opening one costs more than the statements it serves, and the
     pool's checkout and return cost about as much as a log page's query; in WAL mode a reader
     never waits for the writer, so nothing is gained by sharing them. A thread pool's few
-    threads keep a connection (and SQLite's page cache, 2 MB at most) each; they close when
-    the pool or the thread goes.
+    threads keep a connection (and SQLite's page cache, 2 MB at most) each, closed when the
+    ReadPool or the thread is garbage-collected (sqlite3 connections close themselves then);
+    they do not run the engine's connect hooks, so the pragmas they need are set here.
+    One unit of work per thread at a time: a nested `with reads()` shares the connection.
     """
 
     def __init__(self, engine: Engine):
@@ -141,18 +145,25 @@ class ReadPool:
     def _pooled_connection(self) -> Iterator[DriverRows]:
         connection = self.engine.raw_connection()
         driver = connection.driver_connection
+        postgresql = self.dialect == "postgresql"
         try:
-            if self.dialect == "postgresql":
+            if postgresql:
                 driver.autocommit = True
             yield DriverRows(driver, self.dialect)
-        except BaseException:
-            # The driver's own errors bypass SQLAlchemy's disconnect handling: never give a
-            # connection in an unknown state back to the pool (invalidating also checks it in).
-            connection.invalidate()
+        except self.engine.dialect.loaded_dbapi.Error:
+            if postgresql:
+                # The driver's own errors bypass SQLAlchemy's disconnect handling: a connection
+                # that may have lost its server is not given back (invalidating checks it in).
+                # (In-memory SQLite has one connection, which is the database: never that.)
+                connection.invalidate()
             raise
-        if self.dialect == "postgresql":
-            driver.autocommit = False
-        connection.close()                 # back to the pool
+        finally:
+            if connection.is_valid:
+                try:
+                    if postgresql:
+                        driver.autocommit = False
+                finally:
+                    connection.close()     # back to the pool
 
 
 # -- values as the drivers return them --------------------------------------------------------
@@ -162,7 +173,10 @@ def utc(value: Any) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, str):
-        return datetime.fromisoformat(value + "+00:00")     # 5x faster than .replace(tzinfo=UTC)
+        try:
+            return datetime.fromisoformat(value + "+00:00")     # 5x faster than .replace(tzinfo=UTC)
+        except ValueError:                                      # text with an offset of its own
+            value = datetime.fromisoformat(value)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
@@ -170,10 +184,6 @@ def day(value: Any) -> date | None:
     if value is None or isinstance(value, date):
         return value
     return date.fromisoformat(value)
-
-
-def flag(value: Any) -> bool:
-    return bool(value)
 
 
 def document(value: Any) -> Any:

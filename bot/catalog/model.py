@@ -149,7 +149,7 @@ class Catalog:
     # Views computed from the content (the assessment form's choices, a level's guidance),
     # kept once computed: the catalog never changes, and rebuilding them per request cost
     # more than the database reads of a 1:1 digest.
-    _derived: dict[Hashable, Any] = field(default_factory=dict, compare=False, repr=False)
+    _derived: dict[Hashable, Any] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     def derived(self, key: Hashable, build: Callable[[], T]) -> T:
         """`build()`, computed on first use and kept for the catalog's lifetime. `key` names

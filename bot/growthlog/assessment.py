@@ -90,10 +90,9 @@ def _assessment_choices(catalog: Catalog) -> tuple[CapabilityChoices, ...]:
 
 def clean_picks(catalog: Catalog, picks: Mapping[str, Any]) -> dict[str, str]:
     """Only known capabilities with a role that capability has a cell for, in matrix order."""
-    roles_by_capability = catalog.derived("assessment.roles_by_capability", lambda: tuple(
-        (item.capability.id, frozenset(c.role for c in item.choices)) for item in assessment_choices(catalog)))
+    matrix = _matrix(catalog)
     cleaned: dict[str, str] = {}
-    for capability_id, roles in roles_by_capability:
+    for capability_id, roles in zip(matrix.ids, matrix.allowed):
         role = picks.get(capability_id)
         if isinstance(role, str) and role in roles:
             cleaned[capability_id] = role
@@ -264,16 +263,6 @@ def _moved(before: Sequence[int], after: Sequence[int]) -> tuple[list[int], list
     return up, down
 
 
-def gaps(catalog: Catalog, picks: Mapping[str, str], reference_role: str) -> tuple[Gap, ...]:
-    """Each picked capability's distance from the reference role, in matrix order."""
-    matrix = _matrix(catalog)
-    reference = matrix.rank.get(reference_role)
-    if reference is None:
-        return ()
-    vector = _vector(matrix, picks)
-    return tuple(_gap(matrix, index, vector, reference) for index, rank in enumerate(vector) if rank >= 0)
-
-
 def furthest(catalog: Catalog, picks: Mapping[str, str], reference_role: str) -> Extremes:
     """The capabilities furthest below and furthest above the reference role."""
     matrix = _matrix(catalog)
@@ -379,11 +368,6 @@ def profile_summary(catalog: Catalog, assessments: Sequence[Any], level: Level |
         before = _clean_vector(matrix, ours[1].picks or {})
         lines.append(_movement_line(matrix, _day_label(ours[1].created_at, tz), before, vector))
     return lines
-
-
-def movement_line(catalog: Catalog, previous: Snapshot, latest: Snapshot, tz: ZoneInfo = UTC) -> str:
-    matrix = _matrix(catalog)
-    return _movement_line(matrix, previous.label(tz), _vector(matrix, previous.picks), _vector(matrix, latest.picks))
 
 
 def _movement_line(matrix: _Matrix, since: str, before: Sequence[int], after: Sequence[int]) -> str:

@@ -4,7 +4,8 @@ One indexed statement per page (the page's check-ins joined to their answers), w
 size of the log. These are the reads people wait on (`/growth log`, `/growth prep`, the Home
 tab), so they are written as SQL and run on the driver's cursor (see storage.reads): `db` is a
 `DriverRows`, from `ReadPool` or from `driver_rows(session)` inside an ORM unit of work.
-Private answers are left out unless the caller says the reader is the engineer.
+Private answers are left out unless the caller says to include them (the reader is the
+engineer), or, in `read_log_as_reader`, unless the reader is the engineer.
 """
 
 from __future__ import annotations
@@ -70,8 +71,8 @@ class Person(NamedTuple):
 
 
 class StoredAssessment:
-    """A self-assessment as stored; its picks are decoded when first read (a digest reads the
-    newest one or two of those it is given)."""
+    """A self-assessment as stored; its picks are decoded when first read (a digest's summary
+    may need only the newest)."""
 
     def __init__(self, framework_id: str, stored_picks: Any, created_at: datetime):
         self.framework_id = framework_id
@@ -161,12 +162,14 @@ def _page_statement(whose: str, include_private: bool, with_since: bool, limit: 
     # LIMIT and OFFSET are written into the text, not sent as parameters: PostgreSQL re-plans
     # a prepared statement on every run when its LIMIT is a parameter (the generic plan, not
     # knowing it, looks costlier), and planning this query costs more than running it. Page
-    # sizes are few, so the statements stay few too.
+    # sizes are few; offsets grow with paging, which the cache's bound keeps in check.
     visible = _visible("a", include_private, with_since)
     if with_since:
         # The weeks with answers written since then, found through (engineer_id, created_at)
         # and sorted: walking the engineer's weeks instead would read every week of the log
-        # whenever fewer than a page's worth have such answers.
+        # whenever fewer than a page's worth have such answers. (An answer's engineer_id is
+        # its check-in's, copied by Answers.record; a check on c2.engineer_id here would make
+        # SQLite walk the weeks again.)
         page_ids = (f"c2.id IN (SELECT a2.checkin_id FROM answers a2 WHERE a2.engineer_id = {whose} "
                     f"{_visible('a2', include_private, with_since)})")
     else:
@@ -193,9 +196,11 @@ def read_shared_since(db: DriverRows, engineer_id: int, since: datetime, checkin
     reached, the last, possibly partial, check-in is left for `/growth log`, "more" is said,
     and `complete_from` says from which week on `checkin_ids` is whole.
     """
-    rows = db.all(_shared_since_statement(row_cap), {"engineer_id": engineer_id, "since": db.timestamp(since)})
+    # One row past the cap says whether the cap cut anything off.
+    rows = db.all(_shared_since_statement(row_cap + 1), {"engineer_id": engineer_id, "since": db.timestamp(since)})
+    capped = len(rows) > row_cap
+    rows = rows[:row_cap]
     found, more = _group(rows, checkins)
-    capped = len(rows) == row_cap
     if capped and not more:
         found, more = found[:-1], True
     ids = frozenset(row[0] for row in rows)
@@ -204,12 +209,13 @@ def read_shared_since(db: DriverRows, engineer_id: int, since: datetime, checkin
 
 
 @lru_cache(maxsize=4)
-def _shared_since_statement(row_cap: int) -> SQL:
+def _shared_since_statement(row_limit: int) -> SQL:
     return SQL.of(f"""
         SELECT {_COLUMNS}
         FROM answers a JOIN checkins c ON c.id = a.checkin_id
         WHERE a.engineer_id = :engineer_id AND a.created_at >= :since AND a.is_private = false
-        {_NEWEST_WEEK_FIRST} LIMIT {int(row_cap)}""")
+          AND c.engineer_id = :engineer_id
+        {_NEWEST_WEEK_FIRST} LIMIT {int(row_limit)}""")
 
 
 def _visible(alias: str, include_private: bool, with_since: bool) -> str:

@@ -180,6 +180,24 @@ def test_the_digest_carries_the_latest_self_assessment(session_factory, reads, c
     assert "latest self-assessment" in text and expected[0] in text
 
 
+def test_the_digest_compares_the_newest_two_matrix_assessments(session_factory, reads, catalog):
+    seed_report(session_factory)
+    capabilities = [capability for _, capability in catalog.framework("engineering-levels").matrix.capabilities()]
+    seniors = {capability.id: "senior" for capability in capabilities}
+    moved = capabilities[0]
+    with session_factory.begin() as session:
+        owner = seed.engineer(session, "U1", manager="U2")
+        add = Assessments(session).add
+        add(owner.id, "engineering-levels", {c.id: "junior" for c in capabilities}, NOW - timedelta(days=90))
+        add(owner.id, "engineering-levels", seniors, datetime(2026, 9, 23, 9, tzinfo=UTC))
+        add(owner.id, "engineering-levels", {**seniors, moved.id: "lead"}, datetime(2026, 10, 30, 9, tzinfo=UTC))
+        add(owner.id, "another-framework", {moved.id: "intern"}, NOW - timedelta(days=1))   # not the matrix's
+    profile = read_digest(reads, catalog, MANAGER, "U1", NOW).profile
+    senior, lead = (catalog.level("engineering-levels", role).name for role in ("senior", "lead"))
+    assert profile[0].startswith("*Self-assessment* · 30 Oct 2026 · ")
+    assert profile[-1] == f"Since 23 Sep 2026: up on *{moved.name}* ({senior} → {lead})."
+
+
 def test_self_assessments_are_read_only_for_whoever_may_have_the_digest(session_factory, reads, catalog):
     """The digest's first statement reads the assessments only for the report's current manager
     (can_prep's rule, written into the query): every reader and report must agree with can_prep."""
@@ -208,6 +226,11 @@ def test_self_assessments_are_read_only_for_whoever_may_have_the_digest(session_
         ("T1", "U2", "U1"), ("T2", "U3", "U1")]
 
 
+def read_shared_since_in(reads, engineer_id, since, **options):
+    with reads() as db:
+        return read_shared_since(db, engineer_id, since, **options)
+
+
 def test_a_digest_window_past_the_row_cap_shows_whole_check_ins_and_says_there_are_more(session_factory, reads):
     with session_factory.begin() as session:
         owner = seed.engineer(session, "U1", manager="U2")
@@ -223,6 +246,9 @@ def test_a_digest_window_past_the_row_cap_shows_whole_check_ins_and_says_there_a
         limited = read_shared_since(db, owner_id, since, checkins=2)
     assert [len(c.entries) for c in whole.page.checkins] == [2, 2, 2] and not whole.page.has_more
     assert len(whole.checkin_ids) == 3 and whole.complete_from is None
+    exactly = read_shared_since_in(reads, owner_id, since, checkins=6, row_cap=6)      # all six rows fit
+    assert [len(c.entries) for c in exactly.page.checkins] == [2, 2, 2] and not exactly.page.has_more
+    assert exactly.complete_from is None
     assert [c.week_start for c in capped.page.checkins] == [date(2026, 10, 26)] and capped.page.has_more
     assert [len(c.entries) for c in capped.page.checkins] == [2]
     # The second week was read in part, the third not at all: only the newest week can be judged.

@@ -60,16 +60,28 @@ def test_a_failed_statement_never_leaves_a_broken_connection_behind(engine):
         first = db.connection
     with pytest.raises(Exception, match="no_such_table|no such table|does not exist"):
         with reads() as db:
+            failed = db.connection
             db.all(SQL.of("SELECT * FROM no_such_table"), {})
     with reads() as db:                       # the next unit of work gets a healthy connection
         assert db.all(SQL.of("SELECT 1"), {}) == [(1,)]
         after = db.connection
-    assert engine.pool.checkedout() == 0
     if engine.dialect.name == "postgresql":
-        # Autocommit is only for the read: a writer drawing this connection next gets transactions.
-        assert after.autocommit is False
+        assert failed.closed and after is not failed          # a driver error: thrown away, not pooled
+        assert engine.pool.checkedout() == 0
+        with pytest.raises(ValueError):                        # our own error: the connection is fine
+            with reads() as db:
+                kept = db.connection
+                raise ValueError("not the database's fault")
+        assert not kept.closed and engine.pool.checkedout() == 0
+        # Autocommit is only for the read: whoever draws the connection next gets transactions.
+        pooled = engine.raw_connection()
+        try:
+            assert pooled.driver_connection.autocommit is False
+        finally:
+            pooled.close()
     else:
-        assert after is not first             # the thread's connection was closed and replaced
+        assert failed is first and after is not first          # the thread's connection was replaced
+        assert engine.pool.checkedout() == 0                   # (and the pool was never involved)
 
 
 def test_sqlite_threads_read_on_connections_of_their_own_that_cannot_write(tmp_path):
