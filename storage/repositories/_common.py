@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from sqlalchemy import BindParameter, Integer, Select, bindparam
+from sqlalchemy import BindParameter, Integer, Select, bindparam, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -41,3 +41,19 @@ def literal_limit(name: str = "limit") -> BindParameter[int]:
 
 def rowcount(result: Any) -> int:
     return max(result.rowcount, 0)
+
+
+def update_if(session: Session, model: type, row_id: int, conditions: list[Any], **values: Any) -> bool:
+    """A conditional UPDATE of one row (the compare-and-set behind claims and leases): True
+    only if the row matched `conditions`. A copy of the row already loaded in `session` is
+    refreshed, so it stays in step with what SQL just changed."""
+    result = session.execute(
+        update(model).where(model.id == row_id, *conditions).values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if rowcount(result) != 1:
+        return False
+    loaded = session.identity_map.get(session.identity_key(model, row_id))
+    if loaded is not None:
+        session.refresh(loaded)
+    return True

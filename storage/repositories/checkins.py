@@ -10,7 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage.models import CheckIn, CheckInStatus, Engineer
-from storage.repositories._common import rowcount
+from storage.repositories._common import rowcount, update_if
 
 
 class CheckIns:
@@ -235,22 +235,7 @@ class CheckIns:
 
     def _update_if(self, checkin_id: int, conditions: list[Any], **values: Any) -> bool:
         """A conditional UPDATE of one row: the compare-and-set behind every ownership change."""
-        result = self.session.execute(
-            update(CheckIn)
-            .where(CheckIn.id == checkin_id, *conditions)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-        if rowcount(result) != 1:
-            return False
-        self._refresh(checkin_id)
-        return True
-
-    def _refresh(self, checkin_id: int) -> None:
-        # Keep an already-loaded CheckIn in step with the row we just changed in SQL.
-        loaded = self.session.identity_map.get(self.session.identity_key(CheckIn, checkin_id))
-        if loaded is not None:
-            self.session.refresh(loaded)
+        return update_if(self.session, CheckIn, checkin_id, conditions, **values)
 
     def _insert_dialect(self):
         return postgresql.insert if self.session.get_bind().dialect.name == "postgresql" else sqlite.insert

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, or_, select, update
+from sqlalchemy import Select, bindparam, delete, or_, select
 from sqlalchemy.orm import Session
 
 from storage.models import OneOnOne
-from storage.repositories._common import insert_or_get, rowcount
+from storage.repositories._common import insert_or_get, rowcount, update_if
 
 
 class OneOnOnes:
@@ -99,18 +99,7 @@ class OneOnOnes:
         )
 
     def _update_if(self, one_on_one_id: int, conditions: list[Any], **values: Any) -> bool:
-        result = self.session.execute(
-            update(OneOnOne)
-            .where(OneOnOne.id == one_on_one_id, *conditions)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-        if rowcount(result) != 1:
-            return False
-        loaded = self.session.identity_map.get(self.session.identity_key(OneOnOne, one_on_one_id))
-        if loaded is not None:
-            self.session.refresh(loaded)
-        return True
+        return update_if(self.session, OneOnOne, one_on_one_id, conditions, **values)
 
     @staticmethod
     def _pair(team_id: str, manager: str, report: str) -> Select[OneOnOne]:
