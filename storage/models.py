@@ -168,3 +168,63 @@ class OneOnOne(Base):
     last_auto_prep_for: Mapped[datetime | None]  # the meeting the last automatic digest was for
     prep_owner: Mapped[str | None]
     prep_lease_until: Mapped[datetime | None]
+
+
+class InboxItem(Base):
+    """A Slack delivery written down before it is acknowledged, and processed after.
+
+    Slack never resends what the bot acknowledged, so the raw payload is on disk first (one
+    short INSERT); `done_at` is set in the same transaction as whatever processing it caused,
+    and anything left undone by a crash is finished by the next recovery pass.
+    """
+
+    __tablename__ = "inbox"
+    __table_args__ = (Index("ix_inbox_done_at_received_at", "done_at", "received_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(unique=True)  # "event:<event_id>": Slack's retries collide here
+    kind: Mapped[str]
+    team_id: Mapped[str | None]
+    payload: Mapped[dict[str, Any]]
+    received_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    lease_until: Mapped[datetime | None]  # a processor is on it until then
+    done_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"  # written in the same transaction as its cause; nobody has tried it yet
+    SENDING = "sending"  # claimed by `owner` until `lease_until`
+    SENT = "sent"  # in Slack at (`channel_id`, `message_ts`)
+    FAILED = "failed"  # Slack refused it for good (`last_error`)
+
+
+class OutboxMessage(Base):
+    """A message the bot sends on its own, claimed here before it is posted.
+
+    Posted with `outbox_id` in its message metadata; after a crash, a 5xx or a timeout it is
+    looked up by that id before anything is posted again (`maybe_posted`).
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(unique=True)  # what it is about: the same cause never posts twice
+    team_id: Mapped[str | None]
+    channel: Mapped[str]  # a channel id, or a user id for a DM
+    thread_ts: Mapped[str | None]
+    text: Mapped[str] = mapped_column(Text)
+    blocks: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
+    status: Mapped[str] = mapped_column(default=OutboxStatus.PENDING.value, server_default=OutboxStatus.PENDING.value)
+    owner: Mapped[str | None]
+    lease_until: Mapped[datetime | None]
+    next_attempt_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    maybe_posted: Mapped[bool] = mapped_column(default=False, server_default=false())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    channel_id: Mapped[str | None]  # where Slack put it (a DM's channel id)
+    message_ts: Mapped[str | None]
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
