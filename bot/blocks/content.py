@@ -13,7 +13,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.blocks.text import HEADER_LIMIT, bullet_list, escape, shorten, split_text
-from bot.catalog.model import Capability, Level, MatrixStage, Question, Section
+from bot.catalog.model import Capability, Framework, Level, MatrixStage, Question, Section
 
 QUESTION_KIND_LABELS = {
     "reflection": "Ask yourself",
@@ -36,19 +36,36 @@ def markdown_sections(text: str) -> list[SectionBlock]:
 
 
 def section_text(section: Section, with_title: bool = True) -> str:
+    """A section's text in the source's order: a numbered list numbered, a multi-line paragraph
+    (a diagram) in a code block, "Getting to …" as the source's own inline label."""
     parts: list[str] = []
-    if with_title:
-        parts.append(f"*{escape(section.title)}*")
-    parts.extend(f"*{escape(f.label)}:* {escape(f.text)}" for f in section.facts)
-    parts.extend(escape(p) for p in section.paragraphs)
-    if section.items:
-        parts.append(bullet_list(section.items))
-    if section.table:
-        columns = section.table.columns
-        for row in section.table.rows:
-            cells = "\n".join(f"   _{escape(c)}:_ {escape(v)}" for c, v in zip(columns[1:], row[1:]))
-            parts.append(f"• *{escape(row[0])}*\n{cells}")
-    return "\n".join(parts[:1] + ["\n\n".join(parts[1:])]) if with_title else "\n\n".join(parts)
+    for part in section.order:
+        if part == "facts":
+            parts.extend(f"*{escape(f.label)}:* {escape(f.text)}" for f in section.facts)
+        elif part == "paragraphs":
+            parts.extend(preformatted(p) if "\n" in p else escape(p) for p in section.paragraphs)
+        elif part == "items" and section.items:
+            parts.append(numbered_list(section.items) if section.numbered else bullet_list(section.items))
+        elif part == "table" and section.table:
+            columns = section.table.columns
+            for row in section.table.rows:
+                cells = "\n".join(f"   _{escape(c)}:_ {escape(v)}" for c, v in zip(columns[1:], row[1:]))
+                parts.append(f"• *{escape(row[0])}*\n{cells}")
+    if not with_title:
+        return "\n\n".join(parts)
+    if section.role == "getting_to" and parts and not parts[0].startswith("```"):
+        # The source writes "Getting to Mid: The move is…": its label, inline.
+        return "\n\n".join([f"*{escape(section.title)}:* {parts[0]}", *parts[1:]])
+    return f"*{escape(section.title)}*\n" + "\n\n".join(parts)
+
+
+def preformatted(text: str) -> str:
+    """Text whose lines line up (a box-drawing diagram): a code block, monospaced in Slack."""
+    return f"```\n{escape(text)}\n```"
+
+
+def numbered_list(items: tuple[str, ...] | list[str]) -> str:
+    return "\n".join(f"{i}. {escape(item)}" for i, item in enumerate(items, start=1))
 
 
 def section_blocks(section: Section) -> list[Block]:
@@ -65,12 +82,11 @@ def questions_text(questions: tuple[Question, ...] | list[Question]) -> str:
     return "\n".join(lines)
 
 
-def level_blocks(level: Level, framework_name: str, level_label: str) -> list[Block]:
+def level_blocks(level: Level, framework: Framework) -> list[Block]:
     """A level's full text, in source order, with its reflection questions."""
     blocks: list[Block] = [
-        header(f"{level.name} · {framework_name}"),
-        context(f"{escape(framework_name)} · {level_label} {level.rank}"
-                + (f" · {escape(level.track)} track" if level.track else "")),
+        header(f"{framework.rung_label(level)} · {framework.name}"),
+        context(level_context(level, framework)),
     ]
     for section in level.sections:
         blocks.extend(section_blocks(section))
@@ -78,6 +94,18 @@ def level_blocks(level: Level, framework_name: str, level_label: str) -> list[Bl
         blocks.append(DividerBlock())
         blocks.extend(markdown_sections("*Reflection questions*\n" + questions_text(level.questions)))
     return blocks
+
+
+def level_context(level: Level, framework: Framework) -> str:
+    """Where the level sits, in the source's own words: its framework and the track(s) it is on."""
+    parts = [escape(framework.name)]
+    track = framework.track(level.track) if level.track else None
+    if track is not None:
+        parts.append(f"Track: {escape(track.name)}")  # the source table's own column
+    elif framework.tracks and not any(lvl.track for lvl in framework.levels):
+        names = ", ".join(escape(t.name) for t in framework.tracks)
+        parts.append(f"one set of levels for every track: {names}")
+    return " · ".join(parts)
 
 
 def capability_text(stage: MatrixStage, capability: Capability, roles: dict[str, str]) -> str:

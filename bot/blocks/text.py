@@ -17,6 +17,16 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+# Slack's mrkdwn has no escape for its formatting characters: what people type is shown with
+# look-alikes instead, so `*senior*` is echoed as typed rather than turned bold.
+_FORMATTING_LOOKALIKES = str.maketrans({"*": "∗", "_": "ˍ", "~": "∼", "`": "ˋ"})
+
+
+def escape_user(text: str) -> str:
+    """Text a person typed, safe to echo in mrkdwn: control characters escaped, formatting inert."""
+    return escape(text).translate(_FORMATTING_LOOKALIKES)
+
+
 def shorten(text: str, limit: int) -> str:
     """For labels only (headers, buttons): content text is split, never shortened."""
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

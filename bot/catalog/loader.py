@@ -22,6 +22,7 @@ from bot.catalog.model import (
     Level,
     Matrix,
     MatrixStage,
+    SECTION_PARTS,
     Question,
     Section,
     Table,
@@ -103,8 +104,8 @@ def _display_name(path: Path, directory: Path) -> str:
 
 # -- frameworks --------------------------------------------------------------------------------
 
-FRAMEWORK_KEYS = {"id", "name", "aliases", "source", "level_label", "sections", "tracks",
-                  "levels", "matrix", "questions"}
+FRAMEWORK_KEYS = {"id", "name", "aliases", "source", "level_label", "numbered", "caveats", "sections",
+                  "tracks", "levels", "matrix", "questions"}
 
 
 def _framework(node: Node) -> Framework | None:
@@ -122,6 +123,18 @@ def _framework(node: Node) -> Framework | None:
     matrix_node = node.get("matrix")
     if matrix_node is not None:
         matrix = _matrix(matrix_node, {lvl.id for lvl in levels})
+    level_ids = {lvl.id for lvl in levels}
+    sections_node = node.get("sections")
+    sections = optional(sections_node, lambda n: n.each(lambda s: _section(s, level_ids)), ())
+    if sections_node is not None:
+        themes = [(n, s) for n, s in zip(sections_node.items(), sections) if s.is_theme]
+        unique_ids([(n, s.id) for n, s in themes if s.id], "theme")
+    caveats_node = node.get("caveats")
+    caveats = optional(caveats_node, Node.texts, ())
+    titles = {s.title for s in sections}
+    for i, title in enumerate(caveats):
+        if title not in titles:
+            caveats_node.child(i, title).error(f"names no section of this framework (sections: {sorted(titles)})")
     if ident is None or name is None:
         return None
     return Framework(
@@ -130,7 +143,9 @@ def _framework(node: Node) -> Framework | None:
         aliases=optional(node.get("aliases"), Node.texts_or_text, ()),
         source=optional(node.get("source"), Node.text, None),
         level_label=optional(node.get("level_label"), Node.text, "level"),
-        sections=optional(node.get("sections"), lambda n: n.each(_section), ()),
+        numbered=optional(node.get("numbered"), Node.boolean, False),
+        caveats=caveats,
+        sections=sections,
         tracks=tracks,
         levels=levels,
         matrix=matrix,
@@ -141,12 +156,13 @@ def _framework(node: Node) -> Framework | None:
 def _track(node: Node) -> Track | None:
     if not node.is_mapping():
         return None
-    node.check_keys({"id", "name", "description"})
+    node.check_keys({"id", "name", "description", "aliases"})
     ident = optional(node.get("id", required=True), Node.identifier, None)
     name = optional(node.get("name", required=True), Node.text, None)
     if ident is None or name is None:
         return None
-    return Track(ident, name, optional(node.get("description"), Node.text, None))
+    return Track(ident, name, optional(node.get("description"), Node.text, None),
+                 optional(node.get("aliases"), Node.texts_or_text, ()))
 
 
 LEVEL_KEYS = {"id", "name", "rank", "aliases", "track", "sections", "questions"}
@@ -178,14 +194,23 @@ def _level(node: Node, framework_id: str, track_ids: set[str]) -> Level | None:
     )
 
 
-SECTION_KEYS = {"title", "role", "paragraphs", "items", "facts", "table"}
+SECTION_KEYS = {"title", "role", "id", "aliases", "paragraphs", "items", "numbered", "facts", "table",
+                "shown_with", "under"}
 
 
-def _section(node: Node) -> Section | None:
+def _section(node: Node, level_ids: set[str] | None = None) -> Section | None:
+    """A section; `level_ids` (a framework's own sections only) allows `shown_with`."""
     if not node.is_mapping():
         return None
-    node.check_keys(SECTION_KEYS)
+    node.check_keys(SECTION_KEYS if level_ids is not None else SECTION_KEYS - {"shown_with"})
     title = optional(node.get("title", required=True), Node.text, None)
+    role = optional(node.get("role"), Node.text, None)
+    ident = optional(node.get("id", required=role == "theme"), Node.identifier, None)
+    shown_with_node = node.get("shown_with")
+    shown_with = optional(shown_with_node, Node.texts_or_text, ())
+    for i, level_id in enumerate(shown_with):
+        if level_ids is not None and level_id not in level_ids:
+            shown_with_node.child(i, level_id).error(f"{level_id!r} is not a level of this framework")
     paragraphs = optional(node.get("paragraphs"), Node.texts, ())
     items = optional(node.get("items"), Node.texts, ())
     facts = optional(node.get("facts"), lambda n: n.each(_fact), ())
@@ -196,11 +221,17 @@ def _section(node: Node) -> Section | None:
         return None
     return Section(
         title=title,
-        role=optional(node.get("role"), Node.text, None),
+        role=role,
         paragraphs=paragraphs,
         items=items,
         facts=facts,
         table=table,
+        id=ident,
+        aliases=optional(node.get("aliases"), Node.texts_or_text, ()),
+        numbered=optional(node.get("numbered"), Node.boolean, False),
+        order=tuple(key for key in node.value if key in SECTION_PARTS),
+        shown_with=shown_with,
+        under=optional(node.get("under"), Node.text, None),
     )
 
 
@@ -253,16 +284,19 @@ def _question(node: Node) -> Question | None:
 def _matrix(node: Node, level_ids: set[str]) -> Matrix | None:
     if not node.is_mapping():
         return None
-    node.check_keys({"roles", "stages", "sections"})
+    node.check_keys({"roles", "above_roles", "stages", "sections"})
     roles = optional(node.get("roles", required=True), Node.texts, ())
-    for i, role in enumerate(roles):
-        if role not in level_ids:
-            node.child("roles", roles).child(i, role).error(f"{role!r} is not a level of this framework")
+    above = optional(node.get("above_roles"), Node.texts, ())
+    for key, values in (("roles", roles), ("above_roles", above)):
+        for i, role in enumerate(values):
+            if role not in level_ids:
+                node.child(key, values).child(i, role).error(f"{role!r} is not a level of this framework")
     stages = optional(node.get("stages", required=True), lambda n: n.each(lambda s: _stage(s, roles)), ())
     return Matrix(
         roles=roles,
         stages=stages,
         sections=optional(node.get("sections"), lambda n: n.each(_section), ()),
+        above_roles=above,
     )
 
 

@@ -28,6 +28,9 @@ class Table:
     rows: tuple[tuple[str, ...], ...]
 
 
+SECTION_PARTS = ("facts", "paragraphs", "items", "table")
+
+
 @dataclass(frozen=True)
 class Section:
     title: str
@@ -36,6 +39,18 @@ class Section:
     items: tuple[str, ...] = ()
     facts: tuple[Fact, ...] = ()
     table: Table | None = None
+    id: str | None = None
+    aliases: tuple[str, ...] = ()
+    numbered: bool = False  # items are a numbered list in the source
+    # The parts in the order the source has them (the YAML's key order), e.g. items before
+    # a closing paragraph.
+    order: tuple[str, ...] = SECTION_PARTS
+    shown_with: tuple[str, ...] = ()  # level ids whose pages also show this framework section
+    under: str | None = None  # a heading of the source with no text of its own, above this section
+
+    @property
+    def is_theme(self) -> bool:
+        return self.role == "theme"
 
 
 @dataclass(frozen=True)
@@ -50,6 +65,7 @@ class Track:
     id: str
     name: str
     description: str | None = None
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -96,6 +112,7 @@ class Matrix:
     roles: tuple[str, ...]
     stages: tuple[MatrixStage, ...]
     sections: tuple[Section, ...] = ()
+    above_roles: tuple[str, ...] = ()  # the levels the stages' "staff and above" lines describe
 
     def capabilities(self) -> tuple[tuple[MatrixStage, Capability], ...]:
         return tuple((stage, cap) for stage in self.stages for cap in stage.capabilities)
@@ -108,6 +125,8 @@ class Framework:
     aliases: tuple[str, ...] = ()
     source: str | None = None
     level_label: str = "level"
+    numbered: bool = False  # the source numbers its rungs ("Stage 3: System Owner")
+    caveats: tuple[str, ...] = ()  # titles of sections quoted when the crosswalk translates into it
     sections: tuple[Section, ...] = ()
     tracks: tuple[Track, ...] = ()
     levels: tuple[Level, ...] = ()
@@ -119,6 +138,28 @@ class Framework:
 
     def track(self, track_id: str) -> Track | None:
         return next((t for t in self.tracks if t.id == track_id), None)
+
+    def themes(self) -> tuple[Section, ...]:
+        return tuple(s for s in self.sections if s.is_theme)
+
+    def theme(self, theme_id: str) -> Section | None:
+        return next((s for s in self.themes() if s.id == theme_id), None)
+
+    def section(self, title: str) -> Section | None:
+        return next((s for s in self.sections if s.title == title), None)
+
+    def levels_of_track(self, track: Track) -> tuple[Level, ...]:
+        """The track's levels; when no level names a track, the one set of levels is every track's."""
+        if not any(lvl.track for lvl in self.levels):
+            return self.levels
+        return tuple(lvl for lvl in self.levels if lvl.track == track.id)
+
+    def rung_label(self, level: Level) -> str:
+        """How the source labels a rung: "Stage 3: System Owner" when it numbers them, else its name."""
+        if not self.numbered:
+            return level.name
+        number = f"{self.level_label.capitalize()} {level.rank}"
+        return level.name if level.name.lower() == number.lower() else f"{number}: {level.name}"
 
 
 @dataclass(frozen=True)

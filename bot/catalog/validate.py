@@ -107,6 +107,12 @@ class Node:
             return None
         return value
 
+    def boolean(self) -> bool | None:
+        if isinstance(self.value, bool):
+            return self.value
+        self.error(f"expected true or false, got {describe(self.value)}")
+        return None
+
     def integer(self) -> int | None:
         if isinstance(self.value, int) and not isinstance(self.value, bool):
             return self.value

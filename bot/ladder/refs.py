@@ -2,7 +2,8 @@
 
 A button re-opens exactly what it names, whatever names the resolver would prefer:
 `level:roadmap/stage-3`, `compare:delivery/senior|delivery/staff`, `cap:engineering-levels/planning/sizing`,
-`stage:engineering-levels/discover`, `framework:roadmap`, or `query:<text>` for free text.
+`stage:engineering-levels/discover`, `framework:roadmap`, `track:engineer-track/qa`,
+`theme:execution/risk`, `matrix:engineering-levels`, or `query:<text>` for free text.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from bot.ladder.answers import (
     HelpAnswer,
     Ladder,
     LevelAnswer,
+    MatrixAnswer,
+    ThemeAnswer,
+    TrackAnswer,
 )
 from bot.ladder.resolve import CapabilityHit
 
@@ -31,6 +35,12 @@ def ref_for(answer: Answer) -> str | None:
             return f"stage:{hit.framework.id}/{hit.stage.id}"
         case FrameworkAnswer(framework=fw):
             return f"framework:{fw.id}"
+        case TrackAnswer(framework=fw, track=track):
+            return f"track:{fw.id}/{track.id}"
+        case ThemeAnswer(framework=fw, section=section):
+            return f"theme:{fw.id}/{section.id}"
+        case MatrixAnswer(framework=fw):
+            return f"matrix:{fw.id}"
         case HelpAnswer():
             return "query:help"
     return None
@@ -47,9 +57,8 @@ def answer_for(ref: str, ladder: Ladder) -> Answer:
     elif kind == "compare":
         keys = rest.split("|")
         levels = [catalog.level(*k.split("/", 1)) for k in keys if "/" in k]
-        if len(levels) == 2 and all(levels):
-            a, b = levels
-            return CompareAnswer(a, b, catalog.framework(a.framework_id), catalog.framework(b.framework_id))
+        if len(levels) == 2 and all(levels) and levels[0] != levels[1]:
+            return ladder.compare_answer(*levels)
     elif kind in ("cap", "stage"):
         hit = _capability(catalog, rest.split("/"))
         if hit:
@@ -58,6 +67,17 @@ def answer_for(ref: str, ladder: Ladder) -> Answer:
         fw = catalog.framework(rest)
         if fw:
             return FrameworkAnswer(fw)
+    elif kind in ("track", "theme") and "/" in rest:
+        fw_id, _, part = rest.partition("/")
+        fw = catalog.framework(fw_id)
+        if fw and kind == "track" and fw.track(part):
+            return ladder.track_answer(fw, fw.track(part))
+        if fw and kind == "theme" and fw.theme(part):
+            return ThemeAnswer(fw, fw.theme(part))
+    elif kind == "matrix":
+        fw = catalog.framework(rest)
+        if fw and fw.matrix:
+            return MatrixAnswer(fw)
     elif kind == "query":
         return ladder.answer(rest)
     if kind == "level":

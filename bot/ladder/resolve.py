@@ -6,11 +6,18 @@ The index is built once per catalog (at start-up); a lookup is a dictionary hit.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from typing import TypeVar
 
-from bot.catalog.model import Capability, Catalog, Framework, Level, MatrixStage
+from bot.catalog.model import Capability, Catalog, Framework, Level, MatrixStage, Section, Track
 from bot.ladder.names import expand, variants
 from bot.settings import SettingsError
+
+# What people call a framework's capability matrix, besides its own section titles.
+MATRIX_NAMES = ("matrix", "capability matrix", "the matrix", "capabilities", "competency matrix")
+_GETTING_TO = "getting to "
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -18,6 +25,18 @@ class CapabilityHit:
     framework: Framework
     stage: MatrixStage
     capability: Capability | None  # None: the whole matrix stage
+
+
+@dataclass(frozen=True)
+class TrackHit:
+    framework: Framework
+    track: Track
+
+
+@dataclass(frozen=True)
+class ThemeHit:
+    framework: Framework
+    section: Section
 
 
 class Resolver:
@@ -33,6 +52,10 @@ class Resolver:
         self._levels: dict[str, list[Level]] = {}
         self._frameworks: dict[str, Framework] = {}
         self._capabilities: dict[str, CapabilityHit] = {}
+        self._tracks: dict[str, list[TrackHit]] = {}
+        self._themes: dict[str, list[ThemeHit]] = {}
+        self._matrices: dict[str, Framework] = {}
+        self._getting_to: dict[str, list[tuple[Level, Section]]] = {}
         self._display: dict[str, str] = {}  # key -> how to suggest it back to a person
         self._build()
         self.default_framework = catalog.crosswalk.default_framework
@@ -58,7 +81,27 @@ class Resolver:
                         if level not in bucket:
                             bucket.append(level)
                         self._display.setdefault(key, level.name)
+                for section in level.sections_with_role("getting_to"):
+                    # "Getting to Senior" is found as "getting to senior" and "how do I get to senior".
+                    if section.title.lower().startswith(_GETTING_TO):
+                        for key in variants(section.title[len(_GETTING_TO):]):
+                            self._getting_to.setdefault(key, []).append((level, section))
+            for track in fw.tracks:
+                names = (track.id, track.name, *track.aliases)
+                for key in {k for name in names for k in variants(name)}:
+                    for k in (key, f"{key} track"):
+                        bucket = self._tracks.setdefault(k, [])
+                        if all(hit.track is not track for hit in bucket):
+                            bucket.append(TrackHit(fw, track))
+                        self._display.setdefault(k, f"{track.name} track" if k.endswith(" track") else track.name)
+            for section in fw.themes():
+                for key in {k for name in (section.id, section.title, *section.aliases) for k in variants(name)}:
+                    self._themes.setdefault(key, []).append(ThemeHit(fw, section))
+                    self._display.setdefault(key, section.title)
             if fw.matrix:
+                for name in (*MATRIX_NAMES, *(s.title for s in fw.matrix.sections[:1])):
+                    for key in variants(name):
+                        self._matrices.setdefault(key, fw)
                 for stage in fw.matrix.stages:
                     for key in variants(stage.id) + variants(stage.name):
                         self._capabilities.setdefault(key, CapabilityHit(fw, stage, None))
@@ -83,6 +126,30 @@ class Resolver:
         return sorted(found, key=lambda lvl: (lvl.framework_id != self.default_framework,
                                               order[lvl.framework_id]))
 
+    def tracks(self, text: str, framework: Framework | None = None) -> list[TrackHit]:
+        found = [hit for key in variants(text) for hit in self._tracks.get(key, [])]
+        return [hit for hit in _once(found, lambda h: (h.framework.id, h.track.id))
+                if framework is None or hit.framework.id == framework.id]
+
+    def themes(self, text: str, framework: Framework | None = None) -> list[ThemeHit]:
+        found = [hit for key in variants(text) for hit in self._themes.get(key, [])]
+        return [hit for hit in _once(found, lambda h: (h.framework.id, h.section.id))
+                if framework is None or hit.framework.id == framework.id]
+
+    def matrix(self, text: str) -> Framework | None:
+        return next((self._matrices[k] for k in variants(text) if k in self._matrices), None)
+
+    def getting_to(self, text: str) -> list[tuple[Level, Section]]:
+        """Levels with a "Getting to <text>" section, and the section."""
+        found = [hit for key in variants(text) for hit in self._getting_to.get(key, [])]
+        return _once(found, lambda h: (h[0].key, h[1].title))
+
+    def framework_exact(self, text: str) -> Framework | None:
+        return self._frameworks.get(expand(text))
+
+    def capability_exact(self, text: str) -> CapabilityHit | None:
+        return next((self._capabilities[k] for k in variants(text) if k in self._capabilities), None)
+
     def framework(self, text: str) -> Framework | None:
         key = expand(text)
         if key in self._frameworks:
@@ -102,20 +169,52 @@ class Resolver:
         return next(iter(hits.values())) if len(hits) == 1 else None
 
     def suggestions(self, text: str, limit: int = 5) -> list[str]:
-        """Close names for a typo, as people would type them, best first."""
+        """Close names for a typo, as people would type them, closest first.
+
+        Closeness is by words: each typed word against the candidate's closest word, so "swe"
+        or "retro" are not matched to whatever name happens to share letters in order.
+        """
         key = expand(text)
         if not key:
             return []
-        keys = list(self._display)
-        close = difflib.get_close_matches(key, keys, n=limit * 3, cutoff=0.6)
-        # A prefix typed in full ("princ", "archi") is a strong hint too.
-        close += [k for k in keys if len(key) >= 3 and k.startswith(key) and k not in close]
+        words = key.split()
+        scored: list[tuple[float, int, str]] = []
+        for position, candidate in enumerate(self._display):
+            score = _closeness(key, words, candidate)
+            if score >= 0.75:
+                scored.append((-score, position, candidate))
         names: list[str] = []
-        for k in close:
-            name = self._display[k]
+        for _, _, candidate in sorted(scored):
+            name = self._display[candidate]
             if name not in names:
                 names.append(name)
         return names[:limit]
 
     def framework_names(self) -> list[str]:
         return [fw.name for fw in self.catalog.frameworks]
+
+
+def _closeness(key: str, words: list[str], candidate: str) -> float:
+    """How well each typed word matches the candidate's closest word (a typo inside one word),
+    or the whole-string match if better; a candidate that starts with what was typed ("princ")
+    scores 0.9, below one that has the typed word itself."""
+    cwords = candidate.split()
+    if len(key) >= 3 and candidate.startswith(key) and key not in cwords:
+        return 0.9
+    per_word = sum(max(difflib.SequenceMatcher(None, w, c).ratio() for c in cwords) for w in words) / len(words)
+    # Words typed that the candidate does not have, or candidate words not typed, cost a little.
+    extra = max(0, len(cwords) - len(words)) * 0.05
+    whole = difflib.SequenceMatcher(None, key, candidate).ratio()
+    return max(per_word - extra, whole)
+
+
+def _once(hits: list[T], key: Callable[[T], Hashable]) -> list[T]:
+    """`hits` without repeats, by a key (content objects are compared by id, never deeply)."""
+    seen: set = set()
+    kept = []
+    for hit in hits:
+        k = key(hit)
+        if k not in seen:
+            seen.add(k)
+            kept.append(hit)
+    return kept

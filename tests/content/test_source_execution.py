@@ -84,15 +84,21 @@ def test_section_paragraphs(doc, source_sections):
     for section, (heading, paras) in zip(doc["sections"], source_sections):
         assert paras, f"{heading}: the source has text under every heading"
         assert section.get("paragraphs") == paras, heading
-        assert set(section) <= {"title", "role", "paragraphs"}, heading
+        assert set(section) <= {"title", "role", "id", "aliases", "paragraphs"}, heading
 
 
 def test_roles(doc):
-    for s in doc["sections"]:
-        if s["title"] == "Summary":
-            assert s.get("role") == "summary"
-        else:
-            assert "role" not in s, s["title"]
+    """The opening section and the Summary frame the document; every heading between is a theme."""
+    first, *middle, last = doc["sections"]
+    assert "role" not in first
+    assert last["title"] == "Summary" and last.get("role") == "summary"
+    for s in middle:
+        assert s.get("role") == "theme", s["title"]
+        assert s.get("id") and s.get("aliases"), s["title"]
+        for alias in s["aliases"]:
+            # Aliases are the heading's own words, so `/ladder <alias>` is what people type.
+            assert all(w in s["title"].lower() or w in ("the", "it", "risks", "loop", "dependency")
+                       or w in " ".join(s["paragraphs"]).lower() for w in alias.split()), alias
 
 
 def test_every_paragraph_is_verbatim_in_source(doc, source_lines):

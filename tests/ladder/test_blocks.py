@@ -36,6 +36,7 @@ from bot.ladder.answers import (
     LevelAnswer,
     NotFoundAnswer,
 )
+from bot.ladder.refs import answer_for
 from bot.ladder.resolve import CapabilityHit
 from tests.running_bot import blocks_text
 
@@ -324,13 +325,35 @@ def test_every_capability_and_stage_renders_every_cell(fw, stage, cap):
 
 @pytest.mark.parametrize("framework", FRAMEWORKS, ids=lambda fw: fw.id)
 def test_every_framework_overview_renders(framework):
+    """The overview shows its own sections in full; a theme is named there and one click away."""
     messages = render(FrameworkAnswer(framework))
     rendered = visible_text(messages)
-    strings = [s for section in framework.sections for s in section_strings(section)]
+    strings = [s for section in framework.sections if not section.is_theme for s in section_strings(section)]
     strings += [q.text for q in framework.questions] + [t.name for t in framework.tracks]
+    strings += [t.title for t in framework.themes()]
     assert missing(strings, rendered) == []
     opens = [b["value"] for b in buttons(messages) if b["action_id"].startswith(ids.LADDER_OPEN)]
-    assert opens == [f"level:{lvl.key}" for lvl in framework.levels]
+    assert opens == ([f"level:{lvl.key}" for lvl in framework.levels]
+                     + [f"theme:{framework.id}/{t.id}" for t in framework.themes()]
+                     + ([f"matrix:{framework.id}"] if framework.matrix else []))
+
+
+@pytest.mark.parametrize("query", ["execution", "feedback loops", "leadership", "risk"])
+def test_the_leaders_document_shows_every_question_once(ladder, query):
+    messages = render(ladder.answer(query))
+    rendered = visible_text(messages)
+    for question in CATALOG.framework("execution").questions:
+        assert rendered.count(question.text) <= 1, (query, question.text)
+    assert len(rendered) < 5000, "a theme or the overview, not the whole document"
+
+
+def test_each_theme_is_one_click_from_the_overview_and_shows_its_text(ladder):
+    fw = CATALOG.framework("execution")
+    assert len(fw.themes()) == 9
+    for theme in fw.themes():
+        answer = answer_for(f"theme:{fw.id}/{theme.id}", ladder)
+        rendered = visible_text(render(answer))
+        assert missing(list(section_strings(theme)), rendered) == []
 
 
 def test_help_lists_every_framework_and_level():
