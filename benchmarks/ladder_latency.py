@@ -8,7 +8,7 @@ slows both alike. A warm-up round is discarded.
 
     .venv/bin/python benchmarks/ladder_latency.py [--requests N] [--warmup N]
 
-Exit status 0 when the real app's p99 is within 2x of the bare baseline's, 1 otherwise.
+Exit status 0 when the real app's p99 is within 1.3x of the bare baseline's, 1 otherwise.
 
 Bolt (without process_before_response) runs the listener on a worker thread and polls for
 `ack()` every 10 ms, so both apps share a ~10 ms floor that can hide the real app's work. The
@@ -43,9 +43,14 @@ from tests import slack_requests as req
 from tests.fake_slack import FakeSlack
 from tests.running_bot import SIGNING_SECRET, start_bot
 
-QUERIES = ["senior", "L4", "stage 3", "senior vs staff", "sizing", "senoir"]
+# Everyday look-ups, a typo, and the longest answers: a framework overview with its leverage
+# table, a crosswalk translation with its caveat, a comparison across frameworks, a theme, the
+# matrix's introduction, a question as people type it.
+QUERIES = ["senior", "L4", "stage 3", "senior vs staff", "sizing", "senoir",
+           "levels", "principal in roadmap", "L4 vs senior", "stage 5", "risk", "matrix",
+           "how do I get to staff"]
 THREADS = 4  # as tests.running_bot serves the real app
-TARGET_RATIO = 2.0
+TARGET_RATIO = 1.3
 
 
 def start_bare_app(fake: FakeSlack):

@@ -86,8 +86,12 @@ def _content_check(args) -> int:
     levels = sum(len(fw.levels) for fw in catalog.frameworks)
     questions = sum(len(lvl.questions) for lvl in catalog.all_levels()) + sum(
         len(fw.questions) for fw in catalog.frameworks)
-    print(f"{directory}: OK — {len(catalog.frameworks)} frameworks, {levels} levels, "
-          f"{questions} questions, {len(catalog.crosswalk.rows)} crosswalk rows")
+    tracks = sum(len(fw.tracks) for fw in catalog.frameworks)
+    themes = sum(len(fw.themes()) for fw in catalog.frameworks)
+    stages = sum(len(fw.matrix.stages) for fw in catalog.frameworks if fw.matrix)
+    print(f"{directory}: OK — {len(catalog.frameworks)} frameworks, {levels} levels, {tracks} tracks, "
+          f"{themes} themes, {stages} matrix stages, {questions} questions, "
+          f"{len(catalog.crosswalk.rows)} crosswalk rows")
     return 0
 
 

@@ -72,6 +72,7 @@ def test_content_check_of_the_bundled_content(capsys, clean_env):
     catalog = load_catalog(BUNDLED_CONTENT_DIR)
     assert f"{len(catalog.frameworks)} frameworks" in out
     assert f"{len(catalog.all_levels())} levels" in out
+    assert "9 tracks" in out and "9 themes" in out and "8 matrix stages" in out
     assert err == ""
 
 
@@ -122,6 +123,35 @@ def duplicate_id(content: Path) -> None:
     edit_yaml(content / "delivery.yaml", lambda d: d["levels"].append(dict(d["levels"][2], name="Another")))
 
 
+def theme_without_id(content: Path) -> None:
+    edit_yaml(content / "execution.yaml", lambda d: d["sections"][4].pop("id"))
+
+
+def duplicate_theme_id(content: Path) -> None:
+    edit_yaml(content / "execution.yaml", lambda d: d["sections"][5].__setitem__("id", "clarity"))
+
+
+def shown_with_unknown_level(content: Path) -> None:
+    edit_yaml(content / "engineering-levels.yaml",
+              lambda d: d["sections"][2].__setitem__("shown_with", ["staff", "wizard"]))
+
+
+def caveat_names_no_section(content: Path) -> None:
+    edit_yaml(content / "roadmap.yaml", lambda d: d.__setitem__("caveats", ["Small print"]))
+
+
+def numbered_is_not_a_boolean(content: Path) -> None:
+    edit_yaml(content / "roadmap.yaml", lambda d: d["sections"][3].__setitem__("numbered", "yes"))
+
+
+def above_roles_unknown_level(content: Path) -> None:
+    edit_yaml(content / "engineering-levels.yaml", lambda d: d["matrix"].__setitem__("above_roles", ["staff", "sage"]))
+
+
+def track_aliases_not_text(content: Path) -> None:
+    edit_yaml(content / "engineering-levels.yaml", lambda d: d["tracks"][3].__setitem__("aliases", [7]))
+
+
 # (how to break it, the line `content check` must print for it)
 BREAKAGES = [
     (items_became_a_string, "content/roadmap.yaml: levels[2].sections[0].items: expected a list, got a string"),
@@ -129,6 +159,16 @@ BREAKAGES = [
     (unknown_field, re.compile(r"^content/delivery\.yaml: levels\[0\]\.colour: unknown field \(expected one of: .*\)$")),
     (unknown_crosswalk_level, "content/crosswalk.yaml: rows[2].levels.roadmap: roadmap has no level 'stage-9'"),
     (duplicate_id, "content/delivery.yaml: levels[5]: duplicate level id 'senior'"),
+    (theme_without_id, "content/execution.yaml: sections[4].id: is required"),
+    (duplicate_theme_id, "content/execution.yaml: sections[5]: duplicate theme id 'clarity'"),
+    (shown_with_unknown_level,
+     "content/engineering-levels.yaml: sections[2].shown_with[1]: 'wizard' is not a level of this framework"),
+    (caveat_names_no_section, re.compile(r"^content/roadmap\.yaml: caveats\[0\]: names no section of this framework "
+                                         r"\(sections: \[.*'Purpose'.*\]\)$")),
+    (numbered_is_not_a_boolean, "content/roadmap.yaml: sections[3].numbered: expected true or false, got a string"),
+    (above_roles_unknown_level,
+     "content/engineering-levels.yaml: matrix.above_roles[1]: 'sage' is not a level of this framework"),
+    (track_aliases_not_text, "content/engineering-levels.yaml: tracks[3].aliases[0]: expected a string, got a number"),
 ]
 
 

@@ -58,6 +58,8 @@ class Resolver:
         self._getting_to: dict[str, list[tuple[Level, Section]]] = {}
         self._display: dict[str, str] = {}  # key -> how to suggest it back to a person
         self._build()
+        self._candidates = [(key, key.split()) for key in self._display]
+        self._vocabulary = sorted({w for _, ws in self._candidates for w in ws})
         self.default_framework = catalog.crosswalk.default_framework
         if default_framework:
             framework = catalog.framework(default_framework) or self.framework(default_framework)
@@ -93,7 +95,7 @@ class Resolver:
                         bucket = self._tracks.setdefault(k, [])
                         if all(hit.track is not track for hit in bucket):
                             bucket.append(TrackHit(fw, track))
-                        self._display.setdefault(k, f"{track.name} track" if k.endswith(" track") else track.name)
+                    self._display.setdefault(key, track.name)
             for section in fw.themes():
                 for key in {k for name in (section.id, section.title, *section.aliases) for k in variants(name)}:
                     self._themes.setdefault(key, []).append(ThemeHit(fw, section))
@@ -178,9 +180,31 @@ class Resolver:
         if not key:
             return []
         words = key.split()
+        # Each typed word against each word of the vocabulary once (a few hundred), not per name.
+        matcher = difflib.SequenceMatcher(autojunk=False)
+        word_scores: list[dict[str, float]] = []
+        for word in words:
+            matcher.set_seq2(word)
+            scores = {}
+            for vocab in self._vocabulary:
+                matcher.set_seq1(vocab)
+                # Upper bounds first: most of the vocabulary is nowhere near the word.
+                close = matcher.real_quick_ratio() >= 0.6 and matcher.quick_ratio() >= 0.6
+                scores[vocab] = matcher.ratio() if close else 0.0
+            word_scores.append(scores)
+        matcher.set_seq2(key)
         scored: list[tuple[float, int, str]] = []
-        for position, candidate in enumerate(self._display):
-            score = _closeness(key, words, candidate)
+        for position, (candidate, cwords) in enumerate(self._candidates):
+            if len(key) >= 3 and candidate.startswith(key) and key not in cwords:
+                score = 0.9  # "princ": a name typed in part, below one that has the word itself
+            else:
+                per_word = sum(max(s[c] for c in cwords) for s in word_scores) / len(words)
+                # Words of the name that were not typed cost a little.
+                score = per_word - max(0, len(cwords) - len(words)) * 0.05
+                if score < 0.75:
+                    matcher.set_seq1(candidate)
+                    if matcher.real_quick_ratio() >= 0.75 and matcher.quick_ratio() >= 0.75:
+                        score = max(score, matcher.ratio())
             if score >= 0.75:
                 scored.append((-score, position, candidate))
         names: list[str] = []
@@ -192,20 +216,6 @@ class Resolver:
 
     def framework_names(self) -> list[str]:
         return [fw.name for fw in self.catalog.frameworks]
-
-
-def _closeness(key: str, words: list[str], candidate: str) -> float:
-    """How well each typed word matches the candidate's closest word (a typo inside one word),
-    or the whole-string match if better; a candidate that starts with what was typed ("princ")
-    scores 0.9, below one that has the typed word itself."""
-    cwords = candidate.split()
-    if len(key) >= 3 and candidate.startswith(key) and key not in cwords:
-        return 0.9
-    per_word = sum(max(difflib.SequenceMatcher(None, w, c).ratio() for c in cwords) for w in words) / len(words)
-    # Words typed that the candidate does not have, or candidate words not typed, cost a little.
-    extra = max(0, len(cwords) - len(words)) * 0.05
-    whole = difflib.SequenceMatcher(None, key, candidate).ratio()
-    return max(per_word - extra, whole)
 
 
 def _once(hits: list[T], key: Callable[[T], Hashable]) -> list[T]:
