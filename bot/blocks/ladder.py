@@ -340,8 +340,12 @@ def _paired_sections(a, b) -> list[Block]:
         right = "\n\n".join(section_text(s) for s in b.sections_with_role(role))
         if not (left or right):
             continue
-        left = left or "_(nothing at this level)_"
-        right = right or "_(nothing at this level)_"
+        if not (left and right):
+            # Only one side has it ("Getting to Senior" is the Mid's): shown once, as that side's.
+            level, text = (a, left) if left else (b, right)
+            blocks.extend(markdown_sections(f"*{escape(level.name)}* · {text}"))
+            blocks.append(DividerBlock())
+            continue
         left, right = f"*{escape(a.name)}* · {left}", f"*{escape(b.name)}* · {right}"
         if len(left) <= FIELD_TEXT_LIMIT and len(right) <= FIELD_TEXT_LIMIT:
             # Fields render side by side on desktop.

@@ -463,3 +463,45 @@ def test_punctuation_at_a_sentence_split_is_kept():
     chunks = split_text(text, 300)
     assert all(c.endswith(".") for c in chunks)
     assert_rejoins(text, chunks)
+
+
+# -- the answers people reach by tracks, themes, the matrix, the crosswalk ----------------------
+
+
+def test_every_track_theme_and_matrix_renders_within_limits(ladder):
+    for fw in FRAMEWORKS:
+        for track in fw.tracks:
+            messages = render(ladder.track_answer(fw, track))
+            rendered = visible_text(messages)
+            assert track.name in rendered and all(fw.rung_label(lvl) in rendered for lvl in fw.levels_of_track(track))
+        for theme in fw.themes():
+            render(answer_for(f"theme:{fw.id}/{theme.id}", ladder))
+        if fw.matrix:
+            rendered = visible_text(render(answer_for(f"matrix:{fw.id}", ladder)))
+            assert all(s.name in rendered for s in fw.matrix.stages)
+
+
+def test_every_comparison_as_asked_renders_each_sides_own_text(ladder):
+    """Through `Ladder.compare_answer`: parallel rungs and other frameworks show each side in full."""
+    for a, b in SAME_FRAMEWORK_PAIRS + CROSS_FRAMEWORK_PAIRS:
+        answer = ladder.compare_answer(a, b)
+        rendered = visible_text(render(answer))
+        assert "nothing at this level" not in rendered or answer.relation == "up", (a.key, b.key)
+        if answer.relation != "up":
+            for level in (a, b):
+                shown = [s for sec in level.sections
+                         if sec.role in ("summary", "shift", "getting_to", "ready_for_next", "exit_criteria")
+                         for s in section_strings(sec)] or [
+                    s for sec in level.sections if sec.role in ("overview", "looks_like") for s in section_strings(sec)]
+                assert missing(shown, rendered) == [], (a.key, b.key, level.key)
+
+
+def test_every_level_asked_in_every_other_framework_renders(ladder):
+    for level in LEVELS:
+        for fw in FRAMEWORKS:
+            if fw.levels and fw.id != level.framework_id:
+                answer = ladder.answer(f"{level.name} in {fw.id}")
+                messages = render(answer)
+                if isinstance(answer, LevelAnswer) and answer.translation:
+                    first = messages[0][0]["text"]["text"]
+                    assert first.startswith("You asked for"), (level.key, fw.id)

@@ -90,6 +90,27 @@ def test_share_posts_the_answer_in_channel_with_who_shared_it(running_bot):
     assert buttons(posted["blocks"]) == []  # a channel copy has no buttons of its own
 
 
+def test_the_leaders_overview_opens_a_theme_in_one_click(running_bot):
+    ack = running_bot.command("/ladder execution")
+    risk = button_with(ack.blocks, "theme:execution/risk")
+
+    click = running_bot.click(risk["action_id"], risk["value"])
+
+    [posted] = click.followups(1)
+    text = squash(blocks_text(posted["blocks"]))
+    assert "Risk Management Is Part of Delivery" in text
+    assert "Strong teams don't wait for risks to turn into incidents." in text
+    assert button_with(posted["blocks"], "theme:execution/risk")["action_id"] == ids.LADDER_SHARE
+
+
+def test_a_question_as_people_type_it_is_answered_in_the_ack(running_bot):
+    reply = running_bot.command("/ladder how do I get to staff?")
+    assert reply.status == 200
+    text = squash(reply.text())
+    assert "Senior Engineer → Staff Engineer" in text
+    assert "You're ready for the next stage when others adjust to your delivery pace" in text
+
+
 def test_a_typo_gets_did_you_mean_and_never_an_error(running_bot):
     reply = running_bot.command("/ladder senoir")
 
