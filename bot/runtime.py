@@ -68,6 +68,9 @@ def run_bot(settings: Settings) -> None:
     # objects every time, which showed in the tail latency of log and prep reads.
     gc.collect()             # start-up's garbage goes first, or it is frozen with the rest
     gc.freeze()
+    from bot.recovery import start_recovery
+
+    recovery = start_recovery(services)  # finishes whatever the last process left half-done
     scheduler = None
     if settings.scheduler_enabled:
         from bot.scheduling import start_scheduler
@@ -83,5 +86,6 @@ def run_bot(settings: Settings) -> None:
 
             serve_http(app, settings.port, is_ready=lambda: database_answers(services.session_factory))
     finally:
+        recovery.shutdown(wait=False)
         if scheduler is not None:
             scheduler.shutdown(wait=False)

@@ -19,6 +19,7 @@ from bot.ladder.resolve import Resolver
 from bot.settings import Settings
 
 if TYPE_CHECKING:
+    from bot.outbox.sender import OutboxSender
     from storage.reads import ReadPool
 
 
@@ -41,10 +42,19 @@ class Services:
     # For the reads people wait on (a log page, a 1:1 digest): hand-written SQL on the same
     # database, no ORM (storage.reads). Made from `session_factory`.
     reads: ReadPool | None = None
+    # Every message the bot sends on its own goes through here (bot.outbox). Made from
+    # `session_factory` and the settings' token when not given.
+    outbox: OutboxSender | None = None
 
     def __post_init__(self) -> None:
         if self.session_factory is None:
             return
+        if self.outbox is None:
+            from bot.outbox.sender import OutboxSender
+            from bot.slack_client import make_poster_client
+
+            poster = make_poster_client(self.settings.slack_bot_token, self.settings.slack_api_url)
+            self.outbox = OutboxSender(self.session_factory, poster, lambda: self.now())
         engine = self.session_factory.kw["bind"]
         if self.read_session_factory is None:
             from storage.db import make_session_factory

@@ -40,6 +40,10 @@ _JSON_FIELDS = frozenset(
 )
 
 
+# An internal marker from _api to _handle: answer nothing, drop the connection.
+_DROP = "x-fake-drop-connection"
+
+
 def _mono() -> float:
     return time.clock_gettime(time.CLOCK_MONOTONIC)  # not patched by freezegun
 
@@ -143,6 +147,7 @@ class FakeSlack:
             "chat.delete": self._chat_delete,
             "conversations.open": self._conversations_open,
             "conversations.history": self._conversations_history,
+            "conversations.replies": self._conversations_replies,
             "users.info": self._users_info,
             "views.open": lambda a: self._view_call(a, need_trigger=True),
             "views.push": lambda a: self._view_call(a, need_trigger=True),
@@ -209,14 +214,20 @@ class FakeSlack:
 
     # ------------------------------------------------------------ scripting
     def fail_next(
-        self, method: str, error: str = "ratelimited", status: int | None = None, retry_after: int = 1, times: int = 1
+        self, method: str, error: str = "ratelimited", status: int | None = None, retry_after: int = 1, times: int = 1,
+        after_work: bool = False,
     ) -> None:
         """Make the next ``times`` calls to ``method`` fail with ``{"ok": false, "error": error}``.
-        ``status`` defaults to 429 (with ``Retry-After: retry_after``) for "ratelimited", else 200."""
+        ``status`` defaults to 429 (with ``Retry-After: retry_after``) for "ratelimited", else 200.
+
+        ``after_work=True`` is Slack at its least kind: the method does its work (the message
+        is posted) and *then* the caller gets the failure, e.g. ``status=500``. The error
+        ``"timeout"`` drops the connection after the work without any answer, as a timed-out
+        request looks to the client."""
         if status is None:
             status = 429 if error == "ratelimited" else 200
         with self._lock:
-            self._failures[method].extend([(error, status, retry_after)] * times)
+            self._failures[method].extend([(error, status, retry_after, after_work)] * times)
 
     def set_user(self, user_id: str, **fields: Any) -> None:
         """Set users.info fields for ``user_id`` (tz, tz_offset, tz_label, real_name, name, email,
@@ -322,6 +333,9 @@ class FakeSlack:
         extra: dict[str, str] = {}
         if url.path.startswith("/api/"):
             status, payload, extra = self._api(url.path[5:], url.query, raw, h.headers)
+            if extra.pop(_DROP, None):
+                h.close_connection = True  # the work is done; the caller never hears of it
+                return
             out, ctype = json.dumps(payload).encode(), "application/json; charset=utf-8"
         elif url.path.startswith("/response/"):
             try:
@@ -377,11 +391,21 @@ class FakeSlack:
         with self._cond:
             script = self._failures.get(method)
             retry_after = self._rate_check(method) if not script else None
-            if script:
-                error, status, wait = script.popleft()
+            after_work = bool(script) and script[0][3] and not parse_error and has_token
+            if script and not after_work:
+                error, status, wait, _ = script.popleft()
                 if status == 429:
                     extra = {"Retry-After": str(wait)}
                 payload: dict = {"ok": False, "error": error}
+            elif after_work:
+                error, status, wait, _ = script.popleft()
+                try:
+                    done = self._methods[method](args) if method in self._methods else {"ok": False}
+                except _ApiError as e:
+                    done = {"ok": False, "error": e.error}
+                payload = {"ok": False, "error": error, "did_work": bool(done.get("ok"))}
+                if error == "timeout":
+                    extra = {_DROP: "1"}
             elif retry_after is not None:
                 self._rate_limited += 1
                 status, extra = 429, {"Retry-After": str(retry_after)}
@@ -520,6 +544,20 @@ class FakeSlack:
         page = [dict(m) if with_meta else {k: v for k, v in m.items() if k != "metadata"} for m in page]
         return {"ok": True, "messages": page, "has_more": more, "pin_count": 0,
                 "response_metadata": {"next_cursor": f"offset:{start + limit}" if more else ""}}
+
+    def _conversations_replies(self, args: dict) -> dict:
+        """The thread of message ``ts``: its parent first, then replies oldest first, as Slack
+        answers. Honours limit and include_all_metadata; an unknown ts is thread_not_found."""
+        channel = self._channel(args.get("channel"))
+        parent = self._find(channel, args.get("ts"))
+        if parent is None:
+            raise _ApiError("thread_not_found")
+        root = parent.get("thread_ts", parent["ts"])
+        msgs = [m for m in self._messages.get(channel, []) if m["ts"] == root or m.get("thread_ts") == root]
+        limit = min(int(args.get("limit") or 1000), 1000)
+        with_meta = _truthy(args.get("include_all_metadata"))
+        page = [dict(m) if with_meta else {k: v for k, v in m.items() if k != "metadata"} for m in msgs[:limit]]
+        return {"ok": True, "messages": page, "has_more": len(msgs) > limit}
 
     def _users_info(self, args: dict) -> dict:
         uid = args.get("user")

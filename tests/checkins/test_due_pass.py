@@ -177,8 +177,9 @@ def test_one_reminder_after_the_delay_only_if_unanswered(fake_slack, database_ur
     desk.update(ids["UNOREMIND"], reminders_enabled=False)
     assert desk.run(DUE).sent == 4
     answered = desk.checkin(ids["UANSWERED"], WEEK)
-    saved = save_modal_answers(desk.session_factory, answered.id, TEAM, "UANSWERED",
-                               {answered.questions[0]["id"]: "Shipped the thing."}, False, "k1", DUE + MINUTE)
+    with desk.session_factory.begin() as session:
+        saved = save_modal_answers(session, answered.id, TEAM, "UANSWERED",
+                                   {answered.questions[0]["id"]: "Shipped the thing."}, False, "k1", DUE + MINUTE)
     assert saved.saved == 1
     desk.update(ids["UPAUSED"], paused_until=DUE + timedelta(weeks=2))
 

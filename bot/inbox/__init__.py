@@ -1,0 +1,1 @@
+"""Slack deliveries written down before they are acknowledged (see `bot.inbox.intake`)."""

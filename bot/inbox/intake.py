@@ -1,0 +1,78 @@
+"""Durable before ack: a DM event is on disk before Slack hears "200 OK".
+
+Bolt acknowledges an event before its listener runs, and Slack never resends an acknowledged
+event: a crash, a SIGKILL or a deploy between the two used to lose what the engineer typed.
+So a listener middleware (which Bolt runs in the request thread, before the ack) writes the raw
+event to the inbox in one INSERT, and the listener processes it afterwards; whatever a crash
+leaves undone, `recover` finishes (at start-up and on every recovery tick).
+
+Why an inbox here and not "save, then ack" as the modal does: a thread reply needs nothing
+back in the ack, and processing it may call Slack (the parent message's metadata names its
+check-in when the reply beat the sender's bookkeeping), which has no place inside Slack's 3 s.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from slack_bolt import BoltContext
+
+from bot.inbox.messages import process_message_event
+from storage.repositories.inbox import Inbox
+
+logger = logging.getLogger(__name__)
+
+MESSAGE_EVENT = "message_event"
+# Items younger than this are left to the request thread that wrote them down.
+RECOVERY_GRACE = timedelta(seconds=10)
+
+
+def is_kept(event: dict) -> bool:
+    """The DM events that can change a growth log or need an answer; the rest need no inbox."""
+    if event.get("type") != "message" or event.get("channel_type") != "im" or event.get("bot_id"):
+        return False
+    return event.get("subtype") in (None, "message_changed", "message_deleted")
+
+
+def delivery_key(body: dict) -> str:
+    event = body.get("event") or {}
+    if body.get("event_id"):
+        return f"event:{body['event_id']}"
+    return f"message:{event.get('channel')}:{event.get('ts') or event.get('event_ts')}:{event.get('subtype') or ''}"
+
+
+def write_down_first(body: dict, context: BoltContext, next) -> None:  # noqa: A002 - Bolt's name
+    """Listener middleware for DM events: the INSERT that makes the ack safe."""
+    event = body.get("event") or {}
+    context["inbox_id"] = None
+    if is_kept(event):
+        services = context["services"]
+        team_id = body.get("team_id") or event.get("team")
+        with services.session_factory.begin() as session:
+            # None: Slack's retry of a delivery already here (its first copy is, or was, processed).
+            context["inbox_id"] = Inbox(session).add(delivery_key(body), MESSAGE_EVENT, team_id, body, services.now())
+    next()
+
+
+def process(services, item_id: int | None) -> None:
+    """Process one written-down delivery (exactly once, whoever else tries) and send what it queued."""
+    if item_id is None:
+        return
+    for message_id in process_message_event(services, item_id):
+        services.outbox.send(message_id)
+
+
+def recover(services, now: datetime | None = None, limit: int = 200) -> int:
+    """Finish deliveries a crash (or a busy moment) left undone; how many were looked at."""
+    now = now or services.now()
+    with services.session_factory() as session:
+        undone = Inbox(session).undone(received_before=now - RECOVERY_GRACE, limit=limit)
+    for item_id in undone:
+        try:
+            process(services, item_id)
+        except Exception as exc:  # noqa: BLE001 - one bad item must not hold up the others
+            logger.exception("Inbox item %d failed; it is retried on the next tick", item_id)
+            with services.session_factory.begin() as session:
+                Inbox(session).note_failure(item_id, f"{type(exc).__name__}: {exc}")
+    return len(undone)

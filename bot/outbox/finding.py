@@ -1,0 +1,42 @@
+"""Finding a message the outbox may already have posted, by the id in its metadata.
+
+A 5xx or a timeout can come after Slack posted the message; so can a crash between the post
+and its bookkeeping. Before posting such a message again, the sender looks for it.
+"""
+
+from __future__ import annotations
+
+from slack_sdk import WebClient
+
+from bot import ids
+
+# Replies in a thread are few; a DM's history since the message was queued is short.
+_LOOKUP_LIMIT = 100
+
+
+def outbox_metadata(message_id: int) -> dict:
+    return {"event_type": ids.OUTBOX_METADATA_EVENT, "event_payload": {"outbox_id": message_id}}
+
+
+def find_posted(client: WebClient, channel: str, thread_ts: str | None, message_id: int) -> tuple[str, str] | None:
+    """(channel id, ts) of the earlier post of outbox message `message_id`, or None.
+
+    Raises SlackApiError (or a connection error) if Slack cannot say: the caller retries later
+    rather than guess. `channel` may be a user id (a DM), which conversations.open turns into
+    the DM's channel id.
+    """
+    if channel[:1] in ("U", "W"):
+        channel = client.conversations_open(users=channel)["channel"]["id"]
+    # No `oldest`: Slack's clock is not ours. The newest messages are enough, because the
+    # lookup runs minutes after the post at most.
+    if thread_ts:
+        found = client.conversations_replies(channel=channel, ts=thread_ts, limit=_LOOKUP_LIMIT,
+                                             include_all_metadata=True)
+    else:
+        found = client.conversations_history(channel=channel, limit=_LOOKUP_LIMIT, include_all_metadata=True)
+    for message in found.get("messages") or []:
+        metadata = message.get("metadata") or {}
+        if (metadata.get("event_type") == ids.OUTBOX_METADATA_EVENT
+                and (metadata.get("event_payload") or {}).get("outbox_id") == message_id):
+            return channel, message["ts"]
+    return None

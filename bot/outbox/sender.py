@@ -1,0 +1,144 @@
+"""Posting what the outbox holds: each message once, whatever Slack or the process does.
+
+A message is queued (`queue`) in the same transaction as its cause (a saved answer, a new
+manager), so it exists exactly when the cause does. Sending claims it, commits, posts it with
+its id in the message metadata, and records the post. One retry policy for all of it:
+
+- 429: the client's rate-limit handler waits `Retry-After` and tries again (nothing was posted);
+- 5xx, timeout, dropped connection: maybe posted, so never re-posted blindly: the message is
+  marked `maybe_posted` and the next attempt first looks for it by its metadata;
+- any other Slack error (the user left, the channel is gone): failed for good, kept with its reason.
+
+A process that dies mid-send leaves a claim whose lease runs out; the next drain finds the
+message (it may have been posted) the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Callable
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.outbox.finding import find_posted, outbox_metadata
+from storage.models import OutboxMessage
+from storage.repositories.outbox import Outbox
+
+logger = logging.getLogger(__name__)
+
+# Longer than one post can take (timeout 15 s, a few 429 waits); after it another sender may look.
+SEND_LEASE = timedelta(minutes=2)
+# After the n-th failed attempt, wait RETRY_DELAYS[n-1] (the last one repeats) before the next.
+RETRY_DELAYS = (timedelta(seconds=20), timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30))
+# Past this many attempts a message that keeps failing is given up on (about a day of tries).
+MAX_ATTEMPTS = 50
+SENT, FOUND, RETRY, FAILED, BUSY = "sent", "found", "retry", "failed", "busy"
+
+
+def queue(session, key: str, *, channel: str, text: str, blocks: list[Any], now: datetime,
+          team_id: str | None = None, thread_ts: str | None = None) -> int | None:
+    """Queue one message in the caller's transaction; its id, or None if `key` was queued before."""
+    plain = [block.to_dict() if hasattr(block, "to_dict") else block for block in blocks]
+    message, created = Outbox(session).add(key, channel=channel, text=text, blocks=plain, now=now,
+                                           team_id=team_id, thread_ts=thread_ts)
+    return message.id if created else None
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    id: int
+    channel: str
+    thread_ts: str | None
+    text: str
+    blocks: list[dict[str, Any]]
+    maybe_posted: bool
+    attempts: int
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: OutboxMessage) -> "_Claimed":
+        return cls(row.id, row.channel, row.thread_ts, row.text, list(row.blocks or []), row.maybe_posted,
+                   row.attempts, row.created_at)
+
+
+class OutboxSender:
+    def __init__(self, session_factory, client: WebClient, now: Callable[[], datetime]):
+        self._session_factory = session_factory
+        self._client = client
+        self._now = now
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+    @property
+    def client(self) -> WebClient:
+        """The client it posts with: no blind retries (see bot.slack_client)."""
+        return self._client
+
+    def send(self, message_id: int | None) -> str:
+        """Try to post one message now; what came of it (SENT, FOUND, RETRY, FAILED or BUSY)."""
+        if message_id is None:
+            return BUSY
+        with self._session_factory.begin() as session:
+            row = Outbox(session).claim(message_id, self.owner, self._now(), SEND_LEASE)
+            claimed = _Claimed.of(row) if row is not None else None
+        if claimed is None:
+            return BUSY  # sent already, or another sender has it
+        try:
+            found = None
+            # A claim taken over from a dead sender may have been posted as well.
+            if claimed.maybe_posted or claimed.attempts > 1:
+                found = find_posted(self._client, claimed.channel, claimed.thread_ts, claimed.id)
+            if found is not None:
+                self._finish(claimed, *found)
+                return FOUND
+            response = self._client.chat_postMessage(
+                channel=claimed.channel, thread_ts=claimed.thread_ts, text=claimed.text, blocks=claimed.blocks,
+                metadata=outbox_metadata(claimed.id), unfurl_links=False, unfurl_media=False,
+            )
+        except SlackApiError as exc:
+            return self._after_error(claimed, exc)
+        except Exception as exc:  # noqa: BLE001 - a timeout, a dropped connection: maybe posted
+            return self._retry(claimed, f"{type(exc).__name__}: {exc}", maybe_posted=True)
+        self._finish(claimed, response["channel"], response["ts"])
+        return SENT
+
+    def drain(self, limit: int = 200) -> dict[str, int]:
+        """Send every message that is due (after a crash, a failed attempt, a busy moment)."""
+        with self._session_factory() as session:
+            due = Outbox(session).due_ids(self._now(), limit)
+        counts: dict[str, int] = {}
+        for message_id in due:
+            outcome = self.send(message_id)
+            counts[outcome] = counts.get(outcome, 0) + 1
+        return counts
+
+    def _finish(self, claimed: _Claimed, channel_id: str, ts: str) -> None:
+        with self._session_factory.begin() as session:
+            Outbox(session).mark_sent(claimed.id, self.owner, channel_id, ts, self._now())
+
+    def _after_error(self, claimed: _Claimed, exc: SlackApiError) -> str:
+        status = getattr(exc.response, "status_code", 200)
+        error = str(exc.response.get("error") or f"HTTP {status}")
+        if status == 429 or error == "ratelimited":
+            return self._retry(claimed, error, maybe_posted=False)  # the handler gave up waiting
+        if status >= 500 or error in ("internal_error", "fatal_error", "service_unavailable", "request_timeout"):
+            return self._retry(claimed, error, maybe_posted=True)
+        logger.warning("Outbox message %d refused by Slack: %s", claimed.id, error)
+        with self._session_factory.begin() as session:
+            Outbox(session).mark_failed(claimed.id, self.owner, error)
+        return FAILED
+
+    def _retry(self, claimed: _Claimed, error: str, *, maybe_posted: bool) -> str:
+        with self._session_factory.begin() as session:
+            outbox = Outbox(session)
+            if claimed.attempts >= MAX_ATTEMPTS:
+                outbox.mark_failed(claimed.id, self.owner, f"gave up after {claimed.attempts} attempts: {error}")
+                return FAILED
+            delay = RETRY_DELAYS[min(claimed.attempts, len(RETRY_DELAYS)) - 1]
+            outbox.retry_later(claimed.id, self.owner, error, self._now() + delay, maybe_posted)
+        return RETRY

@@ -1,0 +1,71 @@
+"""The inbox: Slack deliveries written down before they are acknowledged, then processed once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from storage.models import InboxItem
+from storage.repositories._common import literal_limit, rowcount
+
+
+class Inbox:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def add(self, key: str, kind: str, team_id: str | None, payload: dict[str, Any], now: datetime) -> int | None:
+        """Write one delivery down; its id, or None if `key` is already here (Slack's retry).
+
+        One INSERT … ON CONFLICT DO NOTHING: the cheapest durable write there is, because it
+        stands between Slack and the acknowledgement.
+        """
+        insert = (postgresql.insert if self.session.bind.dialect.name == "postgresql" else sqlite.insert)(InboxItem)
+        inserted = self.session.execute(
+            insert.values(key=key, kind=kind, team_id=team_id, payload=payload, received_at=now, attempts=0)
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(InboxItem.id)
+        ).scalar_one_or_none()
+        return inserted
+
+    def take(self, item_id: int, now: datetime) -> dict[str, Any] | None:
+        """Mark the item done in the caller's transaction and return its payload; None if it was
+        done already. Do the item's work in the same transaction: on PostgreSQL the UPDATE also
+        locks the row, so a second processor waits and then finds it done; on SQLite writers run
+        one at a time anyway. Either way the work happens exactly once.
+
+        The stored payload is emptied as it is taken: what an engineer wrote then lives in the
+        growth log alone, not in a second copy here.
+        """
+        payload = self.payload(item_id)
+        if payload is None:
+            return None
+        taken = self.session.execute(
+            update(InboxItem).where(InboxItem.id == item_id, InboxItem.done_at.is_(None))
+            .values(done_at=now, payload={}, attempts=InboxItem.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+        return payload if rowcount(taken) == 1 else None
+
+    def payload(self, item_id: int) -> dict[str, Any] | None:
+        """The payload of an item not yet done (a read before the processing transaction)."""
+        return self.session.scalar(select(InboxItem.payload).where(InboxItem.id == item_id, InboxItem.done_at.is_(None)))
+
+    def undone(self, received_before: datetime, limit: int = 200) -> list[int]:
+        return list(self.session.scalars(
+            select(InboxItem.id).where(InboxItem.done_at.is_(None), InboxItem.received_at < received_before)
+            .order_by(InboxItem.id).limit(literal_limit()), {"limit": limit}))
+
+    def note_failure(self, item_id: int, error: str) -> None:
+        self.session.execute(update(InboxItem).where(InboxItem.id == item_id)
+                             .values(attempts=InboxItem.attempts + 1, last_error=error[:500])
+                             .execution_options(synchronize_session=False))
+
+    def prune(self, older_than: datetime) -> int:
+        """Forget processed deliveries older than Slack could still retry them."""
+        return rowcount(self.session.execute(
+            delete(InboxItem).where(InboxItem.done_at.is_not(None), InboxItem.received_at < older_than)
+            .execution_options(synchronize_session=False)))

@@ -1,0 +1,93 @@
+"""The outbox: messages the bot sends on its own, each claimed here before it is posted."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, or_, select
+from sqlalchemy.orm import Session
+
+from storage.models import OutboxMessage, OutboxStatus
+from storage.repositories._common import insert_or_get, literal_limit, rowcount, update_if
+
+
+class Outbox:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def add(self, key: str, *, channel: str, text: str, blocks: list[dict[str, Any]], now: datetime,
+            team_id: str | None = None, thread_ts: str | None = None) -> tuple[OutboxMessage, bool]:
+        """Queue a message in the caller's transaction; (row, created). One `key`, one message:
+        queueing the same cause again (a retried event, a crashed job run twice) adds nothing."""
+        return insert_or_get(
+            self.session,
+            OutboxMessage(key=key, team_id=team_id, channel=channel, thread_ts=thread_ts, text=text,
+                          blocks=blocks, status=OutboxStatus.PENDING.value, next_attempt_at=now, created_at=now),
+            select(OutboxMessage).where(OutboxMessage.key == key),
+        )
+
+    def by_key(self, key: str) -> OutboxMessage | None:
+        return self.session.scalars(select(OutboxMessage).where(OutboxMessage.key == key)).one_or_none()
+
+    def claim(self, message_id: int, owner: str, now: datetime, lease: timedelta) -> OutboxMessage | None:
+        """Make `owner` the one sender of the message (a due "pending" row, or a "sending" row
+        whose sender died); None if someone else has it or it is done. Commit before posting."""
+        taken = update_if(
+            self.session, OutboxMessage, message_id,
+            [or_(and_(OutboxMessage.status == OutboxStatus.PENDING.value, OutboxMessage.next_attempt_at <= now),
+                 and_(OutboxMessage.status == OutboxStatus.SENDING.value, OutboxMessage.lease_until < now))],
+            status=OutboxStatus.SENDING.value, owner=owner, lease_until=now + lease,
+            attempts=OutboxMessage.attempts + 1,
+        )
+        return self.session.get(OutboxMessage, message_id, populate_existing=True) if taken else None
+
+    def due_ids(self, now: datetime, limit: int = 200) -> list[int]:
+        """Messages a drain should try: due pending ones, and claims whose sender died."""
+        return list(self.session.scalars(
+            select(OutboxMessage.id)
+            .where(or_(and_(OutboxMessage.status == OutboxStatus.PENDING.value, OutboxMessage.next_attempt_at <= now),
+                       and_(OutboxMessage.status == OutboxStatus.SENDING.value, OutboxMessage.lease_until < now)))
+            .order_by(OutboxMessage.id)
+            .limit(literal_limit())
+        , {"limit": limit}))
+
+    def mark_sent(self, message_id: int, owner: str, channel_id: str, message_ts: str, now: datetime) -> bool:
+        return self._if_owned(message_id, owner, status=OutboxStatus.SENT.value, channel_id=channel_id,
+                              message_ts=message_ts, sent_at=now, lease_until=None, last_error=None)
+
+    def retry_later(self, message_id: int, owner: str, error: str, at: datetime, maybe_posted: bool) -> bool:
+        """Back to "pending" until `at`. `maybe_posted` stays set once set: the next attempt
+        looks for an earlier post by its metadata before posting again."""
+        values: dict[str, Any] = {"status": OutboxStatus.PENDING.value, "owner": None, "lease_until": None,
+                                  "next_attempt_at": at, "last_error": error}
+        if maybe_posted:
+            values["maybe_posted"] = True
+        return self._if_owned(message_id, owner, **values)
+
+    def mark_failed(self, message_id: int, owner: str, error: str) -> bool:
+        return self._if_owned(message_id, owner, status=OutboxStatus.FAILED.value, lease_until=None, last_error=error)
+
+    def forget_channel(self, channel: str) -> int:
+        """Unsent messages to `channel` (a user who asked to be forgotten) are dropped."""
+        return rowcount(self.session.execute(
+            delete(OutboxMessage)
+            .where(OutboxMessage.channel == channel, OutboxMessage.status != OutboxStatus.SENDING.value)
+            .execution_options(synchronize_session=False)
+        ))
+
+    def prune(self, older_than: datetime) -> int:
+        """Forget finished messages older than `older_than` (their keys can no longer recur)."""
+        return rowcount(self.session.execute(
+            delete(OutboxMessage)
+            .where(OutboxMessage.status.in_([OutboxStatus.SENT.value, OutboxStatus.FAILED.value]),
+                   OutboxMessage.created_at < older_than)
+            .execution_options(synchronize_session=False)
+        ))
+
+    def _if_owned(self, message_id: int, sender: str, **values: Any) -> bool:
+        return update_if(self.session, OutboxMessage, message_id,
+                         [OutboxMessage.owner == sender, OutboxMessage.status == OutboxStatus.SENDING.value], **values)
+
+
+
