@@ -233,6 +233,10 @@ class Ladder:
         cap = self.resolver.capability_exact(what)
         if cap is not None:
             found.append(CapabilityAnswer(cap))
+        holder = self.resolver.framework_of_section(what)
+        if holder is not None and not any(isinstance(a, FrameworkAnswer) and a.framework.id == holder.id
+                                          for a in found):
+            found.append(FrameworkAnswer(holder))
         if not found:
             named = self.resolver.framework(what)  # "levels" → Engineering Levels: a unique partial match
             if named is not None:

@@ -56,6 +56,7 @@ class Resolver:
         self._themes: dict[str, list[ThemeHit]] = {}
         self._matrices: dict[str, Framework] = {}
         self._getting_to: dict[str, list[tuple[Level, Section]]] = {}
+        self._sections: dict[str, Framework] = {}  # a framework section's title -> its framework
         self._display: dict[str, str] = {}  # key -> how to suggest it back to a person
         self._build()
         self._candidates = [(key, key.split()) for key in self._display]
@@ -96,6 +97,11 @@ class Resolver:
                         if all(hit.track is not track for hit in bucket):
                             bucket.append(TrackHit(fw, track))
                     self._display.setdefault(key, track.name)
+            for section in fw.sections:
+                # "core principles", "for managers": the overview that shows that section.
+                if not section.is_theme and section.role != "summary":
+                    for key in variants(section.title) + [k for t in (section.under,) if t for k in variants(t)]:
+                        self._sections.setdefault(key, fw)
             for section in fw.themes():
                 for key in {k for name in (section.id, section.title, *section.aliases) for k in variants(name)}:
                     self._themes.setdefault(key, []).append(ThemeHit(fw, section))
@@ -137,6 +143,10 @@ class Resolver:
         found = [hit for key in variants(text) for hit in self._themes.get(key, [])]
         return [hit for hit in _once(found, lambda h: (h.framework.id, h.section.id))
                 if framework is None or hit.framework.id == framework.id]
+
+    def framework_of_section(self, text: str) -> Framework | None:
+        """The framework whose overview shows a section of that title ("core principles")."""
+        return next((self._sections[k] for k in variants(text) if k in self._sections), None)
 
     def matrix(self, text: str) -> Framework | None:
         return next((self._matrices[k] for k in variants(text) if k in self._matrices), None)

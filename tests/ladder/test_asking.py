@@ -299,3 +299,12 @@ def test_staff_and_above_pages_carry_beyond_senior_and_the_matrix_lines(ladder, 
         assert "Beyond Senior the ladder forks, as shown at the top." in rendered, query
         assert "Staff and above set the capacity strategy and decide which bets the org makes at all." in rendered
         assert "Staff and above turn patterns across many projects into how the org builds." in rendered
+
+
+@pytest.mark.parametrize(("text", "framework"), [
+    ("core principles", "roadmap"), ("for managers", "roadmap"), ("Using this roadmap", "roadmap"),
+    ("final note", "roadmap"), ("beyond senior", "engineering-levels"), ("at a glance", "engineering-levels"),
+])
+def test_a_framework_sections_title_opens_the_overview_that_shows_it(ladder, text, framework):
+    answer = ladder.answer(text)
+    assert isinstance(answer, FrameworkAnswer) and answer.framework.id == framework

@@ -49,7 +49,7 @@ QUERIES = {
         "across every stage", "getting to junior", "getting to mid", "getting to senior",
     ],
     ROADMAP: [
-        "roadmap", "stage 1", "stage 2", "stage 3", "stage 4", "stage 5",
+        "roadmap", "stage 1", "stage 2", "stage 3", "stage 4", "stage 5", "for managers",
     ],
 }
 
