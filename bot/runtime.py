@@ -7,6 +7,7 @@ import gc
 import logging
 
 from bot.app_factory import create_app
+from bot.log_format import one_line_handler
 from bot.services import Services, build_content_services
 from bot.settings import Settings, SettingsError
 from storage.db import database_answers
@@ -15,7 +16,8 @@ logger = logging.getLogger("growth_bot")
 
 
 def configure_logging(level: str) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # One record, one line: request content in a message cannot start a forged line (bot.log_format).
+    logging.basicConfig(level=level, handlers=[one_line_handler()])
     # Alembic announces every plugin at INFO on each start-up: noise, not news.
     logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLevelName(level)))
     logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLevelName(level)))

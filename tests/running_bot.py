@@ -14,7 +14,7 @@ from typing import Any
 from waitress.server import create_server
 
 from bot.app_factory import create_app
-from bot.server import make_wsgi_app
+from bot.server import WAITRESS_LIMITS, make_wsgi_app
 from bot.services import Services, build_content_services
 from bot.settings import Settings, load_settings
 from bot.slack_client import make_web_client
@@ -120,7 +120,8 @@ def start_bot(fake: FakeSlack, database_url: str, **overrides: str) -> tuple[Run
     services = Services(settings=settings, catalog=catalog, resolver=resolver, ladder=ladder,
                         session_factory=make_session_factory(engine))
     app = create_app(services, client=make_web_client(settings.slack_bot_token, settings.slack_api_url))
-    server = create_server(make_wsgi_app(app, is_ready=lambda: True), host="127.0.0.1", port=0, threads=4)
+    server = create_server(make_wsgi_app(app, is_ready=lambda: True), host="127.0.0.1", port=0, threads=4,
+                           **WAITRESS_LIMITS)
     stopping = threading.Event()
 
     def serve() -> None:
