@@ -51,7 +51,7 @@ def section_text(section: Section, with_title: bool = True) -> str:
             for row in section.table.rows:
                 cells = "\n".join(f"   _{escape(c)}:_ {escape(v)}" for c, v in zip(columns[1:], row[1:]))
                 parts.append(f"• *{escape(row[0])}*\n{cells}")
-    if not with_title:
+    if not with_title or section.role == "note":  # a note has no heading in the source
         return "\n\n".join(parts)
     if section.role == "getting_to" and parts and not parts[0].startswith("```"):
         # The source writes "Getting to Mid: The move is…": its label, inline.

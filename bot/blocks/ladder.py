@@ -397,10 +397,14 @@ def _matrix(answer: MatrixAnswer) -> tuple[list[Block], list[ButtonElement]]:
     matrix = fw.matrix
     blocks: list[Block] = [header(f"Capability matrix · {fw.name}")]
     for section in matrix.sections:
-        blocks.extend(section_blocks(section))
+        if section.role != "note":
+            blocks.extend(section_blocks(section))
     stages = "\n".join(f"• *{escape(s.name)}* — {escape(s.description)}" + (f" ({escape(s.ritual)})" if s.ritual else "")
                         for s in matrix.stages)
     blocks.extend(markdown_sections(f"*Its stages* (one click each below)\n{stages}"))
+    for section in matrix.sections:
+        if section.role == "note":  # the source's closing note follows the stages
+            blocks.extend(section_blocks(section))
     buttons = [button(s.name, ids.LADDER_OPEN, f"stage:{fw.id}/{s.id}") for s in matrix.stages]
     return blocks, buttons
 
