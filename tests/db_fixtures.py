@@ -28,7 +28,6 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import make_engine, make_session_factory, upgrade_database
-from storage.reads import ReadPool
 from tests.pg_server import PostgresServer
 
 DATABASES = ["sqlite", "postgresql"]
@@ -111,9 +110,9 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 @pytest.fixture
-def reads(engine: Engine) -> ReadPool:
-    """The application's pool for hand-written reads (storage.reads), on `engine`."""
-    return ReadPool(engine)
+def reads(engine: Engine) -> sessionmaker[Session]:
+    """The application's read-only session factory (what reads before an ack use), on `engine`."""
+    return make_session_factory(engine, readonly=True)
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

@@ -17,7 +17,6 @@ from bot.growthlog import export
 from bot.growthlog.access import REFUSAL, Reader, can_read, sees_private
 from storage.repositories.growth_log import LoggedCheckin, read_all
 from bot.services import Services
-from storage.reads import driver_rows
 from storage.repositories import Engineers
 
 logger = logging.getLogger(__name__)
@@ -84,4 +83,4 @@ class Exporter:
                 return [], False
             if not can_read(reader, owner):
                 return [], True
-            return read_all(driver_rows(session), owner.id, include_private=sees_private(reader, owner)), False
+            return read_all(session, owner.id, include_private=sees_private(reader, owner)), False

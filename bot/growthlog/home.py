@@ -21,7 +21,6 @@ from bot.domain.schedule import next_checkin, zone
 from bot.growth.enrolment import Enrolment, Who
 from bot.services import Services
 from storage.models import CheckInStatus
-from storage.reads import driver_rows
 from storage.repositories import Answers, CheckIns, Engineers
 from storage.repositories.growth_log import LoggedCheckin, read_log
 
@@ -125,7 +124,7 @@ def _recent_and_weeks(session, engineer_id: int, current: date) -> tuple[tuple[L
     recent: tuple[LoggedCheckin, ...] = ()
     page_number = 0
     while True:
-        page = read_log(driver_rows(session), engineer_id, include_private=True, page=page_number,
+        page = read_log(session, engineer_id, include_private=True, page=page_number,
                         page_size=_STREAK_PAGE)
         if page_number == 0:
             recent = page.checkins[:RECENT_CHECKINS]

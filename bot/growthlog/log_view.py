@@ -13,9 +13,8 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 
 from bot.domain.schedule import zone
-from bot.growthlog.access import Reader, can_read
+from bot.growthlog.access import Reader, can_read, can_read_where
 from bot.growthlog.mentions import split_mention
-from storage.reads import ReadPool
 from storage.repositories import Answers, Engineers
 from storage.repositories.growth_log import PAGE_SIZE, LogPage, Person, people, read_log_as_reader
 
@@ -130,27 +129,32 @@ class LogView:
     query: LogQuery  # with the owner filled in: what the paging buttons carry
 
 
-def read_log_view(reads: ReadPool, reader: Reader, query: LogQuery, page_size: int = PAGE_SIZE) -> LogView | None:
+def read_log_view(read_sessions, reader: Reader, query: LogQuery, page_size: int = PAGE_SIZE) -> LogView | None:
     """The page the query asks for, or None when the reader may not read that log (say REFUSAL).
 
-    Private answers are included only for the engineer themself. One statement when the page
-    has entries: the access rule is part of the page's query (`read_log_as_reader`). An empty
-    page is then explained by `can_read` on the people involved, as is a `since`, which needs
-    the reader's time zone first.
+    `read_sessions` makes read-only sessions (storage.db.make_session_factory(readonly=True)):
+    this runs before the ack, so it must never wait for SQLite's write lock. Private answers
+    are included only for the engineer themself. One statement when the page has entries: the
+    access rule is part of the page's query (`can_read_where`). An empty page is then explained
+    by `can_read` on the people involved, as is a `since`, which needs the reader's time zone
+    first.
     """
     owner_id = query.owner_user_id or reader.user_id
     query = query.for_owner(owner_id)
-    with reads() as db:
+    with read_sessions() as session:
         found: dict[str, Person] = {}
         since = None
         if query.since:
-            found = people(db, reader.team_id, owner_id, reader.user_id)
+            found = people(session, reader.team_id, owner_id, reader.user_id)
             me = found.get(reader.user_id)
             since = _start_of_day(query.since, me.tz if me else None)
-        page = read_log_as_reader(db, reader.team_id, reader.user_id, owner_id, since=since, last=query.last,
+        # Private answers for the engineer only (`sees_private`): the page is the owner's, in
+        # the reader's workspace, so that is the reader reading their own.
+        page = read_log_as_reader(session, reader.team_id, owner_id, lambda owner: can_read_where(reader, owner),
+                                  include_private=owner_id == reader.user_id, since=since, last=query.last,
                                   page=query.page, page_size=page_size)
         if not page.checkins:
-            found = found or people(db, reader.team_id, owner_id)
+            found = found or people(session, reader.team_id, owner_id)
             owner = found.get(owner_id)
             if owner is None and owner_id == reader.user_id:
                 return LogView(owner_id, True, LogPage((), query.page, False), query)

@@ -26,7 +26,6 @@ from bot.growthlog.access import REFUSAL, Reader
 from bot.growthlog.mentions import mention, split_mention
 from bot.growthlog.prep import build_digest, can_prep
 from bot.services import Services
-from storage.reads import driver_rows
 from storage.repositories import Engineers, OneOnOnes
 
 logger = logging.getLogger(__name__)
@@ -214,7 +213,7 @@ def _due(services: Services, now: datetime, lead: timedelta) -> list[_Due]:
 def _send(services: Services, client: WebClient, due: _Due, now: datetime) -> bool:
     reader = Reader(due.team_id, due.manager)
     with services.session_factory.begin() as session:
-        digest = build_digest(driver_rows(session), services.catalog, reader, due.report, now)
+        digest = build_digest(session, services.catalog, reader, due.report, now)
         if digest is None:
             # The report no longer names this manager: the pair is gone, and so is its row.
             OneOnOnes(session).remove_for_pair(due.team_id, due.manager, due.report)

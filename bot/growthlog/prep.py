@@ -15,10 +15,9 @@ from zoneinfo import ZoneInfo
 
 from bot.catalog.model import Catalog, Level, Section
 from bot.domain.schedule import zone
-from bot.growthlog.access import Reader, can_read
+from bot.growthlog.access import Reader, can_prep, can_prep_where
 from bot.growthlog.assessment import FRAMEWORK_ID, profile_summary
 from storage.models import CheckInStatus
-from storage.reads import DriverRows, ReadPool
 from storage.repositories import Engineers, OneOnOnes
 from storage.repositories.growth_log import (
     LoggedCheckin,
@@ -60,11 +59,6 @@ class PrepDigest(NamedTuple):
     profile: tuple[str, ...]
 
 
-def can_prep(reader: Reader, owner) -> bool:
-    """A digest is for the report's current manager only: reading one's own log is not a 1:1 prep."""
-    return owner is not None and owner.user_id != reader.user_id and can_read(reader, owner)
-
-
 def stage_guidance(catalog: Catalog, level: Level) -> tuple[Guidance, ...]:
     """The level's own guidance first, then that of its crosswalk equivalents, where present."""
     return catalog.derived(("prep.guidance", level.key), lambda: _stage_guidance(catalog, level))
@@ -87,22 +81,23 @@ def quiet_weeks(weeks: Iterable[tuple[int, date]], shared_checkin_ids: Set[int],
                          if checkin_id not in shared_checkin_ids and (known_from is None or week >= known_from)}))
 
 
-def build_digest(db: DriverRows, catalog: Catalog, reader: Reader, report_user_id: str,
+def build_digest(session, catalog: Catalog, reader: Reader, report_user_id: str,
                  now: datetime) -> PrepDigest | None:
     """The digest for `reader` about `report_user_id`; None when `reader` may not have it (say REFUSAL).
 
     Three statements: the report with the reader's time zone, the pair's last prep and the
     self-assessments, then (only if the reader may have it) the page and the recent weeks."""
-    context = prep_context(db, reader.team_id, reader.user_id, report_user_id, FRAMEWORK_ID)
+    context = prep_context(session, reader.team_id, reader.user_id, report_user_id, FRAMEWORK_ID,
+                           lambda owner: can_prep_where(reader, owner))
     owner = context.report if context else None
     if not can_prep(reader, owner):
         return None
     period_start = context.last_prep_at or now - FIRST_PREP_WINDOW
     # A check-in that went out in the period can only have been answered after it went out,
     # so the shared answers written since the period start tell which of them have any.
-    shared = read_shared_since(db, owner.id, period_start, DIGEST_CHECKINS)
+    shared = read_shared_since(session, owner.id, period_start, DIGEST_CHECKINS)
     # Check-ins that went out (or were due) in the period, not abandoned mid-send.
-    sent = weeks_sent(db, owner.id, period_start, now, COUNTED, RECENT_CHECKINS)
+    sent = weeks_sent(session, owner.id, period_start, now, COUNTED, RECENT_CHECKINS)
     level = catalog.level(owner.framework_id or "", owner.level_id or "")
     framework = catalog.framework(level.framework_id) if level else None
     return PrepDigest(
@@ -120,11 +115,12 @@ def build_digest(db: DriverRows, catalog: Catalog, reader: Reader, report_user_i
     )
 
 
-def read_digest(reads: ReadPool, catalog: Catalog, reader: Reader, report_user_id: str,
+def read_digest(read_sessions, catalog: Catalog, reader: Reader, report_user_id: str,
                 now: datetime) -> PrepDigest | None:
-    """`build_digest` on a connection of its own (it only reads)."""
-    with reads() as db:
-        return build_digest(db, catalog, reader, report_user_id, now)
+    """`build_digest` in a read-only session of its own (`read_sessions`, as for
+    log_view.read_log_view): it runs before the ack and takes no write lock."""
+    with read_sessions() as session:
+        return build_digest(session, catalog, reader, report_user_id, now)
 
 
 def mark_prepped(session_factory, reader: Reader, report_user_id: str, at: datetime) -> bool:

@@ -20,7 +20,8 @@ from bot.listeners import (
 def register_listeners(app: App) -> None:
     errors.register(app)
     ladder.register(app)
-    growth_command.register(app, rich_verbs={**growth_log.VERBS, **growth_files.VERBS, **assessment.VERBS})
+    growth_command.register(app, rich_verbs={**growth_log.VERBS, **growth_files.VERBS, **assessment.VERBS},
+                            ack_verbs=growth_log.ACK_VERBS)
     checkin_answers.register(app)
     setup_view.register(app)
     growth_log.register(app)

@@ -1,4 +1,4 @@
-"""`/growth …`: settings and check-ins. Ack at once; the answer follows via response_url."""
+"""`/growth …`: settings and check-ins. Reads answer in the ack; the rest ack at once and answer via response_url."""
 
 from __future__ import annotations
 
@@ -13,16 +13,20 @@ from bot.blocks.growth import build_open_checkin_reply, reply
 from bot.growth import preferences
 from bot.growth.enrolment import Enrolment, Who
 from bot.scheduling import make_due_runner
-from bot.listeners.replies import say
+from bot.listeners.replies import answer_in_ack, say
 from bot.services import Services
 
 UNKNOWN = "I don't know `/growth {verb}`. Here is what I can do:"
 
 
 def handle_growth_command(ack: Ack, command: dict, respond: Respond, client: WebClient, context: BoltContext,
-                          rich_verbs: Mapping[str, Callable] = MappingProxyType({})) -> None:
+                          rich_verbs: Mapping[str, Callable] = MappingProxyType({}),
+                          ack_verbs: Mapping[str, Callable] = MappingProxyType({})) -> None:
     verb, _, rest = (command.get("text") or "").strip().partition(" ")
     verb = verb.lower()
+    if verb in ack_verbs:
+        answer_in_ack(ack, respond, ack_verbs[verb](command=command, rest=rest.strip(), services=context["services"]))
+        return
     if verb == "setup":
         ack()
         open_setup(command["trigger_id"], command, client, context)
@@ -98,12 +102,16 @@ def handle_checkin_now(ack: Ack, body: dict, respond: Respond, client: WebClient
     say(respond, _now(Enrolment(services, client), who, "", services, client))
 
 
-def register(app: App, rich_verbs: Mapping[str, Callable] = MappingProxyType({})) -> None:
-    """`rich_verbs`: the features' own verbs (log, export, assess…), each called as
-    fn(command=, rest=, respond=, client=, services=) after the ack."""
+def register(app: App, rich_verbs: Mapping[str, Callable] = MappingProxyType({}),
+             ack_verbs: Mapping[str, Callable] = MappingProxyType({})) -> None:
+    """`rich_verbs`: the features' own verbs (export, assess…), each called as
+    fn(command=, rest=, respond=, client=, services=) after an empty ack. `ack_verbs`: those
+    quick enough to answer within Slack's 3 s without a Slack call or a write first (log,
+    prep), each called as fn(command=, rest=, services=) -> replies.Answer before the ack,
+    which carries the answer."""
 
     def growth_command(ack: Ack, command: dict, respond: Respond, client: WebClient, context: BoltContext) -> None:
-        handle_growth_command(ack, command, respond, client, context, rich_verbs)
+        handle_growth_command(ack, command, respond, client, context, rich_verbs, ack_verbs)
 
     app.command(ids.GROWTH_COMMAND)(growth_command)
     app.action(ids.OPEN_SETUP)(handle_open_setup)

@@ -26,7 +26,7 @@ from bot.growthlog.mentions import split_mention
 from bot.growthlog.one_on_ones import OneOnOneDesk
 from bot.growthlog.prep import mark_prepped, read_digest
 from bot.growthlog.relationships import Relationships
-from bot.listeners.replies import say
+from bot.listeners.replies import Answer, say, sentence
 from bot.services import Services
 
 NOT_YOUR_ANSWER = "That answer isn't yours to change, so nothing was changed."
@@ -41,36 +41,37 @@ def _reader_of_action(body: dict) -> Reader:
     return Reader(body["team"]["id"], body["user"]["id"])
 
 
-# -- slash-command verbs (called after ack) ------------------------------------------------------
+# -- slash-command verbs ----------------------------------------------------------------------------
+# `/growth log` and `/growth prep` only read (a few indexed statements in a read-only session,
+# no Slack call), so their answer goes in the ack itself, as /ladder's does: no second round
+# trip through response_url. Buttons cannot answer in their ack; they replace the message.
 
 def manager_verb(command: dict, rest: str, respond: Respond, client: WebClient, services: Services) -> None:
     change = Relationships(services, client).handle(Who(command["team_id"], command["user_id"]), rest)
     say(respond, change.message)
 
 
-def log_verb(command: dict, rest: str, respond: Respond, client: WebClient, services: Services) -> None:
+def log_answer(command: dict, rest: str, services: Services) -> Answer:
     try:
         query = parse_log_query(rest)
     except LogQueryError as problem:
-        say(respond, str(problem))
-        return
-    show_log(_reader_of_command(command), query, respond, services, replace_original=False)
+        return sentence(str(problem))
+    view = read_log_view(services.read_session_factory, _reader_of_command(command), query)
+    return sentence(REFUSAL) if view is None else Answer(build_log_messages(view), log_fallback_text(view))
 
 
-def prep_verb(command: dict, rest: str, respond: Respond, client: WebClient, services: Services) -> None:
+def prep_answer(command: dict, rest: str, services: Services) -> Answer:
     report, _ = split_mention(rest)
     if report is None:
-        say(respond, PREP_USAGE)
-        return
+        return sentence(PREP_USAGE)
     reader = _reader_of_command(command)
     now = services.now()
-    digest = read_digest(services.reads, services.catalog, reader, report, now)
+    digest = read_digest(services.read_session_factory, services.catalog, reader, report, now)
     if digest is None:
-        say(respond, REFUSAL)
-        return
-    for blocks in build_prep_messages(digest):
-        respond(response_type="ephemeral", replace_original=False, blocks=blocks, text=prep_fallback_text(digest))
-    mark_prepped(services.session_factory, reader, report, now)
+        return sentence(REFUSAL)
+    # The next digest starts here: recorded once this one is on screen (a write, after the ack).
+    return Answer(build_prep_messages(digest), prep_fallback_text(digest),
+                  then=lambda: mark_prepped(services.session_factory, reader, report, now))
 
 
 def one_on_one_verb(command: dict, rest: str, respond: Respond, client: WebClient, services: Services) -> None:
@@ -78,7 +79,7 @@ def one_on_one_verb(command: dict, rest: str, respond: Respond, client: WebClien
 
 
 def show_log(reader: Reader, query: LogQuery, respond: Respond, services: Services, replace_original: bool) -> None:
-    view = read_log_view(services.reads, reader, query)
+    view = read_log_view(services.read_session_factory, reader, query)
     if view is None:
         # On a click this also wipes the stale page from the screen of someone who lost access.
         say(respond, REFUSAL, replace_original=replace_original)
@@ -110,8 +111,10 @@ def handle_privacy(ack: Ack, body: dict, action: dict, respond: Respond, context
     show_log(reader, parsed[2], respond, services, replace_original=True)
 
 
-# The /growth verbs this feature answers (see growth_command.register).
-VERBS = {"manager": manager_verb, "log": log_verb, "prep": prep_verb, "1on1": one_on_one_verb, "1:1": one_on_one_verb}
+# The /growth verbs this feature answers (see growth_command.register): those that call Slack
+# or write answer after the ack, the reads in the ack itself.
+VERBS = {"manager": manager_verb, "1on1": one_on_one_verb, "1:1": one_on_one_verb}
+ACK_VERBS = {"log": log_answer, "prep": prep_answer}
 
 
 def register(app: App) -> None:

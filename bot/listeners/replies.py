@@ -1,14 +1,42 @@
-"""The one way listeners answer a person privately through a response_url."""
+"""The ways listeners answer a person privately: in the ack itself, or through a response_url."""
 
 from __future__ import annotations
 
-from slack_bolt import Respond
+from collections.abc import Callable
+from typing import NamedTuple
+
+from slack_bolt import Ack, Respond
 
 from bot.blocks.growth import reply
 
 
+class Answer(NamedTuple):
+    """What a slash command shows, built before its ack: the first message goes in the ack itself
+    (no second round trip to Slack), any further ones follow through response_url, and `then`
+    runs once they are out (a write the person need not wait for)."""
+
+    messages: list[list]           # each one message's blocks
+    text: str                      # the notification fallback
+    then: Callable[[], object] | None = None
+
+
+def sentence(text: str) -> Answer:
+    """A one-sentence answer (rendered as blocks)."""
+    return Answer([reply(text)], text[:150])
+
+
+def answer_in_ack(ack: Ack, respond: Respond, answer: Answer) -> None:
+    """Ack with the answer's first message, then post the rest and run its `then`."""
+    first, *rest = answer.messages
+    ack(response_type="ephemeral", blocks=first, text=answer.text)
+    for blocks in rest:
+        respond(response_type="ephemeral", replace_original=False, blocks=blocks, text=answer.text)
+    if answer.then is not None:
+        answer.then()
+
+
 def say(respond: Respond, answer: str | list, replace_original: bool = False) -> None:
-    """An ephemeral reply: a sentence (rendered as blocks), or ready-made blocks."""
+    """An ephemeral reply through response_url: a sentence (rendered as blocks), or ready-made blocks."""
     blocks = reply(answer) if isinstance(answer, str) else answer
     text = answer if isinstance(answer, str) else "Growth check-ins"
     respond(response_type="ephemeral", replace_original=replace_original, blocks=blocks, text=text[:150])

@@ -8,9 +8,8 @@ costs only that statement, never the caller's transaction.
 Every `now` is an aware UTC datetime supplied by the caller, so the clock stays in the
 domain layer and tests control it.
 
-One exception to the Session rule: `growth_log` holds the reads people wait on (a log page,
-a 1:1 digest) as hand-written SQL on a `storage.reads.DriverRows`, which the caller takes
-from a `ReadPool` or from its own session (`driver_rows(session)`).
+`growth_log` holds the reads people wait on (a log page, a 1:1 digest) as functions over a
+`Session` running SQLAlchemy Core statements, rows read by column name.
 """
 
 from __future__ import annotations

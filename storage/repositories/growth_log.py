@@ -2,27 +2,35 @@
 
 One indexed statement per page (the page's check-ins joined to their answers), whatever the
 size of the log. These are the reads people wait on (`/growth log`, `/growth prep`, the Home
-tab), so they are written as SQL and run on the driver's cursor (see storage.reads): `db` is a
-`DriverRows`, from `ReadPool` or from `driver_rows(session)` inside an ORM unit of work.
+tab): SQLAlchemy Core statements on the models' tables, run in the caller's `Session` (a
+read-only one for a Slack request: storage.db.make_session_factory(readonly=True)), their rows
+read by column name. The column types do the conversions (aware UTC datetimes, dates, JSON,
+booleans) on both databases.
+
 Private answers are left out unless the caller says to include them (the reader is the
-engineer), or, in `read_log_as_reader`, unless the reader is the engineer.
+engineer). Where a read checks access inside its statement, the rule is the caller's
+(bot.growthlog.access writes it in Python and as a SQL condition, side by side).
 """
 
 from __future__ import annotations
 
-import json
-import re
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
-from functools import cached_property, lru_cache
 from typing import Any, NamedTuple
 
-from storage.reads import SQL, DriverRows, day, document, utc
+from sqlalchemy import ColumnElement, Row, Select, bindparam, false, func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ColumnCollection
+
+from storage.models import Answer, Assessment, CheckIn, Engineer, OneOnOne
 
 PAGE_SIZE = 5
 
+# A condition on an engineers row, given its columns (`table.c`): who may read that engineer's log.
+OwnerRule = Callable[[ColumnCollection], ColumnElement[bool]]
 
-# The values read here are NamedTuples, not frozen dataclasses: a page makes dozens, and a
-# frozen dataclass's __init__ (a setattr per field) cost more than the query that found them.
+
+# The values read here are NamedTuples, not frozen dataclasses: a page makes dozens.
 class Entry(NamedTuple):
     answer_id: int
     question_id: str | None
@@ -70,18 +78,12 @@ class Person(NamedTuple):
     level_id: str | None
 
 
-class StoredAssessment:
-    """A self-assessment as stored; its picks are decoded when first read (a digest's summary
-    may need only the newest)."""
+class StoredAssessment(NamedTuple):
+    """A self-assessment as stored (what a profile summary compares)."""
 
-    def __init__(self, framework_id: str, stored_picks: Any, created_at: datetime):
-        self.framework_id = framework_id
-        self.created_at = created_at
-        self._stored_picks = stored_picks
-
-    @cached_property
-    def picks(self) -> dict[str, Any]:
-        return document(self._stored_picks) or {}
+    framework_id: str
+    picks: dict[str, Any]
+    created_at: datetime
 
 
 class PrepContext(NamedTuple):
@@ -91,101 +93,121 @@ class PrepContext(NamedTuple):
     report: Person
     reader_tz: str | None
     last_prep_at: datetime | None
-    assessments: tuple[StoredAssessment, ...]     # newest first; only for the report's manager
+    assessments: tuple[StoredAssessment, ...]     # newest first; only for whoever may have the digest
 
 
-# The columns a page shows, check-in first, in the order `_group` reads them.
-_COLUMNS = """c.id, c.week_start, c.sent_at, c.status, c.questions,
-    a.id, a.question_id, a.question_text, a.text, a.source, a.is_private, a.created_at, a.updated_at"""
-_NEWEST_WEEK_FIRST = "ORDER BY c.week_start DESC, a.created_at, a.id"
-_PERSON = "e.id, e.team_id, e.user_id, e.manager_user_id, e.tz, e.framework_id, e.level_id"
+# The aliases the statements read through, made once: aliasing a table copies its columns,
+# which cost more than building and running a page's statement.
+_E, _M = Engineer.__table__.alias("e"), Engineer.__table__.alias("m")
+_C, _C2 = CheckIn.__table__.alias("c"), CheckIn.__table__.alias("c2")
+_A, _A2 = Answer.__table__.alias("a"), Answer.__table__.alias("a2")
+_S = Assessment.__table__.alias("s")
+_P = OneOnOne.__table__.alias("p")
 
 
-def people(db: DriverRows, team_id: str, *user_ids: str) -> dict[str, Person]:
+def _person_columns(e) -> list:
+    return [e.c.id, e.c.team_id, e.c.user_id, e.c.manager_user_id, e.c.tz, e.c.framework_id, e.c.level_id]
+
+
+def _person(row: Row) -> Person:
+    return Person(row.id, row.team_id, row.user_id, row.manager_user_id, row.tz, row.framework_id, row.level_id)
+
+
+def _page_columns(c, a) -> list:
+    """What a page shows, labelled as `_group` and `_logged` read them."""
+    return [c.c.id.label("checkin_id"), c.c.week_start, c.c.sent_at, c.c.status, c.c.questions,
+            a.c.id.label("answer_id"), a.c.question_id, a.c.question_text, a.c.text, a.c.source, a.c.is_private,
+            a.c.created_at, a.c.updated_at]
+
+
+def _newest_week_first(c, a) -> tuple:
+    return c.c.week_start.desc(), a.c.created_at, a.c.id
+
+
+def _literal(name: str, value: int):
+    # LIMIT and OFFSET go into the statement's text, not as parameters: PostgreSQL re-plans a
+    # prepared statement on every run when its LIMIT is a parameter (the generic plan, not
+    # knowing it, looks costlier). Rendered at execution, so the compiled form is cached once.
+    return bindparam(name, int(value), literal_execute=True)
+
+
+def people(session: Session, team_id: str, *user_ids: str) -> dict[str, Person]:
     """The engineers with these Slack user ids (one or two) in `team_id`, by user id."""
-    first, second = (user_ids + user_ids)[:2]
-    rows = db.all(_PEOPLE, {"team_id": team_id, "first": first, "second": second})
-    return {row[2]: Person(*row) for row in rows}
+    e = _E
+    rows = session.execute(select(*_person_columns(e)).where(e.c.team_id == team_id, e.c.user_id.in_(user_ids)))
+    return {row.user_id: _person(row) for row in rows}
 
 
-_PEOPLE = SQL.of(f"SELECT {_PERSON} FROM engineers e WHERE e.team_id = :team_id AND e.user_id IN (:first, :second)")
-
-
-def read_log(db: DriverRows, engineer_id: int, *, include_private: bool, since: datetime | None = None,
+def read_log(session: Session, engineer_id: int, *, include_private: bool, since: datetime | None = None,
              last: int | None = None, page: int = 0, page_size: int = PAGE_SIZE) -> LogPage:
     """One page of check-ins that have visible answers, newest week first.
 
     `since` keeps answers written from then on; `last` keeps the N most recent check-ins.
     """
-    return _read_page(db, _BY_ID, {"engineer_id": engineer_id}, include_private, since, last, page, page_size)
+    return _read_page(session, bindparam("engineer_id", engineer_id), include_private, since, last, page, page_size)
 
 
-def read_log_as_reader(db: DriverRows, team_id: str, reader_user_id: str, owner_user_id: str, *,
-                       since: datetime | None = None, last: int | None = None, page: int = 0,
-                       page_size: int = PAGE_SIZE) -> LogPage:
-    """`read_log` of `owner_user_id` as `reader_user_id` may see it, in one statement: private
-    answers only for the engineer themself, and nothing at all (an empty page) unless the
-    reader is the engineer or their current manager.
+def read_log_as_reader(session: Session, team_id: str, owner_user_id: str, readable: OwnerRule, *,
+                       include_private: bool, since: datetime | None = None, last: int | None = None,
+                       page: int = 0, page_size: int = PAGE_SIZE) -> LogPage:
+    """`read_log` of `owner_user_id` in `team_id`, in one statement, and nothing at all (an empty
+    page) unless the owner's row meets `readable`.
 
-    That is bot.growthlog.access's rule (`can_read`, `sees_private`) written into the query,
-    so the page needs no lookup first; an empty page does not say why it is empty, so the
-    caller asks `people` and the rule then (tests/growthlog/test_log.py checks both agree).
+    The access rule is written into the query, so the page needs no lookup first; an empty
+    page does not say why it is empty, so the caller then asks `people` and the rule's Python
+    form (tests/growthlog/test_log.py checks both forms agree).
     """
-    return _read_page(db, _READABLE, {"team_id": team_id, "owner": owner_user_id, "reader": reader_user_id},
-                      owner_user_id == reader_user_id, since, last, page, page_size)
+    e = _E
+    whose = select(e.c.id).where(e.c.team_id == team_id, e.c.user_id == owner_user_id,
+                                 readable(e.c)).scalar_subquery()
+    return _read_page(session, whose, include_private, since, last, page, page_size)
 
 
-# Whose log a page statement reads: an engineer id, or whoever the reader may read (see above).
-_BY_ID = ":engineer_id"
-_READABLE = ("(SELECT e.id FROM engineers e WHERE e.team_id = :team_id AND e.user_id = :owner"
-             " AND (e.user_id = :reader OR e.manager_user_id = :reader))")
-
-
-def _read_page(db: DriverRows, whose: str, parameters: dict[str, Any], include_private: bool,
-               since: datetime | None, last: int | None, page: int, page_size: int) -> LogPage:
+def _read_page(session: Session, whose, include_private: bool, since: datetime | None, last: int | None,
+               page: int, page_size: int) -> LogPage:
     window = page_size
     offset = page * page_size
     if last is not None:
         window = max(0, min(page_size, last - offset))
     if not window:
         return LogPage((), page, False)
-    if since is not None:
-        parameters["since"] = db.timestamp(since)
     # One more check-in than the page shows says whether there is an older page.
-    rows = db.all(_page_statement(whose, include_private, since is not None, window + 1, offset), parameters)
+    rows = session.execute(_page_statement(whose, include_private, since, window + 1, offset)).all()
     checkins, more = _group(rows, window)
     return LogPage(tuple(checkins), page, more and (last is None or offset + window < last))
 
 
-@lru_cache(maxsize=256)
-def _page_statement(whose: str, include_private: bool, with_since: bool, limit: int, offset: int) -> SQL:
-    # LIMIT and OFFSET are written into the text, not sent as parameters: PostgreSQL re-plans
-    # a prepared statement on every run when its LIMIT is a parameter (the generic plan, not
-    # knowing it, looks costlier), and planning this query costs more than running it. Page
-    # sizes are few; offsets grow with paging, which the cache's bound keeps in check.
-    visible = _visible("a", include_private, with_since)
-    if with_since:
+def _page_statement(whose, include_private: bool, since: datetime | None, limit: int, offset: int) -> Select:
+    c, a, c2, a2 = _C, _A, _C2, _A2
+    if since is not None:
         # The weeks with answers written since then, found through (engineer_id, created_at)
         # and sorted: walking the engineer's weeks instead would read every week of the log
         # whenever fewer than a page's worth have such answers. (An answer's engineer_id is
         # its check-in's, copied by Answers.record; a check on c2.engineer_id here would make
         # SQLite walk the weeks again.)
-        page_ids = (f"c2.id IN (SELECT a2.checkin_id FROM answers a2 WHERE a2.engineer_id = {whose} "
-                    f"{_visible('a2', include_private, with_since)})")
+        answered = select(a2.c.checkin_id).where(a2.c.engineer_id == whose, *_visible(a2, include_private, since))
+        page_ids = [c2.c.id.in_(answered)]
     else:
         # Newest week backwards along (engineer_id, week_start), stopping once the page is full.
-        page_ids = (f"c2.engineer_id = {whose} AND EXISTS (SELECT 1 FROM answers a2 WHERE a2.checkin_id = c2.id "
-                    f"{_visible('a2', include_private, with_since)})")
-    return SQL.of(f"""
-        SELECT {_COLUMNS}
-        FROM checkins c JOIN answers a ON a.checkin_id = c.id
-        WHERE c.id IN (SELECT c2.id FROM checkins c2 WHERE {page_ids}
-                       ORDER BY c2.week_start DESC LIMIT {int(limit)} OFFSET {int(offset)})
-          {visible}
-        {_NEWEST_WEEK_FIRST}""")
+        page_ids = [c2.c.engineer_id == whose,
+                    select(a2.c.id).where(a2.c.checkin_id == c2.c.id, *_visible(a2, include_private, since)).exists()]
+    weeks = (select(c2.c.id).where(*page_ids).order_by(c2.c.week_start.desc())
+             .limit(_literal("page_limit", limit)).offset(_literal("page_offset", offset)))
+    return (select(*_page_columns(c, a)).select_from(c.join(a, a.c.checkin_id == c.c.id))
+            .where(c.c.id.in_(weeks), *_visible(a, include_private, since))
+            .order_by(*_newest_week_first(c, a)))
 
 
-def read_shared_since(db: DriverRows, engineer_id: int, since: datetime, checkins: int,
+def _visible(a, include_private: bool, since: datetime | None) -> list:
+    conditions = []
+    if not include_private:
+        conditions.append(a.c.is_private == false())
+    if since is not None:
+        conditions.append(a.c.created_at >= since)
+    return conditions
+
+
+def read_shared_since(session: Session, engineer_id: int, since: datetime, checkins: int,
                       row_cap: int = 1000) -> SharedSince:
     """The newest `checkins` check-ins with shared answers written since `since`, with those
     answers (what a 1:1 digest shows), whether there are more, and which check-ins have any.
@@ -196,120 +218,95 @@ def read_shared_since(db: DriverRows, engineer_id: int, since: datetime, checkin
     reached, the last, possibly partial, check-in is left for `/growth log`, "more" is said,
     and `complete_from` says from which week on `checkin_ids` is whole.
     """
-    # One row past the cap says whether the cap cut anything off.
-    rows = db.all(_shared_since_statement(row_cap + 1), {"engineer_id": engineer_id, "since": db.timestamp(since)})
+    c, a = _C, _A
+    statement = (select(*_page_columns(c, a)).select_from(a.join(c, c.c.id == a.c.checkin_id))
+                 .where(a.c.engineer_id == engineer_id, a.c.created_at >= since, a.c.is_private == false(),
+                        c.c.engineer_id == engineer_id)
+                 .order_by(*_newest_week_first(c, a))
+                 .limit(_literal("row_limit", row_cap + 1)))   # one row past the cap says whether it cut
+    rows = session.execute(statement).all()
     capped = len(rows) > row_cap
     rows = rows[:row_cap]
     found, more = _group(rows, checkins)
     if capped and not more:
         found, more = found[:-1], True
-    ids = frozenset(row[0] for row in rows)
-    oldest_whole = day(rows[-1][1]) + timedelta(days=7) if capped else None
+    ids = frozenset(row.checkin_id for row in rows)
+    oldest_whole = rows[-1].week_start + timedelta(days=7) if capped else None
     return SharedSince(LogPage(tuple(found), 0, more), ids, oldest_whole)
 
 
-@lru_cache(maxsize=4)
-def _shared_since_statement(row_limit: int) -> SQL:
-    return SQL.of(f"""
-        SELECT {_COLUMNS}
-        FROM answers a JOIN checkins c ON c.id = a.checkin_id
-        WHERE a.engineer_id = :engineer_id AND a.created_at >= :since AND a.is_private = false
-          AND c.engineer_id = :engineer_id
-        {_NEWEST_WEEK_FIRST} LIMIT {int(row_limit)}""")
-
-
-def _visible(alias: str, include_private: bool, with_since: bool) -> str:
-    conditions = []
-    if not include_private:
-        conditions.append(f"AND {alias}.is_private = false")
-    if with_since:
-        conditions.append(f"AND {alias}.created_at >= :since")
-    return " ".join(conditions)
-
-
-def read_all(db: DriverRows, engineer_id: int, *, include_private: bool) -> list[LoggedCheckin]:
+def read_all(session: Session, engineer_id: int, *, include_private: bool) -> list[LoggedCheckin]:
     """The whole log (for export), newest first."""
-    return _group(db.all(_ALL[include_private], {"engineer_id": engineer_id}))[0]
+    c, a = _C, _A
+    statement = (select(*_page_columns(c, a)).select_from(c.join(a, a.c.checkin_id == c.c.id))
+                 .where(c.c.engineer_id == engineer_id, *_visible(a, include_private, None))
+                 .order_by(*_newest_week_first(c, a)))
+    return _group(session.execute(statement).all())[0]
 
 
-_ALL = {private: SQL.of(f"""
-    SELECT {_COLUMNS} FROM checkins c JOIN answers a ON a.checkin_id = c.id
-    WHERE c.engineer_id = :engineer_id {_visible('a', private, False)}
-    {_NEWEST_WEEK_FIRST}""") for private in (True, False)}
-
-
-def weeks_sent(db: DriverRows, engineer_id: int, since: datetime, until: datetime, statuses: tuple[str, ...],
+def weeks_sent(session: Session, engineer_id: int, since: datetime, until: datetime, statuses: tuple[str, ...],
                limit: int) -> list[tuple[int, date]]:
     """The engineer's check-ins in one of `statuses` that went out (or, unsent, were due) between
     `since` and `until`, newest week first, at most `limit`: (check-in id, week) pairs."""
     # A check-in goes out within its own week, never later, so one sent at or after `since`
     # has a week (a local Monday) starting at most 7 days, plus the widest UTC offset, before
     # it: the floor walks the (engineer_id, week_start) index from the top and stops there.
-    week_floor = (since - timedelta(days=8)).date()
-    rows = db.all(_weeks_sent_statement(statuses, limit), {
-        "engineer_id": engineer_id, "week_floor": db.day(week_floor),
-        "since": db.timestamp(since), "until": db.timestamp(until)})
-    return [(row[0], day(row[1])) for row in rows]
+    c = _C
+    went_out = func.coalesce(c.c.sent_at, c.c.due_at)
+    statement = (select(c.c.id, c.c.week_start)
+                 .where(c.c.engineer_id == engineer_id, c.c.week_start >= (since - timedelta(days=8)).date(),
+                        c.c.status.in_(statuses), went_out >= since, went_out <= until)
+                 .order_by(c.c.week_start.desc()).limit(_literal("weeks_limit", limit)))
+    return [(row.id, row.week_start) for row in session.execute(statement)]
 
 
-@lru_cache(maxsize=16)
-def _weeks_sent_statement(statuses: tuple[str, ...], limit: int) -> SQL:
-    if not statuses or not all(re.fullmatch(r"[a-z_]+", status) for status in statuses):
-        raise ValueError(f"not check-in statuses: {statuses!r}")
-    listed = ", ".join(f"'{status}'" for status in statuses)
-    return SQL.of(f"""
-        SELECT c.id, c.week_start FROM checkins c
-        WHERE c.engineer_id = :engineer_id AND c.week_start >= :week_floor AND c.status IN ({listed})
-          AND coalesce(c.sent_at, c.due_at) >= :since AND coalesce(c.sent_at, c.due_at) <= :until
-        ORDER BY c.week_start DESC LIMIT {int(limit)}""")
-
-
-def prep_context(db: DriverRows, team_id: str, reader_user_id: str, report_user_id: str,
-                 framework_id: str) -> PrepContext | None:
+def prep_context(session: Session, team_id: str, reader_user_id: str, report_user_id: str, framework_id: str,
+                 may_prep: OwnerRule) -> PrepContext | None:
     """What a digest starts from, in one statement: the report, the reader's time zone, the
     pair's last prep and the report's newest two self-assessments against `framework_id`
     (what a profile summary compares). None if the report is not an engineer here.
 
-    Whether the reader may have the digest is the caller's to decide (bot.growthlog.prep.
-    can_prep); the assessments come back only if they may (the report's current manager,
-    not the report: that rule written into the query), so nothing is read for anyone else.
+    Whether the reader may have the digest is the caller's to decide (bot.growthlog.access.
+    can_prep); the assessments come back only where the report's row meets `may_prep` (that
+    rule's SQL form), so nothing is read for anyone else.
     """
-    rows = db.all(_PREP_CONTEXT, {
-        "team_id": team_id, "reader": reader_user_id, "report": report_user_id, "framework": framework_id})
-    if not rows:
+    e, m, p = _E, _M, _P
+    newest = [_newest_assessment(e, framework_id, may_prep, column, skip).label(label)
+              for column, skip, label in (("picks", 0, "latest_picks"), ("created_at", 0, "latest_at"),
+                                          ("picks", 1, "previous_picks"), ("created_at", 1, "previous_at"))]
+    statement = (
+        select(*_person_columns(e), m.c.tz.label("reader_tz"), p.c.last_prep_at, *newest)
+        .select_from(
+            e.outerjoin(m, (m.c.team_id == e.c.team_id) & (m.c.user_id == reader_user_id))
+             .outerjoin(p, (p.c.team_id == e.c.team_id) & (p.c.manager_user_id == reader_user_id)
+                        & (p.c.report_user_id == e.c.user_id)))
+        .where(e.c.team_id == team_id, e.c.user_id == report_user_id))
+    row = session.execute(statement).first()
+    if row is None:
         return None
-    *person, reader_tz, last_prep_at, latest_picks, latest_at, previous_picks, previous_at = rows[0]
-    stored = tuple(StoredAssessment(framework_id, picks, utc(at))
-                   for picks, at in ((latest_picks, latest_at), (previous_picks, previous_at)) if at is not None)
-    return PrepContext(Person(*person), reader_tz, utc(last_prep_at), stored)
+    stored = tuple(StoredAssessment(framework_id, picks or {}, at)
+                   for picks, at in ((row.latest_picks, row.latest_at), (row.previous_picks, row.previous_at))
+                   if at is not None)
+    return PrepContext(_person(row), row.reader_tz, row.last_prep_at, stored)
 
 
-def _newest_assessment(column: str, skip: int) -> str:
+def _newest_assessment(e, framework_id: str, may_prep: OwnerRule, column: str, skip: int):
     # One index probe per column: a scalar subquery each, rather than a derived table of
     # assessments joined in (which SQLite materialises for every digest, assessments or not).
-    return (f"(SELECT s.{column} FROM assessments s WHERE s.engineer_id = e.id AND s.framework_id = :framework"
-            f" AND e.manager_user_id = :reader AND e.user_id <> :reader"
-            f" ORDER BY s.created_at DESC, s.id DESC LIMIT 1 OFFSET {skip})")
+    s = _S
+    return (select(s.c[column]).where(s.c.engineer_id == e.c.id, s.c.framework_id == framework_id, may_prep(e.c))
+            .order_by(s.c.created_at.desc(), s.c.id.desc())
+            .limit(_literal(f"{column}_{skip}_limit", 1)).offset(_literal(f"{column}_{skip}_offset", skip))
+            .scalar_subquery())
 
 
-_PREP_CONTEXT = SQL.of(f"""
-    SELECT {_PERSON}, m.tz, p.last_prep_at,
-           {_newest_assessment('picks', 0)}, {_newest_assessment('created_at', 0)},
-           {_newest_assessment('picks', 1)}, {_newest_assessment('created_at', 1)}
-    FROM engineers e
-    LEFT JOIN engineers m ON m.team_id = e.team_id AND m.user_id = :reader
-    LEFT JOIN one_on_ones p ON p.team_id = e.team_id AND p.manager_user_id = :reader
-                           AND p.report_user_id = e.user_id
-    WHERE e.team_id = :team_id AND e.user_id = :report""")
-
-
-def _group(rows: list[tuple], limit: int | None = None) -> tuple[list[LoggedCheckin], bool]:
+def _group(rows: Sequence[Row], limit: int | None = None) -> tuple[list[LoggedCheckin], bool]:
     """Rows of a page, ordered by week → one LoggedCheckin per check-in, answers in the order
     asked; at most `limit` check-ins, and whether the rows held more."""
     checkins: list[LoggedCheckin] = []
     start = 0
     for index in range(1, len(rows) + 1):
-        if index == len(rows) or rows[index][0] != rows[start][0]:
+        if index == len(rows) or rows[index].checkin_id != rows[start].checkin_id:
             if len(checkins) == limit:
                 return checkins, True
             checkins.append(_logged(rows[start:index]))
@@ -317,33 +314,16 @@ def _group(rows: list[tuple], limit: int | None = None) -> tuple[list[LoggedChec
     return checkins, False
 
 
-def _logged(rows: list[tuple]) -> LoggedCheckin:
-    checkin_id, week_start, sent_at, status, questions = rows[0][:5]
-    order, asked = _questions(questions)
+def _logged(rows: Sequence[Row]) -> LoggedCheckin:
+    first = rows[0]
+    questions = first.questions or []
+    order = {q["id"]: i for i, q in enumerate(questions)}
     if len(rows) > 1:
         # Rows come ordered by created_at within the check-in; a stable sort keeps that order
         # among answers to the same (or to no) question.
-        rows = sorted(rows, key=lambda r: order.get(r[6], len(order)))
+        rows = sorted(rows, key=lambda r: order.get(r.question_id, len(order)))
     return LoggedCheckin(
-        checkin_id, day(week_start), utc(sent_at), status, asked,
-        tuple([Entry(r[5], r[6], r[7], r[8], r[9], bool(r[10]), utc(r[11]), r[12] != r[11]) for r in rows]),
+        first.checkin_id, first.week_start, first.sent_at, first.status, tuple(q["text"] for q in questions),
+        tuple([Entry(r.answer_id, r.question_id, r.question_text, r.text, r.source, bool(r.is_private),
+                     r.created_at, r.updated_at != r.created_at) for r in rows]),
     )
-
-
-def _questions(stored: Any) -> tuple[dict[str, int], tuple[str, ...]]:
-    """A check-in's questions as (position by question id, texts in the order asked)."""
-    if isinstance(stored, str):
-        return _decoded_questions(stored)
-    return _question_order(stored or [])
-
-
-@lru_cache(maxsize=4096)
-def _decoded_questions(text: str) -> tuple[dict[str, int], tuple[str, ...]]:
-    # SQLite hands the JSON back as text. Check-ins draw from a few dozen question pools, so
-    # the same documents come back again and again: decode each once. (Callers never mutate
-    # what is returned.)
-    return _question_order(json.loads(text) or [])
-
-
-def _question_order(questions: list[dict]) -> tuple[dict[str, int], tuple[str, ...]]:
-    return {q["id"]: i for i, q in enumerate(questions)}, tuple(q["text"] for q in questions)

@@ -93,11 +93,15 @@ def _seed(bot: RunningBot) -> None:
 
 # -- the read paths -------------------------------------------------------------------------------
 
-def _collect(bot: RunningBot, reader: str, token: str | None) -> Received:
+def _collect(bot: RunningBot, reader: str, token: str | None, acked: dict | None = None) -> Received:
     fake = bot.fake
     got = Received()
+    if acked and acked.get("blocks"):
+        # Answered in the ack itself (log, prep): what it says counts, and so does anything after.
+        got.texts += [str(acked.get("text", "")), blocks_text(acked["blocks"])]
     if token is not None:
-        fake.wait_for_response(token)
+        if not (acked and acked.get("blocks")):
+            fake.wait_for_response(token)
         time.sleep(SETTLE)
         for body in fake.responses_for(token):
             got.texts.append(str(body.get("text", "")) if isinstance(body, dict) else str(body))
@@ -123,7 +127,7 @@ def _collect(bot: RunningBot, reader: str, token: str | None) -> Received:
 def _command(line: str):
     def path(bot: RunningBot, reader: str, owner: str) -> Received:
         reply = bot.command(line.format(owner=owner), user_id=reader)
-        return _collect(bot, reader, reply.token)
+        return _collect(bot, reader, reply.token, reply.body if isinstance(reply.body, dict) else None)
     return path
 
 

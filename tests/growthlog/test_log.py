@@ -21,6 +21,7 @@ from bot.growthlog.log_view import (
 )
 from storage.repositories import Engineers
 from tests.growthlog import log_seed as seed
+from tests.growthlog.replies import acked
 from tests.running_bot import blocks_text
 
 MONDAY = date(2026, 10, 26)
@@ -275,8 +276,7 @@ def test_long_answers_are_split_never_cut_and_messages_stay_within_50_blocks():
 def test_manager_reads_the_log_without_private_answers_and_pages_through_it(running_bot):
     seed_log(running_bot.services.session_factory, weeks=7)
 
-    reply = running_bot.command("/growth log <@U1|ada>", user_id="U2")
-    [page] = reply.followups()
+    page = acked(running_bot.command("/growth log <@U1|ada>", user_id="U2"))
     assert page["response_type"] == "ephemeral"
     text = blocks_text(page["blocks"])
     assert "Growth log of <@U1>" in text
@@ -299,7 +299,7 @@ def test_manager_reads_the_log_without_private_answers_and_pages_through_it(runn
 
 def test_the_engineer_sees_and_toggles_private_answers(running_bot):
     answer_ids = seed_log(running_bot.services.session_factory, weeks=1)
-    [page] = running_bot.command("/growth log", user_id="U1").followups()
+    page = acked(running_bot.command("/growth log", user_id="U1"))
     text = blocks_text(page["blocks"])
     assert "Your growth log" in text and "private answer 0" in text and "🔒 _private_" in text
     toggle = next(b for b in buttons(page["blocks"]) if b["action_id"] == f"{ids.LOG_PRIVACY}:{answer_ids['shared0']}")
@@ -308,20 +308,20 @@ def test_the_engineer_sees_and_toggles_private_answers(running_bot):
     assert again["replace_original"] is True
     assert not [b for b in buttons(again["blocks"]) if b.get("text", {}).get("text") == "Make private"]
 
-    [managed] = running_bot.command("/growth log <@U1|ada>", user_id="U2").followups()
+    managed = acked(running_bot.command("/growth log <@U1|ada>", user_id="U2"))
     assert "shared answer 0" not in blocks_text(managed["blocks"])
 
     # The manager cannot flip the engineer's answers back, even with the value in hand.
     [refused] = running_bot.click(toggle["action_id"], toggle["value"].replace('"v":1', '"v":0'),
                                   user_id="U2").followups()
     assert "isn't yours" in blocks_text(refused["blocks"])
-    [still] = running_bot.command("/growth log <@U1|ada>", user_id="U2").followups()
+    still = acked(running_bot.command("/growth log <@U1|ada>", user_id="U2"))
     assert "shared answer 0" not in blocks_text(still["blocks"])
 
 
 def test_bad_filters_get_examples_not_an_error(running_bot):
-    [answer] = running_bot.command("/growth log since yesterdayish", user_id="U1").followups()
+    answer = acked(running_bot.command("/growth log since yesterdayish", user_id="U1"))
     text = blocks_text(answer["blocks"])
     assert "`since yesterdayish`" in text and "since 2026-10-01" in text
-    [answer] = running_bot.command("/growth log last zero", user_id="U1").followups()
+    answer = acked(running_bot.command("/growth log last zero", user_id="U1"))
     assert "`last zero`" in blocks_text(answer["blocks"])

@@ -10,7 +10,7 @@ import pytest
 from bot.blocks.growthlog import build_prep_messages
 from bot.catalog import BUNDLED_CONTENT_DIR, load_catalog
 from bot.domain.schedule import zone
-from bot.growthlog.access import REFUSAL, Reader
+from bot.growthlog.access import REFUSAL, Reader, can_prep_where
 from bot.growthlog.assessment import level_of, profile_summary
 from bot.growthlog.prep import COUNTED, can_prep, mark_prepped, quiet_weeks, read_digest, stage_guidance
 from bot.growthlog.relationships import assign_manager
@@ -18,6 +18,7 @@ from storage.models import CheckInStatus
 from storage.repositories import Assessments, CheckIns, Engineers, OneOnOnes
 from storage.repositories.growth_log import prep_context, read_shared_since, weeks_sent
 from tests.growthlog import log_seed as seed
+from tests.growthlog.replies import acked
 from tests.running_bot import blocks_text
 
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)  # a Monday
@@ -220,7 +221,8 @@ def test_self_assessments_are_read_only_for_whoever_may_have_the_digest(session_
         assert (digest is not None) == allowed, (reader, owner)
         assert digest is None or digest.profile, (reader, owner)   # allowed: the assessment is there
         with reads() as db:                                         # and nobody else's query reads it
-            context = prep_context(db, reader.team_id, reader.user_id, owner, "engineering-levels")
+            context = prep_context(db, reader.team_id, reader.user_id, owner, "engineering-levels",
+                                   lambda row, reader=reader: can_prep_where(reader, row))
         assert bool(context and context.assessments) == allowed, (reader, owner)
     assert sorted((r.team_id, r.user_id, o) for (r, o), ok in expected.items() if ok) == [
         ("T1", "U2", "U1"), ("T2", "U3", "U1")]
@@ -290,9 +292,9 @@ def test_prep_over_slack_for_the_manager_only(running_bot):
         seed.answer(session, row, "q2", "kept to myself", at=datetime.now(UTC) - timedelta(days=2), private=True)
 
     reply = running_bot.command("/growth prep <@U1|ada>", user_id="U2")
-    reply.followups()
-    eventually(lambda: prepped(session_factory))  # recorded once the digest is out
-    pages = running_bot.fake.responses_for(reply.token)
+    first = acked(reply)                           # the digest's first message is the ack itself
+    eventually(lambda: prepped(session_factory))   # recorded once the digest is out
+    pages = [first, *running_bot.fake.responses_for(reply.token)]
     assert all(p["response_type"] == "ephemeral" and len(p["blocks"]) <= 50 for p in pages)
     text = "\n".join(blocks_text(p["blocks"]) for p in pages)
     assert "1:1 prep: <@U1>" in text and "the on-call handbook" in text
@@ -304,8 +306,8 @@ def test_prep_over_slack_for_the_manager_only(running_bot):
 
     for user, line in (("U1", "/growth prep <@U1|ada>"), ("U3", "/growth prep <@U1|ada>"),
                        ("U2", "/growth prep <@U2|me>"), ("U2", "/growth prep <@U404|nobody>")):
-        [refused] = running_bot.command(line, user_id=user).followups()
+        refused = acked(running_bot.command(line, user_id=user))
         assert blocks_text(refused["blocks"]) == REFUSAL, (user, line)
         assert refused["response_type"] == "ephemeral"
-    [usage] = running_bot.command("/growth prep", user_id="U2").followups()
+    usage = acked(running_bot.command("/growth prep", user_id="U2"))
     assert "/growth prep @name" in blocks_text(usage["blocks"])

@@ -11,6 +11,7 @@ from bot.growthlog.access import REFUSAL
 from bot.growthlog.relationships import Target, assign_manager, parse_target
 from storage.repositories import Engineers, OneOnOnes
 from tests.growthlog import log_seed as seed
+from tests.growthlog.replies import acked
 from tests.running_bot import blocks_text
 
 QUIET = 0.3
@@ -101,7 +102,7 @@ def test_switching_managers_cuts_the_former_one_off_at_once(running_bot):
         for week in seed.weeks_back(date(2026, 10, 19), 6):
             seed.answer(session, seed.checkin(session, owner, week, [("q1", "Older question")]), "q1", "older")
     running_bot.command("/growth manager <@UF|fran>", user_id="U1").followups()
-    [before] = running_bot.command("/growth log <@U1|ada>", user_id="UF").followups()
+    before = acked(running_bot.command("/growth log <@U1|ada>", user_id="UF"))
     assert "the migration, end to end" in blocks_text(before["blocks"])
     old_button = next(e for b in before["blocks"] if b["type"] == "actions" for e in b["elements"]
                       if e["action_id"] == ids.LOG_OLDER)
@@ -114,18 +115,18 @@ def test_switching_managers_cuts_the_former_one_off_at_once(running_bot):
     with session_factory() as session:
         assert OneOnOnes(session).get("T1", "UF", "U1") is None
 
-    [after] = running_bot.command("/growth log <@U1|ada>", user_id="UF").followups()
+    after = acked(running_bot.command("/growth log <@U1|ada>", user_id="UF"))
     assert blocks_text(after["blocks"]) == REFUSAL
     [clicked] = running_bot.click(ids.LOG_OLDER, old_button["value"], user_id="UF").followups()
     assert blocks_text(clicked["blocks"]) == REFUSAL and clicked["replace_original"] is True
-    [prep] = running_bot.command("/growth prep <@U1|ada>", user_id="UF").followups()
+    prep = acked(running_bot.command("/growth prep <@U1|ada>", user_id="UF"))
     assert blocks_text(prep["blocks"]) == REFUSAL
-    [now_reads] = running_bot.command("/growth log <@U1|ada>", user_id="UM").followups()
+    now_reads = acked(running_bot.command("/growth log <@U1|ada>", user_id="UM"))
     assert "the migration, end to end" in blocks_text(now_reads["blocks"])
 
     [removed] = running_bot.command("/growth manager none", user_id="U1").followups()
     assert "<@UM> is no longer your manager" in blocks_text(removed["blocks"])
-    [gone] = running_bot.command("/growth log <@U1|ada>", user_id="UM").followups()
+    gone = acked(running_bot.command("/growth log <@U1|ada>", user_id="UM"))
     assert blocks_text(gone["blocks"]) == REFUSAL
     [again] = running_bot.command("/growth manager remove", user_id="U1").followups()
     assert "nobody to remove" in blocks_text(again["blocks"])

@@ -12,6 +12,12 @@ from storage.repositories import Engineers
 from tests.storage.helpers import add_engineer
 
 WHEN = datetime(2026, 10, 5, 12, 30, 15, 250, tzinfo=UTC)
+
+
+@pytest.fixture
+def reads(engine) -> ReadPool:
+    return ReadPool(engine)
+
 BY_USER = SQL.of("SELECT id, created_at FROM engineers WHERE team_id = :team AND user_id = :user")
 
 
