@@ -309,8 +309,9 @@ def _relation_text(answer: CompareAnswer) -> str:
     if answer.relation == PARALLEL:
         ta, tb = (fa.track(lvl.track) if lvl.track else None for lvl in (a, b))
         where = (f" ({escape(ta.name)} track and {escape(tb.name)} track)" if ta and tb else "")
-        return (f"{note}Parallel rungs of {escape(fa.name)}{where}: {escape(a.name)} and {escape(b.name)} are at the "
-                "same height on different tracks; one does not lead to the other.")
+        height = "at the same height on different tracks" if a.rank == b.rank else "on different tracks"
+        return (f"{note}Parallel rungs of {escape(fa.name)}{where}: {escape(a.name)} and {escape(b.name)} are "
+                f"{height}; one does not lead to the other.")
     sides = f"{escape(a.name)} ({escape(fa.name)}) and {escape(b.name)} ({escape(fb.name)})"
     if answer.relation == SAME_ALTITUDE:
         return f"{note}Two frameworks: {sides}. Your org's crosswalk puts both at the same altitude; each shows its own text."

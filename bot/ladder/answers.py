@@ -354,7 +354,9 @@ class Ladder:
 
     def _relation(self, a: Level, b: Level) -> str:
         if a.framework_id == b.framework_id:
-            return PARALLEL if a.rank == b.rank else UP
+            if a.rank == b.rank or _on_parallel_branches(self._framework_of(a), a, b):
+                return PARALLEL
+            return UP
         row_a, row_b = self.catalog.crosswalk.row_of(a), self.catalog.crosswalk.row_of(b)
         if row_a is None or row_b is None:
             return UNRELATED
@@ -375,6 +377,16 @@ class Ladder:
 
     def _framework_of(self, level: Level) -> Framework:
         return self.catalog.framework(level.framework_id)
+
+
+def _on_parallel_branches(framework: Framework, a: Level, b: Level) -> bool:
+    """Two tracks whose ranks overlap are branches side by side (IC and management after the
+    fork): a rung of one does not lead to a rung of the other."""
+    if not (a.track and b.track) or a.track == b.track:
+        return False
+    ranks = {t: [lvl.rank for lvl in framework.levels if lvl.track == t] for t in (a.track, b.track)}
+    (low_a, high_a), (low_b, high_b) = ((min(r), max(r)) for r in ranks.values())
+    return low_a <= high_b and low_b <= high_a
 
 
 def _rung_below(framework: Framework, level: Level) -> Level | None:

@@ -227,6 +227,16 @@ def test_parallel_rungs_are_not_drawn_as_a_ladder(ladder, catalog):
     assert "one does not lead to the other" in rendered
 
 
+@pytest.mark.parametrize("text", ["staff vs director", "vp vs principal", "architect vs manager"])
+def test_rungs_of_the_two_branches_are_parallel_whatever_their_height(ladder, text):
+    assert ladder.answer(text).relation == PARALLEL
+
+
+@pytest.mark.parametrize("text", ["lead vs manager", "senior vs staff in levels", "vp vs cto", "staff vs architect"])
+def test_a_branch_still_climbs_from_the_fork_and_to_the_top(ladder, text):
+    assert ladder.answer(text).relation == UP
+
+
 def test_a_crosswalk_ordered_comparison_says_whose_order_it_is(ladder, catalog):
     answer = ladder.answer("L5 vs senior")
     assert answer.relation == CROSSWALK_UP
