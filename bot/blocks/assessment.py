@@ -28,6 +28,7 @@ from slack_sdk.models.views import View
 from bot import ids
 from bot.blocks.content import context, header, markdown_sections
 from bot.blocks.text import escape
+from bot.domain.numbers import strict_int
 from bot.growthlog.assessment import CapabilityChoices
 
 OPTION_TEXT_LIMIT = 75
@@ -164,8 +165,8 @@ def decode_metadata(text: str | None) -> FormState:
     if not isinstance(data, dict):
         data = {}
     picks = data.get("picks") if isinstance(data.get("picks"), dict) else {}
-    page = data.get("page") if isinstance(data.get("page"), int) else 0
-    return FormState(max(0, page), {str(k): v for k, v in picks.items() if isinstance(v, str)})
+    page = strict_int(data.get("page"), 0) or 0
+    return FormState(page, {str(k): v for k, v in picks.items() if isinstance(v, str)})
 
 
 def read_picks(state_values: Mapping[str, Mapping[str, dict]]) -> dict[str, str]:

@@ -15,6 +15,7 @@ from bot import ids
 from bot.blocks.content import context, markdown_sections, section_text
 from bot.blocks.ladder import Message, button, paginate
 from bot.blocks.text import escape, split_text
+from bot.domain.numbers import strict_int
 from storage.repositories.growth_log import Entry, LoggedCheckin
 from bot.growthlog.log_view import LogQuery, LogView
 from bot.growthlog.mentions import mention
@@ -119,11 +120,13 @@ def parse_privacy_value(value: str | None) -> tuple[int, bool, LogQuery] | None:
     """(answer id, make private?, the page to show again) from a toggle's value; None if not ours."""
     try:
         data = json.loads(value or "")
-        answer_id, private = int(data["a"]), bool(int(data["v"]))
-    except (ValueError, TypeError, KeyError):
+        answer_id, private = strict_int(data["a"], 1), strict_int(data["v"], 0, 1)
+    except (TypeError, KeyError, ValueError):
+        return None
+    if answer_id is None or private is None:
         return None
     query = LogQuery.from_value(data.get("q"))
-    return (answer_id, private, query) if query is not None else None
+    return (answer_id, bool(private), query) if query is not None else None
 
 
 def _paging(view: LogView) -> list[Block]:

@@ -10,8 +10,10 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.blocks.text import escape
 from bot.catalog.model import Catalog, Level
 from bot.domain.clock import format_clock, parse_clock, parse_weekday, weekday_name
+from bot.domain.numbers import strict_int
 from bot.ladder.resolve import Resolver
 
 MAX_PAUSE_WEEKS = 52
@@ -39,7 +41,7 @@ def resolve_level(text: str, resolver: Resolver, catalog: Catalog, framework_id:
     suggestions = resolver.suggestions(text)
     hint = f" Did you mean {', '.join(f'`{s}`' for s in suggestions)}?" if suggestions else ""
     where = f" in {framework.name}" if framework else ""
-    return None, f"I don't know a level called “{text}”{where}.{hint} `/ladder help` lists every level."
+    return None, f"I don't know a level called “{escape(text)}”{where}.{hint} `/ladder help` lists every level."
 
 
 def no_questions_message(level: Level) -> str:
@@ -71,9 +73,9 @@ def set_schedule(engineer, text: str) -> Change:
             problems.append("I need a weekday and a time")
         else:
             if day is None:
-                problems.append(f"“{match.group('day')}” is not a weekday")
+                problems.append(f"“{escape(match.group('day'))}” is not a weekday")
             if clock is None:
-                problems.append(f"“{match.group('time')}” is not a time of day (use 24-hour HH:MM)")
+                problems.append(f"“{escape(match.group('time'))}” is not a time of day (use 24-hour HH:MM)")
         sentence = "; ".join(problems)
         return Change(False, f"{sentence[0].upper()}{sentence[1:]}. Try `/growth schedule fri 16:00` "
                              "(your local time). Nothing was changed.")
@@ -86,9 +88,9 @@ def pause(engineer, text: str, now: datetime) -> Change:
     if not words:
         engineer.paused_until = datetime(9999, 12, 31, tzinfo=now.tzinfo)
         return Change(True, "Check-ins are paused until you `/growth resume`. Your log is kept.")
-    if len(words) <= 2 and words[0].isdigit() and (len(words) == 1 or words[1] in ("week", "weeks", "w")):
-        weeks = int(words[0])
-        if 1 <= weeks <= MAX_PAUSE_WEEKS:
+    weeks = strict_int(words[0], 1, MAX_PAUSE_WEEKS)
+    if len(words) <= 2 and (len(words) == 1 or words[1] in ("week", "weeks", "w")):
+        if weeks is not None:
             engineer.paused_until = now + timedelta(weeks=weeks)
             return Change(True, f"Check-ins are paused for {weeks} week{'s' if weeks != 1 else ''}. "
                                 "`/growth resume` brings them back sooner.")

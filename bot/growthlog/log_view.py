@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 
+from bot.blocks.text import escape
+from bot.domain.numbers import strict_int
 from bot.domain.schedule import zone
 from bot.growthlog.access import Reader, can_read, can_read_where
 from bot.growthlog.mentions import split_mention
@@ -58,11 +60,11 @@ class LogQuery:
             data = json.loads(value or "")
             owner = data["o"]
             since = date.fromisoformat(data["s"]) if data.get("s") else None
-            last = int(data["l"]) if "l" in data else None
-            page = int(data.get("p", 0))
-        except (ValueError, TypeError, KeyError):
+            last = strict_int(data["l"], 1, MAX_LAST) if "l" in data else None
+            page = strict_int(data.get("p", 0), 0)
+        except (ValueError, TypeError, KeyError, AttributeError):
             return None
-        if not isinstance(owner, str) or page < 0 or (last is not None and not 1 <= last <= MAX_LAST):
+        if not isinstance(owner, str) or page is None or ("l" in data and last is None):
             return None
         return cls(owner, since, last, page)
 
@@ -92,7 +94,7 @@ def parse_log_query(text: str) -> LogQuery:
             since = _parse_date(word, word)
             index += 1
         elif word.startswith("@"):
-            raise LogQueryError(f"I couldn't tell who `{word}` is: pick them from Slack's @-menu so the name "
+            raise LogQueryError(f"I couldn't tell who `{escape(word)}` is: pick them from Slack's @-menu so the name "
                                 f"turns into a mention. Try {EXAMPLES}")
         else:
             raise LogQueryError(_problem(" ".join(words[index:index + 2]), "isn't something I understand"))
@@ -110,13 +112,14 @@ def _parse_date(word: str, typed: str) -> date:
 
 
 def _parse_count(word: str) -> int:
-    if word.isdigit() and 1 <= int(word) <= MAX_LAST:
-        return int(word)
+    count = strict_int(word, 1, MAX_LAST)
+    if count is not None:
+        return count
     raise LogQueryError(_problem(f"last {word}", f"needs a whole number from 1 to {MAX_LAST}, like `last 5`"))
 
 
 def _problem(typed: str, why: str) -> str:
-    return f"`{typed}` {why}. Try {EXAMPLES}"
+    return f"`{escape(typed)}` {why}. Try {EXAMPLES}"
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 
 from bot import ids
 from bot.blocks.growth import build_open_checkin_reply, reply
+from bot.blocks.text import escape
 from bot.growth import preferences
 from bot.growth.enrolment import Enrolment, Who
 from bot.scheduling import make_due_runner
@@ -42,7 +43,7 @@ def handle_growth_command(ack: Ack, command: dict, respond: Respond, client: Web
     if handler is None:
         blocks = desk.status(who)
         if verb not in ("", "help", "status", "settings"):
-            blocks = reply(UNKNOWN.format(verb=verb)) + blocks
+            blocks = reply(UNKNOWN.format(verb=escape(verb))) + blocks
         respond(response_type="ephemeral", blocks=blocks, text="Growth check-ins")
         return
     answer = handler(desk, who, rest.strip(), services, client)

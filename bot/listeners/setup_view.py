@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import html
+
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot import ids
 from bot.blocks.text import shorten
 from bot.domain.clock import WEEKDAYS, format_clock, parse_clock
+from bot.domain.numbers import strict_int
 from bot.growth import preferences
 from bot.growth.enrolment import Enrolment, Who
 from bot.services import Services
@@ -29,7 +32,8 @@ def handle_setup_submission(ack: Ack, body: dict, view: dict, client: WebClient,
                                                services.resolver, services.catalog, framework)
     errors: dict[str, str] = {}
     if level is None:
-        errors[ids.SETUP_LEVEL_BLOCK] = problem.replace("`", "")
+        # The problem is mrkdwn (what was typed, escaped); a field error is plain text.
+        errors[ids.SETUP_LEVEL_BLOCK] = html.unescape(problem.replace("`", ""))
     elif not services.catalog.reflection_questions(level)[1]:
         # A level without questions is a field error, never a saved setting and an empty DM later.
         errors[ids.SETUP_LEVEL_BLOCK] = preferences.no_questions_message(level)
@@ -73,10 +77,7 @@ def handle_setup_submission(ack: Ack, body: dict, view: dict, client: WebClient,
 def _number(text: str | None, default: int) -> int | None:
     if text is None:
         return default
-    try:
-        return int(text)
-    except ValueError:
-        return None
+    return strict_int(text)
 
 
 def register(app: App) -> None:
