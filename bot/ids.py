@@ -16,6 +16,7 @@ CHECKIN_ANSWER_INPUT = "answer"              # action_id of each answer input
 CHECKIN_PRIVATE_BLOCK = "privacy"
 CHECKIN_PRIVATE_INPUT = "private"
 CHECKIN_METADATA_EVENT = "growth_checkin"    # message metadata: finds a DM already posted
+REMINDER_METADATA_EVENT = "growth_reminder"  # message metadata: finds a reminder already posted
 OUTBOX_METADATA_EVENT = "growth_outbox"      # message metadata: finds an outbox message already posted
 
 # /growth setup

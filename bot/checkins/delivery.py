@@ -8,8 +8,9 @@ from datetime import date
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import ids
+from bot import ids, metrics
 from bot.blocks.checkin import build_checkin_message, build_reminder_message, checkin_fallback_text
+from bot.outbox.finding import maybe_posted
 
 
 @dataclass(frozen=True)
@@ -23,17 +24,29 @@ def post_checkin(client: WebClient, job) -> Delivery:
     if job.recovering:
         found = find_posted_checkin(client, job.user_id, job.checkin_id)
         if found is not None:
+            metrics.FOUND_AFTER_CRASH.inc()
             return found
-    response = client.chat_postMessage(
-        channel=job.user_id,  # a user id posts to the app's DM with them, no conversations.open
-        text=checkin_fallback_text(job.questions),
-        blocks=build_checkin_message(job.checkin_id, job.questions, job.stage_name, job.framework_name,
-                                     job.week_start),
-        metadata={"event_type": ids.CHECKIN_METADATA_EVENT,
-                  "event_payload": {"checkin_id": job.checkin_id}},
-        unfurl_links=False,
-    )
+    try:
+        response = client.chat_postMessage(
+            channel=job.user_id,  # a user id posts to the app's DM with them, no conversations.open
+            text=checkin_fallback_text(job.questions),
+            blocks=build_checkin_message(job.checkin_id, job.questions, job.stage_name, job.framework_name,
+                                         job.week_start),
+            metadata={"event_type": ids.CHECKIN_METADATA_EVENT,
+                      "event_payload": {"checkin_id": job.checkin_id}},
+            unfurl_links=False,
+        )
+    except Exception as exc:
+        # A 5xx or a timeout may come after Slack posted: look before calling it a failure,
+        # so `/growth now` never says "failed" about a DM that is there.
+        if not maybe_posted(exc):
+            raise
+        found = find_posted_checkin(client, job.user_id, job.checkin_id)
+        if found is None:
+            raise
+        return found
     return Delivery(response["channel"], response["ts"])
+
 
 
 def find_posted_checkin(client: WebClient, user_id: str, checkin_id: int) -> Delivery | None:
@@ -64,12 +77,31 @@ def find_checkin_id_of_message(client: WebClient, channel_id: str, ts: str) -> i
 
 
 def post_reminder(client: WebClient, channel_id: str, thread_ts: str | None, checkin_id: int,
-                  week_start: date) -> None:
-    """The one reminder, as a reply in the check-in's thread so the conversation stays together."""
-    client.chat_postMessage(
-        channel=channel_id,
-        thread_ts=thread_ts,
-        reply_broadcast=True,  # also shown in the DM itself, or the nudge would go unseen
-        text="Your weekly reflection is still open",
-        blocks=build_reminder_message(checkin_id, week_start),
-    )
+                  week_start: date, recovering: bool = False) -> None:
+    """The one reminder, as a reply in the check-in's thread so the conversation stays together.
+
+    Once: a reminder claim taken over from a dead sender, or a 5xx/timeout, first looks for it
+    in the thread by its metadata."""
+    if recovering and _reminder_posted(client, channel_id, thread_ts, checkin_id):
+        return
+    try:
+        client.chat_postMessage(
+            channel=channel_id,
+            thread_ts=thread_ts,
+            reply_broadcast=True,  # also shown in the DM itself, or the nudge would go unseen
+            text="Your weekly reflection is still open",
+            blocks=build_reminder_message(checkin_id, week_start),
+            metadata={"event_type": ids.REMINDER_METADATA_EVENT, "event_payload": {"checkin_id": checkin_id}},
+        )
+    except Exception as exc:
+        if not maybe_posted(exc) or not _reminder_posted(client, channel_id, thread_ts, checkin_id):
+            raise
+
+
+def _reminder_posted(client: WebClient, channel_id: str, thread_ts: str | None, checkin_id: int) -> bool:
+    if not thread_ts:
+        return False
+    thread = client.conversations_replies(channel=channel_id, ts=thread_ts, limit=100, include_all_metadata=True)
+    return any((m.get("metadata") or {}).get("event_type") == ids.REMINDER_METADATA_EVENT
+               and ((m.get("metadata") or {}).get("event_payload") or {}).get("checkin_id") == checkin_id
+               for m in thread.get("messages") or [])

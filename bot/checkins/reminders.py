@@ -5,6 +5,7 @@ from __future__ import annotations
 from concurrent.futures import Executor
 from datetime import timedelta
 
+from bot import metrics
 from bot.checkins.delivery import post_reminder
 from bot.checkins.outcomes import CLAIM_LEASE, outcome_of
 from bot.checkins.plan import plan_for
@@ -19,7 +20,7 @@ def send_reminders(runner, clock, owner: str, pool: Executor, report) -> None:
     """Claim, post and record every reminder owed at `clock()`; `runner` is the DueRunner."""
     now = clock()
     delay = timedelta(hours=runner.settings.reminder_delay_hours)
-    claimed: list[CheckIn] = []
+    claimed: list[tuple[CheckIn, bool]] = []
     with runner.session_factory.begin() as session:
         checkins = CheckIns(session)
         # Only this week's can be owed a reminder: older ones are not even looked at, so the
@@ -33,9 +34,12 @@ def send_reminders(runner, clock, owner: str, pool: Executor, report) -> None:
             if Answers(session).for_checkin(checkin.id):
                 checkins.mark_answered(checkin.id, now)
                 continue
+            # A claim that had an owner before was taken over from a sender that died.
+            recovering = checkin.reminder_owner is not None
             if checkins.claim_reminder(checkin.id, owner, now, CLAIM_LEASE):
-                claimed.append(checkin)
-    futures = [(checkin, pool.submit(_remind, runner, checkin)) for checkin in claimed]
+                claimed.append((checkin, recovering))
+    futures = [(checkin, pool.submit(_remind, runner, checkin, recovering)) for checkin, recovering in claimed]
+    metrics.MESSAGES_CLAIMED.labels(metrics.REMINDER).inc(len(futures))
     outcomes = [(checkin, outcome_of(future)) for checkin, future in futures]
     if not outcomes:
         return
@@ -43,11 +47,14 @@ def send_reminders(runner, clock, owner: str, pool: Executor, report) -> None:
         for checkin, outcome in outcomes:
             if outcome is True and CheckIns(session).mark_reminder_sent(checkin.id, owner, clock()):
                 report.reminders += 1
+                metrics.MESSAGES_SENT.labels(metrics.REMINDER).inc()
             elif outcome is not True:
                 report.errors.append(f"reminder {checkin.id}: {outcome}")
+                metrics.MESSAGES_FAILED.labels(metrics.REMINDER, metrics.failure_reason(outcome)).inc()
 
 
-def _remind(runner, checkin: CheckIn) -> bool:
+def _remind(runner, checkin: CheckIn, recovering: bool) -> bool:
     runner.backoff.wait()
-    post_reminder(runner.client, checkin.channel_id, checkin.message_ts, checkin.id, checkin.week_start)
+    post_reminder(runner.client, checkin.channel_id, checkin.message_ts, checkin.id, checkin.week_start,
+                  recovering=recovering)
     return True

@@ -32,6 +32,7 @@ from typing import Callable
 
 from slack_sdk import WebClient
 
+from bot import metrics
 from bot.catalog.model import Catalog
 from bot.checkins.delivery import Delivery, post_checkin
 from bot.checkins.pacing import SharedBackoff
@@ -87,6 +88,7 @@ class Job:
     week_start: object
     recovering: bool  # a retried claim: an earlier sender may have posted before dying
     week_ends_at: datetime | None = None  # nothing is posted for the week after this
+    due_at: datetime | None = None  # when it was scheduled; None when sent on request (`/growth now`)
 
 
 class PassClock:
@@ -124,7 +126,8 @@ class DueRunner:
         with ThreadPoolExecutor(max_workers=self.settings.send_concurrency,
                                 thread_name_prefix="checkin-send") as pool:
             due = self._due_engineers(now, report, pool)
-            self._send_checkins(due, clock, owner, pool, report)
+            retries = self._failed_this_week(now, set(due))
+            self._send_checkins(sorted(set(due) | retries), clock, owner, pool, report, retries)
             send_reminders(self, clock, owner, pool, report)
         logger.info("Due pass at %s: %s", now.isoformat(), report.summary())
         return report
@@ -140,6 +143,16 @@ class DueRunner:
         return report
 
     # -- who is due ---------------------------------------------------------------------------
+
+    def _failed_this_week(self, now: datetime, due: set[int]) -> set[int]:
+        """Engineers whose check-in for this week failed to send, outside their scheduled moment
+        (a `/growth now` Slack refused): retried on this tick, not on next week's day."""
+        with self.session_factory() as session:
+            failed = dict(CheckIns(session).failed_sends(since=now - timedelta(days=8), max_attempts=MAX_ATTEMPTS))
+            engineers = Engineers(session).by_ids([eid for eid in failed if eid not in due])
+        return {e.id for e in engineers
+                if not plan_for(e, self.settings).paused_at(now)
+                and plan_for(e, self.settings).slot(now).week_start == failed[e.id]}
 
     def _due_engineers(self, now: datetime, report: RunReport, pool: ThreadPoolExecutor) -> list[int]:
         with self.session_factory() as session:
@@ -182,10 +195,10 @@ class DueRunner:
     # -- sending check-ins --------------------------------------------------------------------
 
     def _send_checkins(self, due: list[int], clock: PassClock, owner: str, pool: ThreadPoolExecutor,
-                       report: RunReport) -> None:
+                       report: RunReport, forced: set[int] = frozenset()) -> None:
         in_flight: deque[list[tuple[Job, Future]]] = deque()
         for start in range(0, len(due), CHUNK):
-            jobs = self._claim_chunk(due[start:start + CHUNK], clock, owner, report)
+            jobs = self._claim_chunk(due[start:start + CHUNK], clock, owner, report, forced=forced)
             in_flight.append([(job, pool.submit(self._deliver, job, clock)) for job in jobs])
             if len(in_flight) >= 2:
                 self._record(in_flight.popleft(), clock, owner, report)
@@ -193,19 +206,20 @@ class DueRunner:
             self._record(in_flight.popleft(), clock, owner, report)
 
     def _claim_chunk(self, engineer_ids: list[int], clock: PassClock, owner: str, report: RunReport,
-                     force: bool = False) -> list[Job]:
+                     force: bool = False, forced: set[int] = frozenset()) -> list[Job]:
         jobs: list[Job] = []
         now = clock()
         with self.session_factory.begin() as session, session.no_autoflush:
             checkins = CheckIns(session)
             for engineer in Engineers(session).by_ids(engineer_ids):
-                job = self._claim_one(checkins, engineer, now, owner, report, force)
+                job = self._claim_one(checkins, engineer, now, owner, report, force or engineer.id in forced)
                 if job is not None:
                     jobs.append(job)
             # The chosen questions and rotation offsets go in one flush for the chunk (batched
             # UPDATEs) rather than one autoflush before every claim; each claim touches only its
             # own engineer's rows, so nothing read in between depends on them.
             session.flush()
+        metrics.MESSAGES_CLAIMED.labels(metrics.CHECKIN).inc(len(jobs))
         return jobs
 
     def _claim_one(self, checkins: CheckIns, engineer: Engineer, now: datetime, owner: str,
@@ -231,7 +245,8 @@ class DueRunner:
             engineer.rotation_offset = pick.next_offset
         framework = self.catalog.framework(pool.source.framework_id)
         return Job(row.id, engineer.id, engineer.user_id, list(row.questions), pool.source.name,
-                   framework.name, slot.week_start, recovering=row.attempts > 1, week_ends_at=slot.ends_at)
+                   framework.name, slot.week_start, recovering=row.attempts > 1, week_ends_at=slot.ends_at,
+                   due_at=None if force else slot.due_at)
 
     @staticmethod
     def _still_due(engineer: Engineer, plan, slot: Slot, now: datetime) -> bool:
@@ -253,6 +268,9 @@ class DueRunner:
                 if isinstance(outcome, Delivery):
                     if checkins.mark_sent(job.checkin_id, owner, outcome.channel_id, outcome.ts, now):
                         report.sent += 1
+                        metrics.MESSAGES_SENT.labels(metrics.CHECKIN).inc()
+                        if job.due_at is not None:
+                            metrics.CHECKIN_LAG.observe(max(0.0, (now - job.due_at).total_seconds()))
                     else:
                         # Our lease ran out mid-send and another sender took over: it looks for
                         # this DM before posting, but say so in case two went out.
@@ -261,7 +279,9 @@ class DueRunner:
                 elif isinstance(outcome, WeekOver):
                     checkins.release_failed(job.checkin_id, owner, str(outcome))
                     report.skipped += 1
+                    metrics.MESSAGES_FAILED.labels(metrics.CHECKIN, "week_over").inc()
                 else:
                     checkins.release_failed(job.checkin_id, owner, outcome)
                     report.failed += 1
                     report.errors.append(f"{job.user_id}: {outcome}")
+                    metrics.MESSAGES_FAILED.labels(metrics.CHECKIN, metrics.failure_reason(outcome)).inc()

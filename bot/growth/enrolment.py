@@ -144,5 +144,5 @@ class Enrolment:
         if report.sent:
             return report, "Sent: this week's check-in is in your DMs with me.", None
         if report.failed:
-            return report, "I couldn't send it just now; I'll keep trying on the next tick.", None
+            return report, "Slack didn't take it just now; I'll try again within a minute.", None
         return report, "It's on its way already.", None

@@ -25,6 +25,7 @@ from bot.growth.enrolment import Enrolment, Who
 from bot.growthlog.access import REFUSAL, Reader
 from bot.growthlog.mentions import mention, split_mention
 from bot.growthlog.prep import build_digest, can_prep
+from bot.outbox.sender import FOUND, SENT, queue
 from bot.services import Services
 from storage.repositories import Engineers, OneOnOnes
 
@@ -176,7 +177,7 @@ def run_auto_prep(services: Services, client: WebClient, now: datetime, owner: s
             report.skipped += 1
             continue
         try:
-            sent = _send(services, client, due, now)
+            sent = _send(services, client, due, now, owner)
         except SlackApiError as exc:
             # The lease expires and a later tick (still before the meeting) tries again.
             logger.warning("Prep digest %s for %s failed: %s", due.id, due.manager, exc.response.get("error"))
@@ -191,8 +192,6 @@ def run_auto_prep(services: Services, client: WebClient, now: datetime, owner: s
         if not sent:
             report.skipped += 1
             continue
-        with services.session_factory.begin() as session:
-            OneOnOnes(session).mark_auto_prepped(due.id, owner, due.meeting, now)
         report.sent += 1
     return report
 
@@ -210,7 +209,9 @@ def _due(services: Services, now: datetime, lead: timedelta) -> list[_Due]:
     return found
 
 
-def _send(services: Services, client: WebClient, due: _Due, now: datetime) -> bool:
+def _send(services: Services, client: WebClient, due: _Due, now: datetime, owner: str) -> bool:
+    """Queue every part of the digest and mark the meeting prepped in one transaction, then send
+    the parts: a crash in between leaves them queued (each posted once, by whoever drains)."""
     reader = Reader(due.team_id, due.manager)
     with services.session_factory.begin() as session:
         digest = build_digest(session, services.catalog, reader, due.report, now)
@@ -218,7 +219,11 @@ def _send(services: Services, client: WebClient, due: _Due, now: datetime) -> bo
             # The report no longer names this manager: the pair is gone, and so is its row.
             OneOnOnes(session).remove_for_pair(due.team_id, due.manager, due.report)
             return False
-    for blocks in build_prep_messages(digest, automatic=True):
-        client.chat_postMessage(channel=due.manager, text=prep_fallback_text(digest), blocks=blocks,
-                                unfurl_links=False)
+        parts = [queue(session, f"prep:{due.id}:{due.meeting.isoformat()}:{n}", channel=due.manager,
+                       text=prep_fallback_text(digest), blocks=blocks, now=now, team_id=due.team_id)
+                 for n, blocks in enumerate(build_prep_messages(digest, automatic=True))]
+        OneOnOnes(session).mark_auto_prepped(due.id, owner, due.meeting, now)
+    for part in parts:  # in order: part 2 waits for part 1
+        if services.outbox.send(part) not in (SENT, FOUND):
+            break  # the outbox drain posts the rest, in order of their ids
     return True

@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 from bot.blocks.growthlog import build_manager_notice, manager_notice_text
 from bot.growth.enrolment import Enrolment, Who
 from bot.growthlog.mentions import mention, split_mention
+from bot.outbox.sender import FOUND, RETRY, SENT, queue
 from bot.services import Services
 from storage.repositories import Engineers, OneOnOnes
 
@@ -108,6 +109,13 @@ class Relationships:
         Enrolment(self.services, self.client).ensure(who)
         with self.services.session_factory.begin() as session:
             previous, changed = assign_manager(session, who.team_id, who.user_id, manager_user_id)
+            notice = None
+            if changed and manager_user_id is not None:
+                # Queued with the change itself: named and told, or neither (bot.outbox).
+                now = self.services.now()
+                notice = queue(session, f"manager-notice:{who.team_id}:{who.user_id}:{manager_user_id}:{now.isoformat()}",
+                               channel=manager_user_id, text=manager_notice_text(who.user_id),
+                               blocks=build_manager_notice(who.user_id), now=now, team_id=who.team_id)
         if manager_user_id is None:
             if previous is None:
                 return ManagerChange("You haven't named a manager, so there was nobody to remove. "
@@ -118,13 +126,14 @@ class Relationships:
         if not changed:
             return ManagerChange(f"{mention(manager_user_id)} is already your manager here: they can read your "
                                  "growth log, except answers you mark private.", True, previous, manager_user_id)
-        told = self._notify(who.user_id, manager_user_id)
+        told = self.services.outbox.send(notice)
         lines = [f"Done: {mention(manager_user_id)} is now your manager here. They can read your growth log, "
                  "except answers you mark private, and get a prep digest before your 1:1s."]
         if previous:
             lines.append(f"{mention(previous)} no longer can, starting now.")
-        lines.append("I've let them know in a DM." if told else
-                     "I couldn't DM them just now, so you may want to tell them yourself.")
+        lines.append({SENT: "I've let them know in a DM.", FOUND: "I've let them know in a DM.",
+                      RETRY: "Slack didn't take my DM to them just now; I'll keep trying and tell them shortly."}
+                     .get(told, "I couldn't DM them, so you may want to tell them yourself."))
         lines.append("`/growth manager none` removes them at any time.")
         return ManagerChange(" ".join(lines), True, previous, manager_user_id)
 
@@ -144,16 +153,6 @@ class Relationships:
         if user.get("deleted"):
             return f"{mention(manager_user_id)}'s account is deactivated. Nothing was changed."
         return None
-
-    def _notify(self, engineer_user_id: str, manager_user_id: str) -> bool:
-        try:
-            self.client.chat_postMessage(channel=manager_user_id, text=manager_notice_text(engineer_user_id),
-                                         blocks=build_manager_notice(engineer_user_id))
-        except SlackApiError as exc:
-            logger.warning("Could not tell %s they were named manager: %s", manager_user_id,
-                           exc.response.get("error"))
-            return False
-        return True
 
 
 def _not_a_person(user_id: str) -> str:

@@ -7,11 +7,23 @@ and its bookkeeping. Before posting such a message again, the sender looks for i
 from __future__ import annotations
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot import ids
 
+# Slack's own words for "something broke on our side": the post may have happened.
+MAYBE_POSTED_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout"})
 # Replies in a thread are few; a DM's history since the message was queued is short.
 _LOOKUP_LIMIT = 100
+
+
+def maybe_posted(exc: Exception) -> bool:
+    """Whether a failed post may have been posted all the same (a 5xx, a timeout, a dropped
+    connection), as opposed to Slack saying no (channel_not_found, 429: nothing was posted)."""
+    if isinstance(exc, SlackApiError):
+        status = getattr(exc.response, "status_code", 200)
+        return status >= 500 or exc.response.get("error") in MAYBE_POSTED_ERRORS
+    return isinstance(exc, (OSError, TimeoutError)) or "timed out" in str(exc).lower()
 
 
 def outbox_metadata(message_id: int) -> dict:

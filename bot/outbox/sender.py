@@ -26,7 +26,7 @@ from typing import Any, Callable
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.outbox.finding import find_posted, outbox_metadata
+from bot.outbox.finding import find_posted, maybe_posted, outbox_metadata
 from storage.models import OutboxMessage
 from storage.repositories.outbox import Outbox
 
@@ -126,7 +126,7 @@ class OutboxSender:
         error = str(exc.response.get("error") or f"HTTP {status}")
         if status == 429 or error == "ratelimited":
             return self._retry(claimed, error, maybe_posted=False)  # the handler gave up waiting
-        if status >= 500 or error in ("internal_error", "fatal_error", "service_unavailable", "request_timeout"):
+        if maybe_posted(exc):
             return self._retry(claimed, error, maybe_posted=True)
         logger.warning("Outbox message %d refused by Slack: %s", claimed.id, error)
         with self._session_factory.begin() as session:

@@ -141,6 +141,15 @@ class CheckIns:
                          for eid, week, status, lease, attempts, error in rows if week == weeks[eid])
         return found
 
+    def failed_sends(self, since: datetime, max_attempts: int) -> list[tuple[int, date]]:
+        """(engineer id, week start) of check-ins whose send failed (back to "pending" after at
+        least one attempt) and that were due since `since`: owed a retry whatever the schedule
+        says, e.g. a `/growth now` that Slack refused with a 5xx."""
+        return [tuple(row) for row in self.session.execute(
+            select(CheckIn.engineer_id, CheckIn.week_start)
+            .where(CheckIn.status == CheckInStatus.PENDING.value, CheckIn.attempts >= 1,
+                   CheckIn.attempts < max_attempts, CheckIn.due_at >= since))]
+
     def latest(self, engineer_id: int) -> CheckIn | None:
         """The engineer's check-in for the most recent week, whatever its status."""
         recent = self.recent(engineer_id, 1)

@@ -82,7 +82,8 @@ def seed_pair(session_factory, tz: str = NEW_YORK) -> None:
 
 
 def digests(fake) -> list[dict]:
-    return [c.args for c in fake.calls_to("chat.postMessage", ok=True) if c.args.get("channel") == "U2"]
+    """What the manager U2 has in their DM: posted is posted, whatever Slack answered."""
+    return fake.messages_in("DU2")
 
 
 def tick(services, client, at: datetime, owner: str | None = None):
@@ -157,14 +158,29 @@ def test_access_is_checked_again_at_send_time(services, client, fake_slack):
         assert OneOnOnes(session).get("T1", "U2", "U1") is None
 
 
-def test_a_failed_post_is_retried_on_a_later_tick_before_the_meeting(services, client, fake_slack):
+@pytest.mark.parametrize("after_work", [False, True], ids=["before-posting", "after-posting"])
+def test_a_digest_slack_fails_is_posted_once_by_the_outbox(services, client, fake_slack, after_work):
+    seed_pair(services.session_factory)
+    fake_slack.fail_next("chat.postMessage", "internal_error", status=500, after_work=after_work)
+    failed_at = BEFORE_DST_END - timedelta(hours=2)
+    services.now = lambda: failed_at
+    assert tick(services, client, failed_at).sent == 1          # queued with the meeting marked prepped
+    assert len(digests(fake_slack)) == int(after_work)
+    assert tick(services, client, failed_at + timedelta(minutes=5)).sent == 0  # never prepped twice
+    services.now = lambda: failed_at + timedelta(minutes=5)
+    services.outbox.drain()                                     # the recovery pass
+    assert len(digests(fake_slack)) == 1
+
+
+def test_a_digest_slack_refuses_for_good_is_not_retried(services, client, fake_slack):
     seed_pair(services.session_factory)
     fake_slack.fail_next("chat.postMessage", error="channel_not_found")
     failed_at = BEFORE_DST_END - timedelta(hours=2)
-    assert tick(services, client, failed_at).failed == 1
-    assert tick(services, client, failed_at + timedelta(minutes=5)).sent == 0  # the lease is still live
-    assert tick(services, client, failed_at + timedelta(minutes=11)).sent == 1
-    assert len(digests(fake_slack)) == 1
+    services.now = lambda: failed_at
+    tick(services, client, failed_at)
+    services.now = lambda: failed_at + timedelta(hours=1)
+    assert services.outbox.drain() == {}
+    assert digests(fake_slack) == []
 
 
 def test_no_lead_means_no_automatic_digests(fake_slack, database_url, session_factory, client):

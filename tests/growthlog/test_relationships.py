@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -130,3 +130,17 @@ def test_switching_managers_cuts_the_former_one_off_at_once(running_bot):
     assert blocks_text(gone["blocks"]) == REFUSAL
     [again] = running_bot.command("/growth manager remove", user_id="U1").followups()
     assert "nobody to remove" in blocks_text(again["blocks"])
+
+
+@pytest.mark.parametrize("after_work", [False, True], ids=["before-posting", "after-posting"])
+def test_the_new_manager_dm_is_sent_once_when_slack_fails(running_bot, after_work):
+    fake = running_bot.fake
+    fake.fail_next("chat.postMessage", "internal_error", status=500, after_work=after_work)
+    [answer] = running_bot.command("/growth manager <@U2|maria>", user_id="U1").followups()
+    assert "keep trying" in blocks_text(answer["blocks"])    # never "couldn't" for what may be posted
+    assert len(fake.messages_in("DU2")) == int(after_work)
+    later = running_bot.services.now()
+    running_bot.services.now = lambda: later + timedelta(minutes=1)
+    running_bot.services.outbox.drain()
+    [notice] = fake.messages_in("DU2")
+    assert "<@U1> named you as their manager" in blocks_text(notice["blocks"])
