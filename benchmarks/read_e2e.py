@@ -88,10 +88,21 @@ def serve(database_url: str, slack_url: str) -> None:
                            threads=SERVER_THREADS)
     gc.collect()
     gc.freeze()
-    threading.Thread(target=server.run, daemon=True).start()
+    stopping = threading.Event()
+
+    def loop() -> None:
+        # As tests/running_bot.py does: closing waitress's sockets under its own run() raises
+        # EBADF in its threads, so loop in short slices and close once asked to stop.
+        while not stopping.is_set():
+            server.asyncore.loop(timeout=0.05, map=server._map, count=1)
+        server.close()
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
     print(f"PORT {server.effective_port}", flush=True)
     sys.stdin.read()            # the parent closes our stdin to stop us
-    server.close()
+    stopping.set()
+    thread.join(timeout=5)
     engine.dispose()
 
 

@@ -20,7 +20,6 @@ from bot.settings import Settings
 
 if TYPE_CHECKING:
     from bot.outbox.sender import OutboxSender
-    from storage.reads import ReadPool
 
 
 def utc_now() -> datetime:
@@ -35,13 +34,10 @@ class Services:
     ladder: Ladder
     session_factory: sessionmaker[Session] | None = None
     now: Callable[[], datetime] = utc_now
-    # For ORM units of work that only read (the Home tab, an export, a profile): same engine,
-    # no write lock on SQLite, no BEGIN/ROLLBACK on PostgreSQL. Made from `session_factory`
-    # when not given; see storage.db.make_session_factory.
+    # For units of work that only read (a log page and a 1:1 digest before their ack, the Home
+    # tab, an export, a profile): same engine, no write lock on SQLite, no BEGIN/ROLLBACK on
+    # PostgreSQL. Made from `session_factory` when not given; see storage.db.make_session_factory.
     read_session_factory: sessionmaker[Session] | None = None
-    # For the reads people wait on (a log page, a 1:1 digest): hand-written SQL on the same
-    # database, no ORM (storage.reads). Made from `session_factory`.
-    reads: ReadPool | None = None
     # Every message the bot sends on its own goes through here (bot.outbox). Made from
     # `session_factory` and the settings' token when not given.
     outbox: OutboxSender | None = None
@@ -60,10 +56,6 @@ class Services:
             from storage.db import make_session_factory
 
             self.read_session_factory = make_session_factory(engine, readonly=True)
-        if self.reads is None:
-            from storage.reads import ReadPool
-
-            self.reads = ReadPool(engine)
 
 
 def build_content_services(settings: Settings) -> tuple[Catalog, Resolver, Ladder]:

@@ -153,9 +153,9 @@ def _enable_wal(cursor) -> None:
 def make_session_factory(engine: Engine, *, readonly: bool = False) -> sessionmaker[Session]:
     """Sessions bound to `engine`; objects stay readable after commit (no expiry).
 
-    `readonly=True` is for units of work that only read (a Home tab, an export, a profile;
-    log pages and 1:1 digests go further, through storage.reads): they see committed data and
-    must not write. They share `engine`'s connection pool.
+    `readonly=True` is for units of work that only read (a Home tab, an export, a profile, a log
+    page and a 1:1 digest before their ack): they see committed data and must not write. They
+    share `engine`'s connection pool.
     SQLite: a deferred ``BEGIN`` instead of ``BEGIN IMMEDIATE``, so reads never queue behind
     (or hold up) the one writer, with ``PRAGMA query_only`` on: a write raises. The session
     reads one snapshot throughout.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -325,3 +327,24 @@ def test_bad_filters_get_examples_not_an_error(running_bot):
     assert "`since yesterdayish`" in text and "since 2026-10-01" in text
     answer = acked(running_bot.command("/growth log last zero", user_id="U1"))
     assert "`last zero`" in blocks_text(answer["blocks"])
+
+
+def test_log_and_prep_answer_while_another_unit_of_work_holds_sqlites_write_lock(running_bot):
+    """Their reads run before the ack, so they must not wait for the writer (BEGIN IMMEDIATE
+    would, for up to the 5 s busy timeout: past Slack's 3 s, the person would see an error)."""
+    seed_log(running_bot.services.session_factory, weeks=2)
+    writer = sqlite3.connect(running_bot.services.session_factory.kw["bind"].url.database, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("UPDATE engineers SET tz = tz")
+        started = time.monotonic()
+        own = acked(running_bot.command("/growth log", user_id="U1"))
+        managed = acked(running_bot.command("/growth log <@U1|ada>", user_id="U2"))
+        prep = acked(running_bot.command("/growth prep <@U1|ada>", user_id="U2"))
+        assert time.monotonic() - started < 1.5
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert "private answer 0" in blocks_text(own["blocks"])
+    assert "shared answer 1" in blocks_text(managed["blocks"]) and "private" not in blocks_text(managed["blocks"])
+    assert "1:1 prep: <@U1>" in blocks_text(prep["blocks"])
