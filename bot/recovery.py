@@ -34,7 +34,7 @@ def recover_once(services) -> None:
 def prune_done(services) -> tuple[int, int]:
     """Forget processed deliveries and finished messages older than KEEP_DONE."""
     cutoff = services.now() - KEEP_DONE
-    with services.session_factory.begin() as session:
+    with services.uow.writing() as session:
         return Inbox(session).prune(cutoff), Outbox(session).prune(cutoff)
 
 

@@ -20,6 +20,7 @@ from bot.settings import Settings
 
 if TYPE_CHECKING:
     from bot.outbox.sender import OutboxSender
+    from storage.uow import UnitOfWork
 
 
 def utc_now() -> datetime:
@@ -41,21 +42,28 @@ class Services:
     # Every message the bot sends on its own goes through here (bot.outbox). Made from
     # `session_factory` and the settings' token when not given.
     outbox: OutboxSender | None = None
+    # The unit of work (storage.uow): `uow.reading()` / `uow.writing()`, the way into storage
+    # that new code takes (the session factories above remain for code not yet moved to it).
+    uow: UnitOfWork | None = None
 
     def __post_init__(self) -> None:
         if self.session_factory is None:
             return
-        if self.outbox is None:
-            from bot.outbox.sender import OutboxSender
-            from bot.slack_client import make_poster_client
-
-            poster = make_poster_client(self.settings.slack_bot_token, self.settings.slack_api_url)
-            self.outbox = OutboxSender(self.session_factory, poster, lambda: self.now())
         engine = self.session_factory.kw["bind"]
         if self.read_session_factory is None:
             from storage.db import make_session_factory
 
             self.read_session_factory = make_session_factory(engine, readonly=True)
+        if self.uow is None:
+            from storage.uow import UnitOfWork
+
+            self.uow = UnitOfWork(self.session_factory, self.read_session_factory)
+        if self.outbox is None:
+            from bot.outbox.sender import OutboxSender
+            from bot.slack_client import make_poster_client
+
+            poster = make_poster_client(self.settings.slack_bot_token, self.settings.slack_api_url)
+            self.outbox = OutboxSender(self.uow, poster, lambda: self.now())
 
 
 def build_content_services(settings: Settings) -> tuple[Catalog, Resolver, Ladder]:

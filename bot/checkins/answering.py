@@ -47,16 +47,15 @@ def _own_checkin(session, checkin_id: int, team_id: str, user_id: str) -> CheckI
     return checkin
 
 
-def answer_modal(session_factory, checkin_id: int, team_id: str, user_id: str) -> View | None:
+def answer_modal(session, checkin_id: int, team_id: str, user_id: str) -> View | None:
     """The modal for answering (or editing answers to) one's own check-in; None if not theirs."""
-    with session_factory() as session:
-        checkin = _own_checkin(session, checkin_id, team_id, user_id)
-        if checkin is None:
-            return None
-        answers = Answers(session).for_checkin(checkin.id)
-        existing = {a.question_id: a.text for a in answers if a.question_id}
-        private = any(a.is_private for a in answers if a.question_id)
-        return build_answer_modal(checkin.id, list(checkin.questions), existing, private)
+    checkin = _own_checkin(session, checkin_id, team_id, user_id)
+    if checkin is None:
+        return None
+    answers = Answers(session).for_checkin(checkin.id)
+    existing = {a.question_id: a.text for a in answers if a.question_id}
+    private = any(a.is_private for a in answers if a.question_id)
+    return build_answer_modal(checkin.id, list(checkin.questions), existing, private)
 
 
 def submission_key(view_id: str, values: dict[str, str], private: bool) -> str:

@@ -49,7 +49,7 @@ def write_down_first(body: dict, context: BoltContext, next) -> None:  # noqa: A
     if is_kept(event):
         services = context["services"]
         team_id = body.get("team_id") or event.get("team")
-        with services.session_factory.begin() as session:
+        with services.uow.writing() as session:
             # None: Slack's retry of a delivery already here (its first copy is, or was, processed).
             context["inbox_id"] = Inbox(session).add(delivery_key(body), MESSAGE_EVENT, team_id, body, services.now())
     next()
@@ -66,13 +66,13 @@ def process(services, item_id: int | None) -> None:
 def recover(services, now: datetime | None = None, limit: int = 200) -> int:
     """Finish deliveries a crash (or a busy moment) left undone; how many were looked at."""
     now = now or services.now()
-    with services.session_factory() as session:
+    with services.uow.reading() as session:
         undone = Inbox(session).undone(received_before=now - RECOVERY_GRACE, limit=limit)
     for item_id in undone:
         try:
             process(services, item_id)
         except Exception as exc:  # noqa: BLE001 - one bad item must not hold up the others
             logger.exception("Inbox item %d failed; it is retried on the next tick", item_id)
-            with services.session_factory.begin() as session:
+            with services.uow.writing() as session:
                 Inbox(session).note_failure(item_id, f"{type(exc).__name__}: {exc}")
     return len(undone)

@@ -12,7 +12,7 @@ from storage.repositories.inbox import Inbox
 
 def process_message_event(services, item_id: int) -> list[int]:
     """Apply inbox item `item_id` once; the outbox messages it queued (to send after the commit)."""
-    with services.read_session_factory() as session:
+    with services.uow.reading() as session:
         body = Inbox(session).payload(item_id)
     if body is None:
         return []  # done already
@@ -29,7 +29,7 @@ def process_message_event(services, item_id: int) -> list[int]:
             hint = find_checkin_id_of_message(_client(services), reply.channel_id, thread_ts)
             queued = _record_reply(services, item_id, reply, hint=hint, last_try=True)
         return queued or []
-    with services.session_factory.begin() as session:
+    with services.uow.writing() as session:
         if Inbox(session).take(item_id, services.now()) is None:
             return []
         subtype = event.get("subtype")
@@ -44,20 +44,25 @@ def process_message_event(services, item_id: int) -> list[int]:
         return []
 
 
+class _NotYet(Exception):
+    """Rolls back a try that found no check-in for the thread, so the caller can look further."""
+
+
 def _record_reply(services, item_id: int, reply: ThreadReply, hint: int | None,
                   last_try: bool = False) -> list[int] | None:
     """The confirmation to send ([] if none); None, with nothing written, if the thread is not
     (yet known to be) one of this user's check-ins and this is not the last try."""
-    with services.session_factory() as session:
-        if Inbox(session).take(item_id, services.now()) is None:
-            return []  # someone else processed it first
-        recorded = record_thread_reply(session, reply, services.now(), checkin_id_hint=hint)
-        if recorded is None and not last_try:
-            session.rollback()
-            return None
-        session.commit()
-        created, confirmation_id = recorded or (False, None)
-        return [confirmation_id] if created and confirmation_id else []
+    try:
+        with services.uow.writing() as session:
+            if Inbox(session).take(item_id, services.now()) is None:
+                return []  # someone else processed it first
+            recorded = record_thread_reply(session, reply, services.now(), checkin_id_hint=hint)
+            if recorded is None and not last_try:
+                raise _NotYet
+    except _NotYet:
+        return None
+    created, confirmation_id = recorded or (False, None)
+    return [confirmation_id] if created and confirmation_id else []
 
 
 def _edit_of(event: dict) -> tuple[str | None, str | None, str | None]:

@@ -22,7 +22,8 @@ def handle_answer_button(ack: Ack, body: dict, action: dict, respond: Respond, c
     services: Services = context["services"]
     view = None
     if (action.get("value") or "").isdigit():
-        view = answer_modal(services.session_factory, int(action["value"]), body["team"]["id"], body["user"]["id"])
+        with services.uow.reading() as session:
+            view = answer_modal(session, int(action["value"]), body["team"]["id"], body["user"]["id"])
     if view is not None:
         client.views_open(trigger_id=body["trigger_id"], view=view)
     elif body.get("response_url"):
@@ -40,7 +41,7 @@ def handle_answer_submission(ack: Ack, body: dict, view: dict, context: BoltCont
     values, private = _submitted(view)
     # Save, then ack: the modal closes only once the answers are on disk (one short
     # transaction, well inside Slack's 3 s), and a refusal can still be shown in the modal.
-    with services.session_factory.begin() as session:
+    with services.uow.writing() as session:
         saved = save_modal_answers(session, checkin_id, team_id, user_id, values, private,
                                    submission_key(view["id"], values, private), services.now())
     if saved is None:

@@ -29,6 +29,7 @@ from slack_sdk.errors import SlackApiError
 from bot.outbox.finding import find_posted, maybe_posted, outbox_metadata
 from storage.models import OutboxMessage
 from storage.repositories.outbox import Outbox
+from storage.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
 
@@ -68,8 +69,8 @@ class _Claimed:
 
 
 class OutboxSender:
-    def __init__(self, session_factory, client: WebClient, now: Callable[[], datetime]):
-        self._session_factory = session_factory
+    def __init__(self, uow: UnitOfWork, client: WebClient, now: Callable[[], datetime]):
+        self._uow = uow
         self._client = client
         self._now = now
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -83,7 +84,7 @@ class OutboxSender:
         """Try to post one message now; what came of it (SENT, FOUND, RETRY, FAILED or BUSY)."""
         if message_id is None:
             return BUSY
-        with self._session_factory.begin() as session:
+        with self._uow.writing() as session:
             row = Outbox(session).claim(message_id, self.owner, self._now(), SEND_LEASE)
             claimed = _Claimed.of(row) if row is not None else None
         if claimed is None:
@@ -109,7 +110,7 @@ class OutboxSender:
 
     def drain(self, limit: int = 200) -> dict[str, int]:
         """Send every message that is due (after a crash, a failed attempt, a busy moment)."""
-        with self._session_factory() as session:
+        with self._uow.reading() as session:
             due = Outbox(session).due_ids(self._now(), limit)
         counts: dict[str, int] = {}
         for message_id in due:
@@ -118,7 +119,7 @@ class OutboxSender:
         return counts
 
     def _finish(self, claimed: _Claimed, channel_id: str, ts: str) -> None:
-        with self._session_factory.begin() as session:
+        with self._uow.writing() as session:
             Outbox(session).mark_sent(claimed.id, self.owner, channel_id, ts, self._now())
 
     def _after_error(self, claimed: _Claimed, exc: SlackApiError) -> str:
@@ -129,12 +130,12 @@ class OutboxSender:
         if maybe_posted(exc):
             return self._retry(claimed, error, maybe_posted=True)
         logger.warning("Outbox message %d refused by Slack: %s", claimed.id, error)
-        with self._session_factory.begin() as session:
+        with self._uow.writing() as session:
             Outbox(session).mark_failed(claimed.id, self.owner, error)
         return FAILED
 
     def _retry(self, claimed: _Claimed, error: str, *, maybe_posted: bool) -> str:
-        with self._session_factory.begin() as session:
+        with self._uow.writing() as session:
             outbox = Outbox(session)
             if claimed.attempts >= MAX_ATTEMPTS:
                 outbox.mark_failed(claimed.id, self.owner, f"gave up after {claimed.attempts} attempts: {error}")

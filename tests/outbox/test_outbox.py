@@ -11,6 +11,7 @@ from bot.outbox.sender import BUSY, FAILED, FOUND, RETRY, SEND_LEASE, SENT, Outb
 from bot.slack_client import make_poster_client
 from storage.models import OutboxMessage
 from storage.repositories.outbox import Outbox
+from storage.uow import UnitOfWork
 
 NOW = datetime(2026, 3, 13, 15, 0, tzinfo=UTC)
 
@@ -30,7 +31,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def sender(session_factory, fake_slack, clock) -> OutboxSender:
-    return OutboxSender(session_factory, make_poster_client("xoxb-test", fake_slack.base_url), clock)
+    return OutboxSender(UnitOfWork(session_factory), make_poster_client("xoxb-test", fake_slack.base_url), clock)
 
 
 def queued(session_factory, key: str = "k1", channel: str = "U1", thread_ts: str | None = None) -> int:
@@ -101,7 +102,7 @@ def test_a_thread_reply_is_found_in_its_thread(session_factory, fake_slack, send
 
 def test_a_sender_that_died_mid_send_is_taken_over_after_its_lease(session_factory, fake_slack, sender, clock):
     message_id = queued(session_factory)
-    dead = OutboxSender(session_factory, make_poster_client("xoxb-test", fake_slack.base_url), clock)
+    dead = OutboxSender(UnitOfWork(session_factory), make_poster_client("xoxb-test", fake_slack.base_url), clock)
     with session_factory.begin() as session:  # claimed and posted, then killed before recording it
         Outbox(session).claim(message_id, dead.owner, clock.now, SEND_LEASE)
     fake_slack_post(fake_slack, "U1", metadata={"event_type": "growth_outbox", "event_payload": {"outbox_id": message_id}})

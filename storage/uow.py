@@ -1,0 +1,44 @@
+"""The unit of work: the one way into storage for everything the bot does.
+
+    with uow.reading() as session:   # reads only: no write lock on SQLite, no BEGIN on PostgreSQL
+        ...
+    with uow.writing() as session:   # one transaction: committed on success, rolled back on error
+        ...
+
+A read picks read mode by name, so nothing before an ack can take SQLite's write lock by
+accident (see `storage.db.make_session_factory`). Repositories take the session; none commits.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.db import make_session_factory
+
+
+class UnitOfWork:
+    def __init__(self, writes: sessionmaker[Session], reads: sessionmaker[Session] | None = None):
+        self._writes = writes
+        self._reads = reads or make_session_factory(writes.kw["bind"], readonly=True)
+
+    @classmethod
+    def on(cls, engine: Engine) -> "UnitOfWork":
+        return cls(make_session_factory(engine))
+
+    @property
+    def engine(self) -> Engine:
+        return self._writes.kw["bind"]
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        with self._reads() as session:
+            yield session
+
+    @contextmanager
+    def writing(self) -> Iterator[Session]:
+        with self._writes.begin() as session:
+            yield session
