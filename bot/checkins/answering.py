@@ -14,7 +14,12 @@ from datetime import datetime
 
 from slack_sdk.models.views import View
 
-from bot.blocks.checkin import build_answer_modal, build_saved_confirmation, build_thread_reply_confirmation
+from bot.blocks.checkin import (
+    ANSWER_MAX_LENGTH,
+    build_answer_modal,
+    build_saved_confirmation,
+    build_thread_reply_confirmation,
+)
 from bot.blocks.growth import reply as reply_blocks
 from bot.domain.dedupe import view_submission_key
 from storage.models import AnswerSource, CheckIn, Engineer
@@ -35,6 +40,23 @@ class Saved:
     message_ts: str | None
     duplicate: bool = False
     confirmation_id: int | None = None  # the outbox message saying so, sent after the commit
+
+
+def answer_problems(values: dict[str, str]) -> dict[str, str]:
+    """Why a submitted answer cannot be stored as typed, by question id ({} if all can).
+
+    Slack's client enforces the modal's `max_length` and sends no NUL, but a crafted request is
+    not Slack's client: a NUL was acked and then lost on PostgreSQL (text cannot hold one), and
+    an over-long answer made the modal that pre-fills it fail to open.
+    """
+    problems: dict[str, str] = {}
+    for question_id, text in values.items():
+        if "\x00" in text:
+            problems[question_id] = "This answer contains a NUL character, which can't be stored. Remove it and save again."
+        elif len(text) > ANSWER_MAX_LENGTH:
+            problems[question_id] = (f"This answer is {len(text):,} characters long; the most an answer can "
+                                     f"hold is {ANSWER_MAX_LENGTH:,}. Shorten it and save again.")
+    return problems
 
 
 def _own_checkin(session, checkin_id: int, team_id: str, user_id: str) -> CheckIn | None:

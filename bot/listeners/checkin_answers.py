@@ -9,7 +9,8 @@ from slack_sdk import WebClient
 
 from bot import ids
 from bot.blocks.growth import reply
-from bot.checkins.answering import NOT_YOURS, answer_modal, save_modal_answers, submission_key
+from bot.checkins.answering import NOT_YOURS, answer_modal, answer_problems, save_modal_answers, submission_key
+from bot.domain.numbers import strict_int
 from bot.inbox import intake as inbox
 from bot.services import Services
 
@@ -21,9 +22,10 @@ def handle_answer_button(ack: Ack, body: dict, action: dict, respond: Respond, c
     ack()
     services: Services = context["services"]
     view = None
-    if (action.get("value") or "").isdigit():
+    checkin_id = strict_int(action.get("value"), low=1)
+    if checkin_id is not None:
         with services.uow.reading() as session:
-            view = answer_modal(session, int(action["value"]), body["team"]["id"], body["user"]["id"])
+            view = answer_modal(session, checkin_id, body["team"]["id"], body["user"]["id"])
     if view is not None:
         client.views_open(trigger_id=body["trigger_id"], view=view)
     elif body.get("response_url"):
@@ -36,9 +38,15 @@ def handle_answer_button(ack: Ack, body: dict, action: dict, respond: Respond, c
 def handle_answer_submission(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
     services: Services = context["services"]
     team_id, user_id = body["team"]["id"], body["user"]["id"]
-    metadata = view.get("private_metadata") or ""
-    checkin_id = int(metadata) if metadata.isdigit() else 0
+    checkin_id = strict_int(view.get("private_metadata"), low=1) or 0
     values, private = _submitted(view)
+    problems = answer_problems(values)
+    if problems:
+        # What Slack's own client never sends (a NUL, more than max_length): said in the modal,
+        # before anything is stored, rather than cut short or lost on PostgreSQL.
+        ack(response_action="errors",
+            errors={f"{ids.CHECKIN_QUESTION_BLOCK}{question}": why for question, why in problems.items()})
+        return
     # Save, then ack: the modal closes only once the answers are on disk (one short
     # transaction, well inside Slack's 3 s), and a refusal can still be shown in the modal.
     with services.uow.writing() as session:
