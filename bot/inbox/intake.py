@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 MESSAGE_EVENT = "message_event"
 # Items younger than this are left to the request thread that wrote them down.
 RECOVERY_GRACE = timedelta(seconds=10)
+# An item that failed this often (every 10 s: a few minutes) is poison, not bad luck.
+MAX_ATTEMPTS = 20
 
 
 def is_kept(event: dict) -> bool:
@@ -67,7 +69,7 @@ def recover(services, now: datetime | None = None, limit: int = 200) -> int:
     """Finish deliveries a crash (or a busy moment) left undone; how many were looked at."""
     now = now or services.now()
     with services.uow.reading() as session:
-        undone = Inbox(session).undone(received_before=now - RECOVERY_GRACE, limit=limit)
+        undone = Inbox(session).undone(received_before=now - RECOVERY_GRACE, max_attempts=MAX_ATTEMPTS, limit=limit)
     for item_id in undone:
         try:
             process(services, item_id)

@@ -54,9 +54,12 @@ class Inbox:
         """The payload of an item not yet done (a read before the processing transaction)."""
         return self.session.scalar(select(InboxItem.payload).where(InboxItem.id == item_id, InboxItem.done_at.is_(None)))
 
-    def undone(self, received_before: datetime, limit: int = 200) -> list[int]:
+    def undone(self, received_before: datetime, max_attempts: int, limit: int = 200) -> list[int]:
+        """Items still to process, oldest first; one that failed `max_attempts` times is left
+        for a person to look at (its `last_error` says why) rather than retried for ever."""
         return list(self.session.scalars(
-            select(InboxItem.id).where(InboxItem.done_at.is_(None), InboxItem.received_at < received_before)
+            select(InboxItem.id).where(InboxItem.done_at.is_(None), InboxItem.received_at < received_before,
+                                       InboxItem.attempts < max_attempts)
             .order_by(InboxItem.id).limit(literal_limit()), {"limit": limit}))
 
     def note_failure(self, item_id: int, error: str) -> None:

@@ -116,3 +116,21 @@ def test_events_that_change_nothing_are_not_written_down(bot):
                      "user": "U1", "ts": "1700000999.000900"}, "EvJoin")
     with bot.services.session_factory() as session:
         assert session.query(InboxItem).count() == 0
+
+
+def test_an_item_that_keeps_failing_is_set_aside_with_its_reason(bot, monkeypatch):
+    with bot.services.uow.writing() as session:
+        from storage.repositories.inbox import Inbox
+
+        Inbox(session).add("event:EvPoison", intake.MESSAGE_EVENT, "T1", {"event": {}}, bot.services.now())
+
+    def broken(services, item_id):
+        raise ValueError("cannot be processed")
+
+    monkeypatch.setattr(intake, "process_message_event", broken)
+    for _ in range(intake.MAX_ATTEMPTS + 3):
+        intake.recover(bot.services, now=later(bot))
+    with bot.services.uow.reading() as session:
+        [item] = session.query(InboxItem).all()
+        assert item.done_at is None and item.attempts == intake.MAX_ATTEMPTS
+        assert "cannot be processed" in item.last_error
