@@ -7,12 +7,15 @@ from slack_sdk import WebClient
 
 from bot.listeners import register_listeners
 from bot.services import Services
-from bot.slack_client import make_web_client
+from bot.slack_client import check_slack, make_web_client
 
 
 def create_app(services: Services, client: WebClient | None = None) -> App:
     settings = services.settings
     client = client or make_web_client(settings.slack_bot_token, settings.slack_api_url)
+    # A wrong token or an unreachable Slack is one clear line (SlackUnavailable), not the
+    # traceback Bolt's own auth.test below would print.
+    check_slack(client, settings.slack_api_url)
     app = App(
         client=client,
         signing_secret=settings.slack_signing_secret,

@@ -17,6 +17,8 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
+from bot import metrics
+
 
 class SharedBackoff:
     """A pause all sender threads honour before each request."""
@@ -31,7 +33,13 @@ class SharedBackoff:
     def pause_for(self, seconds: float) -> None:
         with self._lock:
             self.rate_limited += 1
-            self._until = max(self._until, self._clock() + seconds)
+            now = self._clock()
+            until = max(self._until, now + seconds)
+            # Seconds added to the pause in force: their sum is how long the senders stood still.
+            added = until - max(self._until, now)
+            self._until = until
+        metrics.SLACK_RATE_LIMITED.labels(metrics.SENDERS).inc()
+        metrics.SLACK_PAUSED_SECONDS.labels(metrics.SENDERS).inc(added)
 
     def wait(self) -> None:
         """Return once no pause is in force (at once if none is)."""
