@@ -153,7 +153,7 @@ def read_log_view(read_sessions, reader: Reader, query: LogQuery, page_size: int
             since = _start_of_day(query.since, me.tz if me else None)
         # Private answers for the engineer only (`sees_private`): the page is the owner's, in
         # the reader's workspace, so that is the reader reading their own.
-        page = read_log_as_reader(session, reader.team_id, owner_id, lambda owner: can_read_where(reader, owner),
+        page = read_log_as_reader(session, reader.team_id, reader.user_id, owner_id, can_read_where,
                                   include_private=owner_id == reader.user_id, since=since, last=query.last,
                                   page=query.page, page_size=page_size)
         if not page.checkins:

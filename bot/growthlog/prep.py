@@ -87,8 +87,7 @@ def build_digest(session, catalog: Catalog, reader: Reader, report_user_id: str,
 
     Three statements: the report with the reader's time zone, the pair's last prep and the
     self-assessments, then (only if the reader may have it) the page and the recent weeks."""
-    context = prep_context(session, reader.team_id, reader.user_id, report_user_id, FRAMEWORK_ID,
-                           lambda owner: can_prep_where(reader, owner))
+    context = prep_context(session, reader.team_id, reader.user_id, report_user_id, FRAMEWORK_ID, can_prep_where)
     owner = context.report if context else None
     if not can_prep(reader, owner):
         return None

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Row, Select, bindparam, false, func, select
+from sqlalchemy import ColumnElement, Integer, Row, Select, bindparam, false, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnCollection
 
@@ -26,8 +27,9 @@ from storage.models import Answer, Assessment, CheckIn, Engineer, OneOnOne
 
 PAGE_SIZE = 5
 
-# A condition on an engineers row, given its columns (`table.c`): who may read that engineer's log.
-OwnerRule = Callable[[ColumnCollection], ColumnElement[bool]]
+# An access rule's SQL form (bot.growthlog.access): given a reader (its `team_id` and `user_id`)
+# and an engineers row's columns (`table.c`), a condition true where that reader may read it.
+ReaderRule = Callable[[Any, ColumnCollection], ColumnElement[bool]]
 
 
 # The values read here are NamedTuples, not frozen dataclasses: a page makes dozens.
@@ -96,13 +98,24 @@ class PrepContext(NamedTuple):
     assessments: tuple[StoredAssessment, ...]     # newest first; only for whoever may have the digest
 
 
-# The aliases the statements read through, made once: aliasing a table copies its columns,
-# which cost more than building and running a page's statement.
+# Each statement is built once per shape, with named parameters, and cached (`lru_cache`):
+# building a select() costs about as much as running it. The aliases they read through are
+# made once too (aliasing a table copies its columns).
 _E, _M = Engineer.__table__.alias("e"), Engineer.__table__.alias("m")
 _C, _C2 = CheckIn.__table__.alias("c"), CheckIn.__table__.alias("c2")
 _A, _A2 = Answer.__table__.alias("a"), Answer.__table__.alias("a2")
 _S = Assessment.__table__.alias("s")
 _P = OneOnOne.__table__.alias("p")
+
+
+class _ReaderParameters(NamedTuple):
+    """A reader as the access rule's SQL form sees it: the request's values come as parameters."""
+
+    team_id: Any
+    user_id: Any
+
+
+_READER = _ReaderParameters(bindparam("reader_team"), bindparam("reader"))
 
 
 def _person_columns(e) -> list:
@@ -124,18 +137,24 @@ def _newest_week_first(c, a) -> tuple:
     return c.c.week_start.desc(), a.c.created_at, a.c.id
 
 
-def _literal(name: str, value: int):
+def _literal(name: str):
     # LIMIT and OFFSET go into the statement's text, not as parameters: PostgreSQL re-plans a
     # prepared statement on every run when its LIMIT is a parameter (the generic plan, not
-    # knowing it, looks costlier). Rendered at execution, so the compiled form is cached once.
-    return bindparam(name, int(value), literal_execute=True)
+    # knowing it, looks costlier). Rendered at execution from the value passed then.
+    return bindparam(name, type_=Integer(), literal_execute=True)
 
 
 def people(session: Session, team_id: str, *user_ids: str) -> dict[str, Person]:
     """The engineers with these Slack user ids (one or two) in `team_id`, by user id."""
-    e = _E
-    rows = session.execute(select(*_person_columns(e)).where(e.c.team_id == team_id, e.c.user_id.in_(user_ids)))
+    rows = session.execute(_people_statement(), {"team_id": team_id, "user_ids": list(user_ids)})
     return {row.user_id: _person(row) for row in rows}
+
+
+@lru_cache(maxsize=1)
+def _people_statement() -> Select:
+    e = _E
+    return select(*_person_columns(e)).where(e.c.team_id == bindparam("team_id"),
+                                             e.c.user_id.in_(bindparam("user_ids", expanding=True)))
 
 
 def read_log(session: Session, engineer_id: int, *, include_private: bool, since: datetime | None = None,
@@ -144,27 +163,25 @@ def read_log(session: Session, engineer_id: int, *, include_private: bool, since
 
     `since` keeps answers written from then on; `last` keeps the N most recent check-ins.
     """
-    return _read_page(session, bindparam("engineer_id", engineer_id), include_private, since, last, page, page_size)
+    return _read_page(session, None, {"engineer_id": engineer_id}, include_private, since, last, page, page_size)
 
 
-def read_log_as_reader(session: Session, team_id: str, owner_user_id: str, readable: OwnerRule, *,
-                       include_private: bool, since: datetime | None = None, last: int | None = None,
-                       page: int = 0, page_size: int = PAGE_SIZE) -> LogPage:
+def read_log_as_reader(session: Session, team_id: str, reader_user_id: str, owner_user_id: str,
+                       readable: ReaderRule, *, include_private: bool, since: datetime | None = None,
+                       last: int | None = None, page: int = 0, page_size: int = PAGE_SIZE) -> LogPage:
     """`read_log` of `owner_user_id` in `team_id`, in one statement, and nothing at all (an empty
-    page) unless the owner's row meets `readable`.
+    page) unless the owner's row meets `readable` for this reader.
 
     The access rule is written into the query, so the page needs no lookup first; an empty
     page does not say why it is empty, so the caller then asks `people` and the rule's Python
-    form (tests/growthlog/test_log.py checks both forms agree).
+    form (tests/growthlog/test_access_rule.py checks both forms agree).
     """
-    e = _E
-    whose = select(e.c.id).where(e.c.team_id == team_id, e.c.user_id == owner_user_id,
-                                 readable(e.c)).scalar_subquery()
-    return _read_page(session, whose, include_private, since, last, page, page_size)
+    parameters = {"team_id": team_id, "owner": owner_user_id, "reader_team": team_id, "reader": reader_user_id}
+    return _read_page(session, readable, parameters, include_private, since, last, page, page_size)
 
 
-def _read_page(session: Session, whose, include_private: bool, since: datetime | None, last: int | None,
-               page: int, page_size: int) -> LogPage:
+def _read_page(session: Session, readable: ReaderRule | None, parameters: dict[str, Any], include_private: bool,
+               since: datetime | None, last: int | None, page: int, page_size: int) -> LogPage:
     window = page_size
     offset = page * page_size
     if last is not None:
@@ -172,38 +189,50 @@ def _read_page(session: Session, whose, include_private: bool, since: datetime |
     if not window:
         return LogPage((), page, False)
     # One more check-in than the page shows says whether there is an older page.
-    rows = session.execute(_page_statement(whose, include_private, since, window + 1, offset)).all()
+    parameters.update(page_limit=window + 1, page_offset=offset)
+    if since is not None:
+        parameters["since"] = since
+    rows = session.execute(_page_statement(readable, include_private, since is not None), parameters).all()
     checkins, more = _group(rows, window)
     return LogPage(tuple(checkins), page, more and (last is None or offset + window < last))
 
 
-def _page_statement(whose, include_private: bool, since: datetime | None, limit: int, offset: int) -> Select:
-    c, a, c2, a2 = _C, _A, _C2, _A2
-    if since is not None:
+@lru_cache(maxsize=16)
+def _page_statement(readable: ReaderRule | None, include_private: bool, with_since: bool) -> Select:
+    """Whose log: `:engineer_id`, or (with `readable`) the engineer `:owner` in `:team_id` if the
+    reader may read them."""
+    c, a, c2, a2, e = _C, _A, _C2, _A2, _E
+    if readable is None:
+        whose = bindparam("engineer_id")
+    else:
+        whose = select(e.c.id).where(e.c.team_id == bindparam("team_id"), e.c.user_id == bindparam("owner"),
+                                     readable(_READER, e.c)).scalar_subquery()
+    if with_since:
         # The weeks with answers written since then, found through (engineer_id, created_at)
         # and sorted: walking the engineer's weeks instead would read every week of the log
         # whenever fewer than a page's worth have such answers. (An answer's engineer_id is
         # its check-in's, copied by Answers.record; a check on c2.engineer_id here would make
         # SQLite walk the weeks again.)
-        answered = select(a2.c.checkin_id).where(a2.c.engineer_id == whose, *_visible(a2, include_private, since))
+        answered = select(a2.c.checkin_id).where(a2.c.engineer_id == whose, *_visible(a2, include_private, with_since))
         page_ids = [c2.c.id.in_(answered)]
     else:
         # Newest week backwards along (engineer_id, week_start), stopping once the page is full.
         page_ids = [c2.c.engineer_id == whose,
-                    select(a2.c.id).where(a2.c.checkin_id == c2.c.id, *_visible(a2, include_private, since)).exists()]
+                    select(a2.c.id).where(a2.c.checkin_id == c2.c.id,
+                                          *_visible(a2, include_private, with_since)).exists()]
     weeks = (select(c2.c.id).where(*page_ids).order_by(c2.c.week_start.desc())
-             .limit(_literal("page_limit", limit)).offset(_literal("page_offset", offset)))
+             .limit(_literal("page_limit")).offset(_literal("page_offset")))
     return (select(*_page_columns(c, a)).select_from(c.join(a, a.c.checkin_id == c.c.id))
-            .where(c.c.id.in_(weeks), *_visible(a, include_private, since))
+            .where(c.c.id.in_(weeks), *_visible(a, include_private, with_since))
             .order_by(*_newest_week_first(c, a)))
 
 
-def _visible(a, include_private: bool, since: datetime | None) -> list:
+def _visible(a, include_private: bool, with_since: bool) -> list:
     conditions = []
     if not include_private:
         conditions.append(a.c.is_private == false())
-    if since is not None:
-        conditions.append(a.c.created_at >= since)
+    if with_since:
+        conditions.append(a.c.created_at >= bindparam("since", type_=a.c.created_at.type))
     return conditions
 
 
@@ -218,13 +247,9 @@ def read_shared_since(session: Session, engineer_id: int, since: datetime, check
     reached, the last, possibly partial, check-in is left for `/growth log`, "more" is said,
     and `complete_from` says from which week on `checkin_ids` is whole.
     """
-    c, a = _C, _A
-    statement = (select(*_page_columns(c, a)).select_from(a.join(c, c.c.id == a.c.checkin_id))
-                 .where(a.c.engineer_id == engineer_id, a.c.created_at >= since, a.c.is_private == false(),
-                        c.c.engineer_id == engineer_id)
-                 .order_by(*_newest_week_first(c, a))
-                 .limit(_literal("row_limit", row_cap + 1)))   # one row past the cap says whether it cut
-    rows = session.execute(statement).all()
+    # One row past the cap says whether the cap cut anything off.
+    rows = session.execute(_shared_since_statement(), {
+        "engineer_id": engineer_id, "since": since, "row_limit": row_cap + 1}).all()
     capped = len(rows) > row_cap
     rows = rows[:row_cap]
     found, more = _group(rows, checkins)
@@ -235,13 +260,27 @@ def read_shared_since(session: Session, engineer_id: int, since: datetime, check
     return SharedSince(LogPage(tuple(found), 0, more), ids, oldest_whole)
 
 
+@lru_cache(maxsize=1)
+def _shared_since_statement() -> Select:
+    c, a = _C, _A
+    engineer_id = bindparam("engineer_id")
+    return (select(*_page_columns(c, a)).select_from(a.join(c, c.c.id == a.c.checkin_id))
+            .where(a.c.engineer_id == engineer_id, *_visible(a, False, True), c.c.engineer_id == engineer_id)
+            .order_by(*_newest_week_first(c, a))
+            .limit(_literal("row_limit")))
+
+
 def read_all(session: Session, engineer_id: int, *, include_private: bool) -> list[LoggedCheckin]:
     """The whole log (for export), newest first."""
+    return _group(session.execute(_all_statement(include_private), {"engineer_id": engineer_id}).all())[0]
+
+
+@lru_cache(maxsize=2)
+def _all_statement(include_private: bool) -> Select:
     c, a = _C, _A
-    statement = (select(*_page_columns(c, a)).select_from(c.join(a, a.c.checkin_id == c.c.id))
-                 .where(c.c.engineer_id == engineer_id, *_visible(a, include_private, None))
-                 .order_by(*_newest_week_first(c, a)))
-    return _group(session.execute(statement).all())[0]
+    return (select(*_page_columns(c, a)).select_from(c.join(a, a.c.checkin_id == c.c.id))
+            .where(c.c.engineer_id == bindparam("engineer_id"), *_visible(a, include_private, False))
+            .order_by(*_newest_week_first(c, a)))
 
 
 def weeks_sent(session: Session, engineer_id: int, since: datetime, until: datetime, statuses: tuple[str, ...],
@@ -251,37 +290,38 @@ def weeks_sent(session: Session, engineer_id: int, since: datetime, until: datet
     # A check-in goes out within its own week, never later, so one sent at or after `since`
     # has a week (a local Monday) starting at most 7 days, plus the widest UTC offset, before
     # it: the floor walks the (engineer_id, week_start) index from the top and stops there.
+    rows = session.execute(_weeks_sent_statement(), {
+        "engineer_id": engineer_id, "week_floor": (since - timedelta(days=8)).date(), "statuses": list(statuses),
+        "since": since, "until": until, "weeks_limit": limit})
+    return [(row.id, row.week_start) for row in rows]
+
+
+@lru_cache(maxsize=1)
+def _weeks_sent_statement() -> Select:
     c = _C
     went_out = func.coalesce(c.c.sent_at, c.c.due_at)
-    statement = (select(c.c.id, c.c.week_start)
-                 .where(c.c.engineer_id == engineer_id, c.c.week_start >= (since - timedelta(days=8)).date(),
-                        c.c.status.in_(statuses), went_out >= since, went_out <= until)
-                 .order_by(c.c.week_start.desc()).limit(_literal("weeks_limit", limit)))
-    return [(row.id, row.week_start) for row in session.execute(statement)]
+    return (select(c.c.id, c.c.week_start)
+            .where(c.c.engineer_id == bindparam("engineer_id"),
+                   c.c.week_start >= bindparam("week_floor", type_=c.c.week_start.type),
+                   c.c.status.in_(bindparam("statuses", expanding=True)),
+                   went_out >= bindparam("since", type_=c.c.sent_at.type),
+                   went_out <= bindparam("until", type_=c.c.sent_at.type))
+            .order_by(c.c.week_start.desc()).limit(_literal("weeks_limit")))
 
 
 def prep_context(session: Session, team_id: str, reader_user_id: str, report_user_id: str, framework_id: str,
-                 may_prep: OwnerRule) -> PrepContext | None:
+                 may_prep: ReaderRule) -> PrepContext | None:
     """What a digest starts from, in one statement: the report, the reader's time zone, the
     pair's last prep and the report's newest two self-assessments against `framework_id`
     (what a profile summary compares). None if the report is not an engineer here.
 
     Whether the reader may have the digest is the caller's to decide (bot.growthlog.access.
-    can_prep); the assessments come back only where the report's row meets `may_prep` (that
-    rule's SQL form), so nothing is read for anyone else.
+    can_prep); the assessments come back only where the report's row meets `may_prep` for this
+    reader (that rule's SQL form), so nothing is read for anyone else.
     """
-    e, m, p = _E, _M, _P
-    newest = [_newest_assessment(e, framework_id, may_prep, column, skip).label(label)
-              for column, skip, label in (("picks", 0, "latest_picks"), ("created_at", 0, "latest_at"),
-                                          ("picks", 1, "previous_picks"), ("created_at", 1, "previous_at"))]
-    statement = (
-        select(*_person_columns(e), m.c.tz.label("reader_tz"), p.c.last_prep_at, *newest)
-        .select_from(
-            e.outerjoin(m, (m.c.team_id == e.c.team_id) & (m.c.user_id == reader_user_id))
-             .outerjoin(p, (p.c.team_id == e.c.team_id) & (p.c.manager_user_id == reader_user_id)
-                        & (p.c.report_user_id == e.c.user_id)))
-        .where(e.c.team_id == team_id, e.c.user_id == report_user_id))
-    row = session.execute(statement).first()
+    row = session.execute(_prep_context_statement(may_prep), {
+        "team_id": team_id, "report": report_user_id, "framework": framework_id,
+        "reader_team": team_id, "reader": reader_user_id}).first()
     if row is None:
         return None
     stored = tuple(StoredAssessment(framework_id, picks or {}, at)
@@ -290,13 +330,30 @@ def prep_context(session: Session, team_id: str, reader_user_id: str, report_use
     return PrepContext(_person(row), row.reader_tz, row.last_prep_at, stored)
 
 
-def _newest_assessment(e, framework_id: str, may_prep: OwnerRule, column: str, skip: int):
+@lru_cache(maxsize=4)
+def _prep_context_statement(may_prep: ReaderRule) -> Select:
+    e, m, p = _E, _M, _P
+    reader = _READER.user_id
+    newest = [_newest_assessment(e, may_prep, column, skip).label(label)
+              for column, skip, label in (("picks", 0, "latest_picks"), ("created_at", 0, "latest_at"),
+                                          ("picks", 1, "previous_picks"), ("created_at", 1, "previous_at"))]
+    return (
+        select(*_person_columns(e), m.c.tz.label("reader_tz"), p.c.last_prep_at, *newest)
+        .select_from(
+            e.outerjoin(m, (m.c.team_id == e.c.team_id) & (m.c.user_id == reader))
+             .outerjoin(p, (p.c.team_id == e.c.team_id) & (p.c.manager_user_id == reader)
+                        & (p.c.report_user_id == e.c.user_id)))
+        .where(e.c.team_id == bindparam("team_id"), e.c.user_id == bindparam("report")))
+
+
+def _newest_assessment(e, may_prep: ReaderRule, column: str, skip: int):
     # One index probe per column: a scalar subquery each, rather than a derived table of
     # assessments joined in (which SQLite materialises for every digest, assessments or not).
     s = _S
-    return (select(s.c[column]).where(s.c.engineer_id == e.c.id, s.c.framework_id == framework_id, may_prep(e.c))
+    return (select(s.c[column])
+            .where(s.c.engineer_id == e.c.id, s.c.framework_id == bindparam("framework"), may_prep(_READER, e.c))
             .order_by(s.c.created_at.desc(), s.c.id.desc())
-            .limit(_literal(f"{column}_{skip}_limit", 1)).offset(_literal(f"{column}_{skip}_offset", skip))
+            .limit(1).offset(skip)
             .scalar_subquery())
 
 

@@ -221,8 +221,7 @@ def test_self_assessments_are_read_only_for_whoever_may_have_the_digest(session_
         assert (digest is not None) == allowed, (reader, owner)
         assert digest is None or digest.profile, (reader, owner)   # allowed: the assessment is there
         with reads() as db:                                         # and nobody else's query reads it
-            context = prep_context(db, reader.team_id, reader.user_id, owner, "engineering-levels",
-                                   lambda row, reader=reader: can_prep_where(reader, row))
+            context = prep_context(db, reader.team_id, reader.user_id, owner, "engineering-levels", can_prep_where)
         assert bool(context and context.assessments) == allowed, (reader, owner)
     assert sorted((r.team_id, r.user_id, o) for (r, o), ok in expected.items() if ok) == [
         ("T1", "U2", "U1"), ("T2", "U3", "U1")]
