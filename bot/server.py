@@ -55,7 +55,7 @@ def make_wsgi_app(app: App, is_ready: Callable[[], bool], signing_secret: str | 
         if path == METRICS_PATH and method in ("GET", "HEAD"):
             body, content_type = metrics.render()
             start_response("200 OK", [("Content-Type", content_type), ("Content-Length", str(len(body)))])
-            return [body]
+            return _body_for(method, body)
         if path == HEALTH_PATH and method in ("GET", "HEAD"):
             try:
                 ready = is_ready()
@@ -64,11 +64,17 @@ def make_wsgi_app(app: App, is_ready: Callable[[], bool], signing_secret: str | 
                 ready = False
             status, body = ("200 OK", b"ok\n") if ready else ("503 Service Unavailable", b"not ready\n")
             start_response(status, [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
-            return [body]
+            return _body_for(method, body)
         start_response("404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", "10")])
         return [b"Not Found\n"]
 
     return wsgi
+
+
+def _body_for(method: str, body: bytes) -> list[bytes]:
+    # waitress writes whatever the app returns, HEAD or not: a probe's kept-alive connection then
+    # read the body as the start of its next response.
+    return [] if method == "HEAD" else [body]
 
 
 def _front_door(app: App, verifier: SignatureVerifier, environ: dict) -> WsgiHttpResponse:
