@@ -19,9 +19,9 @@ from bot import ids
 from bot.blocks.content import context, header, markdown_sections
 from bot.blocks.ladder import button
 from bot.blocks.text import escape, shorten
+from bot.domain.limits import ANSWER_MAX_LENGTH
 
 INPUT_LABEL_LIMIT = 2000
-ANSWER_MAX_LENGTH = 3000
 PRIVACY_NOTE = "Your answers go to your growth log: readable by you and the manager you name, nobody else."
 
 

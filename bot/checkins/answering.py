@@ -11,19 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from slack_sdk.models.views import View
-
-from bot.blocks.checkin import (
-    ANSWER_MAX_LENGTH,
-    build_answer_modal,
-    build_saved_confirmation,
-    build_thread_reply_confirmation,
-)
-from bot.blocks.growth import reply as reply_blocks
+from bot.checkins.answer_text import answer_errors
 from bot.domain.dedupe import view_submission_key
+from bot.domain.limits import ANSWER_MAX_LENGTH
+from bot.outbox.messages import AnswersSaved, Notice, ThreadReplySaved
+from bot.outbox.sender import queue_message
 from storage.models import AnswerSource, CheckIn, Engineer
-from bot.outbox.sender import queue
 from storage.repositories import Answers, CheckIns, ProcessedEvents
 
 THREAD_REPLY_QUESTION = "Reply in the check-in thread"
@@ -47,16 +42,10 @@ def answer_problems(values: dict[str, str]) -> dict[str, str]:
 
     Slack's client enforces the modal's `max_length` and sends no NUL, but a crafted request is
     not Slack's client: a NUL was acked and then lost on PostgreSQL (text cannot hold one), and
-    an over-long answer made the modal that pre-fills it fail to open.
+    an over-long answer made the modal that pre-fills it fail to open; half a surrogate pair
+    was a 500 on both databases. The rule itself is bot.checkins.answer_text.
     """
-    problems: dict[str, str] = {}
-    for question_id, text in values.items():
-        if "\x00" in text:
-            problems[question_id] = "This answer contains a NUL character, which can't be stored. Remove it and save again."
-        elif len(text) > ANSWER_MAX_LENGTH:
-            problems[question_id] = (f"This answer is {len(text):,} characters long; the most an answer can "
-                                     f"hold is {ANSWER_MAX_LENGTH:,}. Shorten it and save again.")
-    return problems
+    return answer_errors(values, ANSWER_MAX_LENGTH)
 
 
 def _own_checkin(session, checkin_id: int, team_id: str, user_id: str) -> CheckIn | None:
@@ -69,15 +58,25 @@ def _own_checkin(session, checkin_id: int, team_id: str, user_id: str) -> CheckI
     return checkin
 
 
-def answer_modal(session, checkin_id: int, team_id: str, user_id: str) -> View | None:
-    """The modal for answering (or editing answers to) one's own check-in; None if not theirs."""
+@dataclass(frozen=True)
+class AnswerForm:
+    """What the answer modal shows: the questions, what was answered so far, and its privacy."""
+
+    checkin_id: int
+    questions: list[dict[str, Any]]
+    existing: dict[str, str]
+    private: bool
+
+
+def answer_form(session, checkin_id: int, team_id: str, user_id: str) -> AnswerForm | None:
+    """The form for answering (or editing answers to) one's own check-in; None if not theirs."""
     checkin = _own_checkin(session, checkin_id, team_id, user_id)
     if checkin is None:
         return None
     answers = Answers(session).for_checkin(checkin.id)
     existing = {a.question_id: a.text for a in answers if a.question_id}
     private = any(a.is_private for a in answers if a.question_id)
-    return build_answer_modal(checkin.id, list(checkin.questions), existing, private)
+    return AnswerForm(checkin.id, list(checkin.questions), existing, private)
 
 
 def submission_key(view_id: str, values: dict[str, str], private: bool) -> str:
@@ -116,9 +115,9 @@ def save_modal_answers(session, checkin_id: int, team_id: str, user_id: str,
         CheckIns(session).mark_answered(checkin.id, now)
     confirmation_id = None
     if checkin.channel_id:
-        confirmation_id = queue(session, f"saved:{dedupe_key}", channel=checkin.channel_id,
-                                thread_ts=checkin.message_ts, text="Saved to your growth log",
-                                blocks=build_saved_confirmation(saved, edited), now=now, team_id=team_id)
+        queued = queue_message(session, f"saved:{dedupe_key}", AnswersSaved(saved, edited), channel=checkin.channel_id,
+                               thread_ts=checkin.message_ts, now=now, team_id=team_id)
+        confirmation_id = queued[0] if queued else None
     return Saved(saved, edited, checkin.channel_id, checkin.message_ts, confirmation_id=confirmation_id)
 
 
@@ -158,16 +157,16 @@ def record_thread_reply(session, reply: ThreadReply, now: datetime,
     if not created:
         return False, None
     checkins.mark_answered(checkin.id, now)
-    confirmation_id = queue(session, f"thread-reply:{reply.channel_id}:{reply.ts}", channel=reply.channel_id,
-                            thread_ts=reply.thread_ts, text="Saved to your growth log",
-                            blocks=build_thread_reply_confirmation(), now=now, team_id=reply.team_id)
-    return True, confirmation_id
+    queued = queue_message(session, f"thread-reply:{reply.channel_id}:{reply.ts}", ThreadReplySaved(),
+                           channel=reply.channel_id, thread_ts=reply.thread_ts, now=now, team_id=reply.team_id)
+    return True, (queued[0] if queued else None)
 
 
 def top_level_hint(session, team_id: str | None, channel_id: str, ts: str, now: datetime) -> int | None:
     """A top-level DM isn't tied to a check-in: queue how to answer (once per message)."""
-    return queue(session, f"hint:{channel_id}:{ts}", channel=channel_id, text=TOP_LEVEL_HINT,
-                 blocks=reply_blocks(TOP_LEVEL_HINT), now=now, team_id=team_id)
+    queued = queue_message(session, f"hint:{channel_id}:{ts}", Notice(TOP_LEVEL_HINT), channel=channel_id, now=now,
+                           team_id=team_id)
+    return queued[0] if queued else None
 
 
 def edit_thread_reply(session, team_id: str, user_id: str, ts: str, text: str | None,

@@ -17,7 +17,6 @@ from datetime import datetime, time, timedelta
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks.growthlog import build_prep_messages, prep_fallback_text
 from bot.checkins.runner import new_owner
 from bot.domain.clock import format_clock, parse_clock, parse_weekday, weekday_name
 from bot.domain.schedule import describe_local, local_week_start, slot_for_week, zone
@@ -25,7 +24,8 @@ from bot.growth.enrolment import Enrolment, Who
 from bot.growthlog.access import REFUSAL, Reader
 from bot.growthlog.mentions import mention, split_mention
 from bot.growthlog.prep import build_digest, can_prep
-from bot.outbox.sender import FOUND, SENT, queue
+from bot.outbox.messages import PrepDigestReady
+from bot.outbox.sender import FOUND, SENT, queue_message
 from bot.services import Services
 from storage.repositories import Engineers, OneOnOnes
 
@@ -219,9 +219,8 @@ def _send(services: Services, client: WebClient, due: _Due, now: datetime, owner
             # The report no longer names this manager: the pair is gone, and so is its row.
             OneOnOnes(session).remove_for_pair(due.team_id, due.manager, due.report)
             return False
-        parts = [queue(session, f"prep:{due.id}:{due.meeting.isoformat()}:{n}", channel=due.manager,
-                       text=prep_fallback_text(digest), blocks=blocks, now=now, team_id=due.team_id)
-                 for n, blocks in enumerate(build_prep_messages(digest, automatic=True))]
+        parts = queue_message(session, f"prep:{due.id}:{due.meeting.isoformat()}", PrepDigestReady(digest),
+                              channel=due.manager, now=now, team_id=due.team_id)
         OneOnOnes(session).mark_auto_prepped(due.id, owner, due.meeting, now)
     for part in parts:  # in order: part 2 waits for part 1
         if services.outbox.send(part) not in (SENT, FOUND):

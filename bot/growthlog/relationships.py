@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks.growthlog import build_manager_notice, manager_notice_text
 from bot.growth.enrolment import Enrolment, Who
 from bot.growthlog.mentions import mention, split_mention
-from bot.outbox.sender import FOUND, RETRY, SENT, queue
+from bot.outbox.messages import ManagerNamed
+from bot.outbox.sender import FOUND, RETRY, SENT, queue_message
 from bot.services import Services
 from storage.repositories import Engineers, OneOnOnes
 
@@ -113,9 +113,9 @@ class Relationships:
             if changed and manager_user_id is not None:
                 # Queued with the change itself: named and told, or neither (bot.outbox).
                 now = self.services.now()
-                notice = queue(session, f"manager-notice:{who.team_id}:{who.user_id}:{manager_user_id}:{now.isoformat()}",
-                               channel=manager_user_id, text=manager_notice_text(who.user_id),
-                               blocks=build_manager_notice(who.user_id), now=now, team_id=who.team_id)
+                [notice] = queue_message(
+                    session, f"manager-notice:{who.team_id}:{who.user_id}:{manager_user_id}:{now.isoformat()}",
+                    ManagerNamed(who.user_id), channel=manager_user_id, now=now, team_id=who.team_id) or [None]
         if manager_user_id is None:
             if previous is None:
                 return ManagerChange("You haven't named a manager, so there was nobody to remove. "

@@ -9,7 +9,8 @@ from slack_sdk import WebClient
 
 from bot import ids
 from bot.blocks.growth import reply
-from bot.checkins.answering import NOT_YOURS, answer_modal, answer_problems, save_modal_answers, submission_key
+from bot.blocks.checkin import build_answer_modal
+from bot.checkins.answering import NOT_YOURS, answer_form, answer_problems, save_modal_answers, submission_key
 from bot.domain.numbers import strict_int
 from bot.inbox import intake as inbox
 from bot.services import Services
@@ -21,12 +22,13 @@ def handle_answer_button(ack: Ack, body: dict, action: dict, respond: Respond, c
                          context: BoltContext) -> None:
     ack()
     services: Services = context["services"]
-    view = None
+    form = None
     checkin_id = strict_int(action.get("value"), low=1)
     if checkin_id is not None:
         with services.uow.reading() as session:
-            view = answer_modal(session, checkin_id, body["team"]["id"], body["user"]["id"])
-    if view is not None:
+            form = answer_form(session, checkin_id, body["team"]["id"], body["user"]["id"])
+    if form is not None:
+        view = build_answer_modal(form.checkin_id, form.questions, form.existing, form.private)
         client.views_open(trigger_id=body["trigger_id"], view=view)
     elif body.get("response_url"):
         respond(response_type="ephemeral", replace_original=False, blocks=reply(NOT_YOURS), text=NOT_YOURS)

@@ -42,6 +42,20 @@ MAX_ATTEMPTS = 50
 SENT, FOUND, RETRY, FAILED, BUSY = "sent", "found", "retry", "failed", "busy"
 
 
+def queue_message(session, key: str, message, *, channel: str, now: datetime, team_id: str | None = None,
+                  thread_ts: str | None = None) -> list[int]:
+    """Queue what `message` (bot.outbox.messages) renders to, in the caller's transaction: the
+    ids to send after the commit, in order ([] if `key` was queued before). A message of several
+    parts (a long digest) is queued as `key:0`, `key:1`, …"""
+    from bot.outbox.rendering import render
+
+    parts = render(message)
+    keys = [key] if len(parts) == 1 else [f"{key}:{n}" for n in range(len(parts))]
+    queued = [queue(session, part_key, channel=channel, text=text, blocks=blocks, now=now, team_id=team_id,
+                    thread_ts=thread_ts) for part_key, (text, blocks) in zip(keys, parts)]
+    return [message_id for message_id in queued if message_id is not None]
+
+
 def queue(session, key: str, *, channel: str, text: str, blocks: list[Any], now: datetime,
           team_id: str | None = None, thread_ts: str | None = None) -> int | None:
     """Queue one message in the caller's transaction; its id, or None if `key` was queued before."""
