@@ -144,8 +144,6 @@ def apps_process(conn, database_url: str, slack_url: str, options: dict) -> None
             dbapi_connection.execute(f"PRAGMA synchronous = {synchronous}")
 
         engine.dispose()  # the connections start-up opened did not have it
-    if options["writer_lock"] and engine.dialect.name == "sqlite":
-        queue_sqlite_writers(engine)
     app = create_app(services)
     if options["listener_threads"]:
         app.listener_runner.listener_executor = ThreadPoolExecutor(max_workers=options["listener_threads"])
@@ -180,34 +178,6 @@ def apps_process(conn, database_url: str, slack_url: str, options: dict) -> None
         elif command == "stop":
             recovery.shutdown(wait=False)
             return  # the process ends, and the servers' daemon threads with it
-
-
-def queue_sqlite_writers(engine) -> None:
-    """Experiment: SQLite writers in this process queue on a lock before BEGIN IMMEDIATE instead
-    of in SQLite's busy handler, which sleeps 1, 2, 5, 10, ... 100 ms between tries (so a waiter
-    can keep losing the lock to newer arrivals). Read-only sessions do not take it."""
-    from sqlalchemy import event
-
-    lock = threading.Lock()
-    held = threading.local()
-    dialect = engine.dialect
-
-    @event.listens_for(engine, "begin", insert=True)
-    def _take(connection) -> None:
-        if not connection.get_execution_options().get("growth_read_only"):
-            lock.acquire()
-            held.connection = connection.connection.dbapi_connection
-
-    for name in ("do_commit", "do_rollback"):
-        def release(dbapi_connection, original=getattr(dialect, name)) -> None:
-            try:
-                original(dbapi_connection)
-            finally:
-                if getattr(held, "connection", None) is dbapi_connection:
-                    held.connection = None
-                    lock.release()
-
-        setattr(dialect, name, release)
 
 
 class AckProfiler:
@@ -316,7 +286,7 @@ class AckProfiler:
                     if started < r["ack"]:
                         parts[what] += ended - started
                 if kind == MODAL:  # an event is acked before its listener is queued
-                    parts["waiting for one of Bolt's 5 listener threads"] = r["queued"]
+                    parts["waiting for a Bolt listener thread"] = r["queued"]
                 accounted = sum(parts.values())
                 parts["front door, Bolt, Python: the rest before the ack"] = (r["ack"] - r["t0"]) - accounted
                 parts["ack to response (Bolt's 10 ms ack poll)"] = r["end"] - r["ack"]
@@ -515,7 +485,7 @@ def bench_database(db: Database, args) -> tuple[bool, str]:
     fake.start()
     slack_url = fake_conn.recv()
     apps_conn, apps_child = ctx.Pipe()
-    options = {name: getattr(args, name) for name in ("profile", "sqlite_synchronous", "writer_lock", "listener_threads")}
+    options = {name: getattr(args, name) for name in ("profile", "sqlite_synchronous", "listener_threads")}
     apps = ctx.Process(target=apps_process, args=(apps_child, db.url, slack_url, options), daemon=True)
     apps.start()
     real_url, bare_url = apps_conn.recv()
@@ -613,8 +583,6 @@ def main(argv: list[str] | None = None) -> int:
     experiments = parser.add_argument_group("experiments (what would change the figures; off by default)")
     experiments.add_argument("--sqlite-synchronous", choices=("FULL", "NORMAL"), default=None,
                              help="override the bot's PRAGMA synchronous on SQLite")
-    experiments.add_argument("--writer-lock", action="store_true",
-                             help="SQLite writers queue on a lock in the process, not in SQLite's busy handler")
     experiments.add_argument("--listener-threads", type=int, default=None,
                              help="threads for Bolt's listeners (Bolt's default: 5)")
     args = parser.parse_args(argv)
@@ -625,7 +593,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.rounds} rounds x {args.round_requests} requests per app, kind and load, real and bare taking "
           f"turns; waitress {THREADS} threads; fake Slack latency {args.slack_latency_ms:g} ms"
           + "".join(f"; {name}={value}" for name, value in vars(args).items()
-                    if name in ("sqlite_synchronous", "writer_lock", "listener_threads") and value), flush=True)
+                    if name in ("sqlite_synchronous", "listener_threads") and value), flush=True)
     all_met = True
     with tempfile.TemporaryDirectory(prefix="answer-ack-") as tmp:
         for name in names:
