@@ -121,7 +121,7 @@ def parse_privacy_value(value: str | None) -> tuple[int, bool, LogQuery] | None:
     try:
         data = json.loads(value or "")
         answer_id, private = strict_int(data["a"], 1), strict_int(data["v"], 0, 1)
-    except (TypeError, KeyError, ValueError):
+    except (TypeError, KeyError, ValueError, RecursionError):  # "[" * 1000 is valid JSON json.loads can't read
         return None
     if answer_id is None or private is None:
         return None

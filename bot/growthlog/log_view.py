@@ -62,7 +62,7 @@ class LogQuery:
             since = date.fromisoformat(data["s"]) if data.get("s") else None
             last = strict_int(data["l"], 1, MAX_LAST) if "l" in data else None
             page = strict_int(data.get("p", 0), 0)
-        except (ValueError, TypeError, KeyError, AttributeError):
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):  # "[" * 1000 recurses
             return None
         if not isinstance(owner, str) or page is None or ("l" in data and last is None):
             return None
