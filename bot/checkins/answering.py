@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.checkins.answer_text import answer_errors
+from bot.checkins.answer_text import answer_errors, thread_reply_refusal
 from bot.domain.dedupe import view_submission_key
 from bot.domain.limits import ANSWER_MAX_LENGTH
 from bot.outbox.messages import AnswersSaved, Notice, ThreadReplySaved
@@ -135,7 +135,8 @@ def record_thread_reply(session, reply: ThreadReply, now: datetime,
                         checkin_id_hint: int | None = None) -> tuple[bool, int | None] | None:
     """Store a reply typed in a check-in's thread: (created, confirmation's outbox id), or None
     if the thread is not one of this user's check-ins. A reply already stored (same ts) is
-    (False, None).
+    (False, None). A reply that cannot be stored as typed (bot.checkins.answer_text) stores
+    nothing and is (True, the outbox id of the reply saying why).
 
     `checkin_id_hint` comes from the thread's parent message metadata, for a reply that arrives
     before the sender has recorded where the check-in was posted.
@@ -149,6 +150,13 @@ def record_thread_reply(session, reply: ThreadReply, now: datetime,
     engineer = session.get(Engineer, checkin.engineer_id)
     if engineer is None or engineer.team_id != reply.team_id or engineer.user_id != reply.user_id:
         return None
+    refusal = thread_reply_refusal(reply.text, ANSWER_MAX_LENGTH)
+    if refusal is not None:
+        # Refused whole and said so in the thread (True: there is something to send), never
+        # stored cut short, stored with a NUL that PostgreSQL refuses, or dropped without a word.
+        queued = queue_message(session, f"thread-reply-refused:{reply.channel_id}:{reply.ts}", Notice(refusal),
+                               channel=reply.channel_id, thread_ts=reply.thread_ts, now=now, team_id=reply.team_id)
+        return True, (queued[0] if queued else None)
     answers = Answers(session)
     # A reply follows its check-in's privacy: answered privately, the thread stays private.
     private = any(a.is_private for a in answers.for_checkin(checkin.id))
@@ -182,4 +190,14 @@ def edit_thread_reply(session, team_id: str, user_id: str, ts: str, text: str | 
     if text is None:
         answers.delete(answer)
         return True
+    refusal = thread_reply_refusal(text, ANSWER_MAX_LENGTH)
+    if refusal is not None:
+        # The earlier text stays; the thread says why (sent by the next outbox drain).
+        checkin = session.get(CheckIn, answer.checkin_id)
+        if checkin is not None and checkin.channel_id:
+            queue_message(session, f"thread-edit-refused:{ts}:{now.isoformat()}",
+                          Notice(refusal.replace("that reply", "that edit").replace(
+                              "Nothing from it was saved.", "Your earlier reply is kept.")),
+                          channel=checkin.channel_id, thread_ts=checkin.message_ts, now=now, team_id=team_id)
+        return False
     return answers.edit_text(answer, text, now)
