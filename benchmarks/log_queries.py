@@ -725,7 +725,7 @@ def summary(verdicts: list[Verdict]) -> list[str]:
     on_pool = sum(Verdict.met(v.pool) for v in verdicts)
     return [f"For reference (no longer a target: benchmarks/read_e2e.py measures what a person waits for): "
             f"each request path's p50 and p99 within {TARGET:g}x of the raw query for the same rows, same run.", *(v.line() for v in verdicts),
-            f"Against the raw query (the issue's target): {on_raw} of {len(verdicts)} met"
+            f"Against the raw query (the former target): {on_raw} of {len(verdicts)} met"
             f"{'' if on_raw == len(verdicts) else ' — NOT met'}. "
             f"Against raw via pool: {on_pool} of {len(verdicts)} met."]
 

@@ -19,12 +19,7 @@ from bot.growthlog.access import Reader, can_prep, can_prep_where
 from bot.growthlog.assessment import FRAMEWORK_ID, profile_summary
 from storage.models import CheckInStatus
 from storage.repositories import Engineers, OneOnOnes
-from storage.repositories.growth_log import (
-    LoggedCheckin,
-    prep_context,
-    read_shared_since,
-    weeks_sent,
-)
+from storage.repositories.growth_log import LoggedCheckin, prep_context, read_prep_period
 
 FIRST_PREP_WINDOW = timedelta(weeks=4)
 DIGEST_CHECKINS = 6         # the rest is one `/growth log … since …` away
@@ -85,18 +80,19 @@ def build_digest(session, catalog: Catalog, reader: Reader, report_user_id: str,
                  now: datetime) -> PrepDigest | None:
     """The digest for `reader` about `report_user_id`; None when `reader` may not have it (say REFUSAL).
 
-    Three statements: the report with the reader's time zone, the pair's last prep and the
-    self-assessments, then (only if the reader may have it) the page and the recent weeks."""
+    Two statements: the report with the reader's time zone, the pair's last prep and the
+    self-assessments, then (only if the reader may have it) the period's shared answers and
+    its weeks."""
     context = prep_context(session, reader.team_id, reader.user_id, report_user_id, FRAMEWORK_ID, can_prep_where)
     owner = context.report if context else None
     if not can_prep(reader, owner):
         return None
     period_start = context.last_prep_at or now - FIRST_PREP_WINDOW
     # A check-in that went out in the period can only have been answered after it went out,
-    # so the shared answers written since the period start tell which of them have any.
-    shared = read_shared_since(session, owner.id, period_start, DIGEST_CHECKINS)
-    # Check-ins that went out (or were due) in the period, not abandoned mid-send.
-    sent = weeks_sent(session, owner.id, period_start, now, COUNTED, RECENT_CHECKINS)
+    # so the shared answers written since the period start tell which of them have any; the
+    # weeks are the check-ins that went out (or were due) in the period, not abandoned mid-send.
+    shared, sent = read_prep_period(session, owner.id, period_start, now, COUNTED, DIGEST_CHECKINS,
+                                    RECENT_CHECKINS)
     level = catalog.level(owner.framework_id or "", owner.level_id or "")
     framework = catalog.framework(level.framework_id) if level else None
     return PrepDigest(

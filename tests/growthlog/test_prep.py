@@ -16,7 +16,7 @@ from bot.growthlog.prep import COUNTED, can_prep, mark_prepped, quiet_weeks, rea
 from bot.growthlog.relationships import assign_manager
 from storage.models import CheckInStatus
 from storage.repositories import Assessments, CheckIns, Engineers, OneOnOnes
-from storage.repositories.growth_log import prep_context, read_shared_since, weeks_sent
+from storage.repositories.growth_log import prep_context, read_prep_period, read_shared_since, weeks_sent
 from tests.growthlog import log_seed as seed
 from tests.growthlog.replies import acked
 from tests.running_bot import blocks_text
@@ -256,6 +256,31 @@ def test_a_digest_window_past_the_row_cap_shows_whole_check_ins_and_says_there_a
     assert capped.complete_from == date(2026, 10, 26) and len(capped.checkin_ids) == 2
     assert [c.week_start for c in limited.page.checkins] == [date(2026, 10, 26), date(2026, 10, 19)]
     assert limited.page.has_more and len(limited.checkin_ids) == 3      # every week, beyond the page
+
+
+@pytest.mark.parametrize("row_cap, checkins", [(1000, 6), (3, 6), (1000, 1)])
+def test_a_digest_reads_its_period_in_one_statement_as_the_two_reads_would(session_factory, reads, row_cap,
+                                                                           checkins):
+    """read_prep_period is read_shared_since and weeks_sent at once: the same answers, grouped
+    the same way, and the same weeks, row cap and limits included."""
+    start = datetime(2026, 10, 5, 12, tzinfo=UTC)
+    with session_factory.begin() as session:
+        owner = seed.engineer(session, "U1", manager="U2")
+        for n, week in enumerate(seed.weeks_back(date(2026, 10, 26), 5)):
+            row = seed.checkin(session, owner, week, [("q1", "One?"), ("q2", "Two?")],
+                               CheckInStatus.ANSWERED.value if n % 2 else CheckInStatus.SENT.value)
+            if n != 1:                                                   # a quiet week among them
+                seed.answer(session, row, "q2", f"two {week}")
+                seed.answer(session, row, "q1", f"one {week}")
+                seed.answer(session, row, "q1", f"secret {week}", private=True)
+        owner_id = owner.id
+    with reads() as db:
+        both = read_prep_period(db, owner_id, start, NOW, COUNTED, checkins, 60, row_cap=row_cap)
+        shared = read_shared_since(db, owner_id, start, checkins, row_cap=row_cap)
+        weeks = weeks_sent(db, owner_id, start, NOW, COUNTED, 60)
+    assert both.shared == shared and both.weeks == weeks
+    assert weeks and shared.page.checkins                                 # the comparison is not of nothing
+    assert all("secret" not in e.text for c in both.shared.page.checkins for e in c.entries)
 
 
 def test_a_report_without_a_level_still_gets_a_digest(session_factory, reads, catalog):
