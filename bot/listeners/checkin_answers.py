@@ -66,11 +66,19 @@ def _submitted(view: dict) -> tuple[dict[str, str], bool]:
     values: dict[str, str] = {}
     private = False
     for block_id, inputs in (view.get("state") or {}).get("values", {}).items():
+        # Slack's shape is {block: {action: {"value": str}}}; anything else (a crafted request)
+        # counts as nothing typed, rather than a traceback.
         if block_id.startswith(ids.CHECKIN_QUESTION_BLOCK):
-            values[block_id[len(ids.CHECKIN_QUESTION_BLOCK):]] = (inputs.get(ids.CHECKIN_ANSWER_INPUT) or {}).get("value") or ""
+            value = _element(inputs, ids.CHECKIN_ANSWER_INPUT).get("value")
+            values[block_id[len(ids.CHECKIN_QUESTION_BLOCK):]] = value if isinstance(value, str) else ""
         elif block_id == ids.CHECKIN_PRIVATE_BLOCK:
-            private = bool((inputs.get(ids.CHECKIN_PRIVATE_INPUT) or {}).get("selected_options"))
+            private = bool(_element(inputs, ids.CHECKIN_PRIVATE_INPUT).get("selected_options"))
     return values, private
+
+
+def _element(inputs: object, action_id: str) -> dict:
+    element = inputs.get(action_id) if isinstance(inputs, dict) else None
+    return element if isinstance(element, dict) else {}
 
 
 def handle_direct_message(context: BoltContext) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from urllib.parse import parse_qs, urlencode
 
 import pytest
 
@@ -20,6 +21,7 @@ from tests.checkins.test_checkins_e2e import (
     stored_answers,
     submit,
 )
+from tests import slack_requests as req
 from tests.running_bot import blocks_text, start_bot
 
 CRAFTED = ["²", "٣", "1²", str(2 ** 70), str(2 ** 63), "-1", "+1", " 1"]
@@ -78,5 +80,26 @@ def test_an_answer_slack_would_not_send_is_refused_with_a_reason_and_nothing_is_
     answer = json.loads(body)
     assert answer["response_action"] == "errors" and block in answer["errors"]
     assert answer["errors"][block].strip()
+    assert stored_answers(bot, int(answer_button(dm))) == []
+    quiet_log(caplog)
+
+
+@pytest.mark.parametrize("element", [{"type": "plain_text_input", "value": 5}, {"type": "plain_text_input", "value": ["a"]},
+                                     {"type": "plain_text_input", "value": {"a": 1}}, ["not", "a", "dict"], "text"],
+                         ids=["int", "list", "object", "element-list", "element-string"])
+def test_an_answer_modal_whose_state_is_not_slacks_shape_is_refused_without_a_traceback(running_bot, caplog, element):
+    caplog.set_level(logging.INFO)
+    bot = running_bot
+    enrol(bot)
+    dm = checkin_now(bot)
+    view = open_answer_modal(bot, dm)
+    block = question_blocks(view)[0]["block_id"]
+    body, ctype = req.view_submission(user_id="U1", callback_id=view["callback_id"],
+                                      state_values={block: {ids.CHECKIN_ANSWER_INPUT: {"type": "plain_text_input", "value": "x"}}},
+                                      private_metadata=view.get("private_metadata", ""), view_id="V1")
+    payload = json.loads(parse_qs(body)["payload"][0])
+    payload["view"]["state"]["values"][block][ids.CHECKIN_ANSWER_INPUT] = element
+    status, _, text = bot.post(urlencode({"payload": json.dumps(payload)}), ctype)
+    assert status == 200, text
     assert stored_answers(bot, int(answer_button(dm))) == []
     quiet_log(caplog)
