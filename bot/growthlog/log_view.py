@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timezone
 
 from bot.blocks.text import escape
 from bot.domain.numbers import strict_int
@@ -168,7 +168,14 @@ def read_log_view(read_sessions, reader: Reader, query: LogQuery, page_size: int
 
 def _start_of_day(day: date, tz_name: str | None) -> datetime:
     # The reader typed the date: midnight where they are.
-    return datetime.combine(day, time(0, 0), tzinfo=zone(tz_name))
+    start = datetime.combine(day, time(0, 0), tzinfo=zone(tz_name))
+    try:
+        start.astimezone(timezone.utc)
+    except OverflowError:
+        # Midnight on 0001-01-01 east of UTC has no UTC instant (storage converts to UTC): it
+        # means "from the beginning", not a 500.
+        return datetime.min.replace(tzinfo=timezone.utc)
+    return start
 
 
 def set_answer_privacy(session_factory, reader: Reader, answer_id: int, private: bool) -> bool:
