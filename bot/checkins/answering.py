@@ -150,6 +150,8 @@ def record_thread_reply(session, reply: ThreadReply, now: datetime,
     engineer = session.get(Engineer, checkin.engineer_id)
     if engineer is None or engineer.team_id != reply.team_id or engineer.user_id != reply.user_id:
         return None
+    if ProcessedEvents(session).seen(_deleted_key(reply.team_id, reply.user_id, reply.ts)):
+        return False, None  # deleted in Slack before this (retried, late) delivery arrived
     refusal = thread_reply_refusal(reply.text, ANSWER_MAX_LENGTH)
     if refusal is not None:
         # Refused whole and said so in the thread (True: there is something to send), never
@@ -170,6 +172,10 @@ def record_thread_reply(session, reply: ThreadReply, now: datetime,
     return True, (queued[0] if queued else None)
 
 
+def _deleted_key(team_id: str | None, user_id: str, ts: str) -> str:
+    return f"reply-deleted:{team_id}:{user_id}:{ts}"
+
+
 def top_level_hint(session, team_id: str | None, channel_id: str, ts: str, now: datetime) -> int | None:
     """A top-level DM isn't tied to a check-in: queue how to answer (once per message)."""
     queued = queue_message(session, f"hint:{channel_id}:{ts}", Notice(TOP_LEVEL_HINT), channel=channel_id, now=now,
@@ -183,6 +189,11 @@ def edit_thread_reply(session, team_id: str, user_id: str, ts: str, text: str | 
     answers = Answers(session)
     answer = answers.by_slack_ts(ts)
     if answer is None:
+        if text is None:
+            # Slack retries an unacknowledged delivery for up to an hour, and sends a deletion
+            # when it happens: the deletion can come first. Remembered (as long as Slack may
+            # still retry), so the late reply stays deleted instead of reaching the manager.
+            ProcessedEvents(session).first_time(_deleted_key(team_id, user_id, ts), now)
         return False
     engineer = session.get(Engineer, answer.engineer_id)
     if engineer is None or engineer.team_id != team_id or engineer.user_id != user_id:

@@ -7,6 +7,7 @@ from slack_sdk import WebClient
 
 from bot.checkins.answering import ThreadReply, edit_thread_reply, record_thread_reply, top_level_hint
 from bot.checkins.delivery import find_checkin_id_of_message
+from storage.repositories import Answers
 from storage.repositories.inbox import Inbox
 
 
@@ -35,8 +36,8 @@ def process_message_event(services, item_id: int) -> list[int]:
         subtype = event.get("subtype")
         if subtype in ("message_changed", "message_deleted"):
             ts, user, text = _edit_of(event)
-            if ts and user:
-                edit_thread_reply(session, team_id, user, ts, text, services.now())
+            if ts and user and not edit_thread_reply(session, team_id, user, ts, text, services.now()):
+                return _edit_before_reply(session, team_id, event, services.now())
             return []
         if not subtype and event.get("user") and event.get("channel"):
             queued = top_level_hint(session, team_id, event["channel"], event.get("ts") or "", services.now())
@@ -62,6 +63,21 @@ def _record_reply(services, item_id: int, reply: ThreadReply, hint: int | None,
     except _NotYet:
         return None
     created, confirmation_id = recorded or (False, None)
+    return [confirmation_id] if created and confirmation_id else []
+
+
+def _edit_before_reply(session, team_id: str | None, event: dict, now) -> list[int]:
+    """An edit that beat its reply's own (retried, late) delivery: the edited message is the
+    reply as it now reads, so it is recorded as such and the late delivery is the duplicate."""
+    message = event.get("message") or {}
+    ts, thread_ts = message.get("ts"), message.get("thread_ts")
+    if event.get("subtype") != "message_changed" or not thread_ts or thread_ts == ts:
+        return []
+    if Answers(session).by_slack_ts(ts) is not None:
+        return []  # the reply is there: the edit changed nothing, or was not its author's
+    reply = ThreadReply(team_id, message.get("user") or "", event.get("channel") or "", thread_ts, ts,
+                        message.get("text") or "")
+    created, confirmation_id = record_thread_reply(session, reply, now) or (False, None)
     return [confirmation_id] if created and confirmation_id else []
 
 

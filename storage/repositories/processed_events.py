@@ -30,6 +30,10 @@ class ProcessedEvents:
         )
         return created
 
+    def seen(self, key: str) -> bool:
+        """Whether `key` was recorded (and not pruned yet); records nothing."""
+        return self.session.get(ProcessedEvent, key) is not None
+
     def prune(self, older_than: datetime) -> int:
         """Forget keys recorded before `older_than`; return how many."""
         return rowcount(

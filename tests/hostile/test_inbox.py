@@ -93,3 +93,39 @@ def test_a_modal_answer_confirmed_through_a_fault_after_posting_is_confirmed_onc
     drain_later(bot, 240)
     assert len(confirmations(bot, "DU1")) == 1
 
+
+
+def test_a_reply_deleted_before_its_delivery_arrives_stays_deleted(bot_on):
+    # Slack retries a delivery the bot did not acknowledge (down, slow) for up to an hour, and
+    # sends the deletion whenever it happens: the deletion can come first. The engineer deleted
+    # the reply; it must not appear in the log their manager reads.
+    bot = bot_on
+    enrol(bot)
+    dm = checkin_now(bot)
+    ts = "1700009999.000500"
+    deleted = {"type": "message", "subtype": "message_deleted", "channel": "DU1", "channel_type": "im", "hidden": True,
+               "deleted_ts": ts, "previous_message": {"type": "message", "user": "U1", "ts": ts, "thread_ts": dm["ts"],
+                                                       "text": "regretted"},
+               "ts": "1700010000.000001", "event_ts": "1700010000.000001"}
+    send_event(bot, deleted, "EvDeletedFirst")
+    time.sleep(QUIET)
+    send_event(bot, dm_event("regretted", ts, dm["ts"]), "EvLateOriginal", retry=True)
+    time.sleep(QUIET * 2)
+    assert stored_answers(bot, int(answer_button(dm))) == []
+
+
+def test_an_edit_that_arrives_before_its_message_is_not_lost(bot_on):
+    bot = bot_on
+    enrol(bot)
+    dm = checkin_now(bot)
+    ts = "1700009999.000600"
+    edited = {"type": "message", "subtype": "message_changed", "channel": "DU1", "channel_type": "im", "hidden": True,
+              "message": {"type": "message", "user": "U1", "text": "second thoughts", "ts": ts, "thread_ts": dm["ts"],
+                          "edited": {"user": "U1", "ts": "1700010000.000000"}},
+              "previous_message": {"type": "message", "user": "U1", "text": "first thoughts", "ts": ts},
+              "ts": "1700010000.000002", "event_ts": "1700010000.000002"}
+    send_event(bot, edited, "EvEditedFirst")
+    time.sleep(QUIET)
+    send_event(bot, dm_event("first thoughts", ts, dm["ts"]), "EvLateOriginal2", retry=True)
+    time.sleep(QUIET * 2)
+    assert [a.text for a in stored_answers(bot, int(answer_button(dm)))] == ["second thoughts"]
