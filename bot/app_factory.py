@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
 from bot.listeners import register_listeners
 from bot.services import Services
 from bot.slack_client import check_slack, make_web_client
+
+
+LISTENER_THREADS = 8
 
 
 def create_app(services: Services, client: WebClient | None = None) -> App:
@@ -18,6 +23,9 @@ def create_app(services: Services, client: WebClient | None = None) -> App:
     check_slack(client, settings.slack_api_url)
     app = App(
         client=client,
+        # The ack of a modal waits for one of these threads; the work after an ack runs on
+        # bot.after_ack's, so these are only ever busy briefly. As many as the HTTP server's.
+        listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="bolt-listener"),
         signing_secret=settings.slack_signing_secret,
         # Socket Mode connections are authenticated by the app token. HTTP requests are verified
         # by the front door (bot.server) before anything parses them; Bolt's own check would

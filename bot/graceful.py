@@ -16,7 +16,7 @@ import signal
 import threading
 import time
 from concurrent.futures import Executor
-from typing import Callable
+from typing import Callable, Sequence
 
 from waitress import wasyncore
 from waitress.server import create_server
@@ -27,9 +27,12 @@ DRAIN_SECONDS = 20.0
 
 
 def serve_until_terminated(wsgi_app: Callable, *, host: str, port: int, threads: int,
-                           background: Executor | None = None, drain_seconds: float = DRAIN_SECONDS,
+                           background: Sequence[Executor] = (), drain_seconds: float = DRAIN_SECONDS,
                            stop: threading.Event | None = None, **adjustments) -> None:
-    """Serve `wsgi_app` until SIGTERM or SIGINT (or `stop` is set), then drain and return."""
+    """Serve `wsgi_app` until SIGTERM or SIGINT (or `stop` is set), then drain and return.
+
+    `background`: executors of the work requests start after their response, drained in order
+    (Bolt's listeners first: they hand work on to the after-ack pool)."""
     server = create_server(wsgi_app, host=host, port=port, threads=threads, ident="growth-bot", **adjustments)
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
@@ -44,8 +47,8 @@ def serve_until_terminated(wsgi_app: Callable, *, host: str, port: int, threads:
     while _busy(server) and time.monotonic() < deadline:
         server.asyncore.loop(timeout=0.05, map=server._map, count=1)
     server.task_dispatcher.shutdown(cancel_pending=False, timeout=max(0.0, deadline - time.monotonic()))
-    if background is not None:
-        _wait_for(background, max(1.0, deadline - time.monotonic()))
+    for executor in background:
+        _wait_for(executor, max(1.0, deadline - time.monotonic()))
     server.trigger.close()
     wasyncore.close_all(server._map)
     logger.info("Stopped")

@@ -86,7 +86,8 @@ def run_bot(settings: Settings) -> None:
         else:
             from bot.server import serve_http
 
-            serve_http(app, settings.port, is_ready=lambda: database_answers(services.session_factory))
+            serve_http(app, settings.port, is_ready=lambda: database_answers(services.session_factory),
+                       after_ack=services.after_ack.executor)
     finally:
         recovery.shutdown(wait=False)
         if scheduler is not None:

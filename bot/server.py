@@ -117,12 +117,14 @@ def _refuse(status: int, reason: str, size: int | None, body: str, detail: str =
     return WsgiHttpResponse(status=status, headers={"content-type": ["application/json"]}, body=body)
 
 
-def serve_http(app: App, port: int, is_ready: Callable[[], bool], host: str = "0.0.0.0", threads: int = 8) -> None:
+def serve_http(app: App, port: int, is_ready: Callable[[], bool], host: str = "0.0.0.0", threads: int = 8,
+               after_ack=None) -> None:
     from bot.graceful import serve_until_terminated
 
     # SIGTERM (a deploy) stops intake, finishes what was taken in, then returns (bot.graceful).
+    background = [app.listener_runner.listener_executor] + ([after_ack] if after_ack is not None else [])
     serve_until_terminated(make_wsgi_app(app, is_ready), host=host, port=port, threads=threads,
-                           background=app.listener_runner.listener_executor, **WAITRESS_LIMITS)
+                           background=background, **WAITRESS_LIMITS)
 
 
 def serve_socket_mode(app: App, app_token: str) -> None:

@@ -19,6 +19,7 @@ from bot.ladder.resolve import Resolver
 from bot.settings import Settings
 
 if TYPE_CHECKING:
+    from bot.after_ack import AfterAck
     from bot.outbox.sender import OutboxSender
     from storage.uow import UnitOfWork
 
@@ -45,8 +46,14 @@ class Services:
     # The unit of work (storage.uow): `uow.reading()` / `uow.writing()`, the way into storage
     # that new code takes (the session factories above remain for code not yet moved to it).
     uow: UnitOfWork | None = None
+    # Threads for the work that follows an ack (bot.after_ack).
+    after_ack: AfterAck | None = None
 
     def __post_init__(self) -> None:
+        if self.after_ack is None:
+            from bot.after_ack import AfterAck
+
+            self.after_ack = AfterAck()
         if self.session_factory is None:
             return
         engine = self.session_factory.kw["bind"]

@@ -23,6 +23,8 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from storage.write_gate import WriteGate, is_urgent
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 _EXAMPLES = "use sqlite:///growth-bot.db or postgresql://user:password@host:5432/dbname"
@@ -32,6 +34,8 @@ _SQLITE_DRIVERS = {"sqlite", "sqlite+pysqlite"}
 SQLITE_BUSY_TIMEOUT_MS = 5000
 # An execution option of the read-only session factory's engine, read by `_configure_sqlite`.
 _READ_ONLY = "growth_read_only"
+# connection.info keys: this connection holds its engine's write gate; the gate itself.
+_HOLDS_GATE, _GATE = "growth_holds_write_gate", "growth_write_gate"
 # Alembic keeps its running context in module globals, so one migration per process at a
 # time; across processes the database lock taken in migrations/env.py does the job.
 _migrating = threading.Lock()
@@ -100,6 +104,8 @@ def make_engine(url: str | URL) -> Engine:
 
 
 def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
+    gate = WriteGate()
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:
         # Take BEGIN away from Python's sqlite3 module: its legacy mode starts transactions
@@ -131,7 +137,53 @@ def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
         if connection.info.get(_READ_ONLY, False) != read_only:
             connection.exec_driver_sql(f"PRAGMA query_only = {int(read_only)}")
             connection.info[_READ_ONLY] = read_only
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        if read_only:
+            connection.exec_driver_sql("BEGIN")
+            return
+        # Writers of this process queue in the gate (storage.write_gate), not in SQLite's
+        # sleep-and-retry busy handler; the gate is held until the COMMIT or ROLLBACK is done.
+        if not gate.acquire(urgent=is_urgent(), timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+            raise sqlite3.OperationalError("database is locked (waited for this process's other writers)")
+        connection.info[_HOLDS_GATE], connection.info[_GATE] = True, gate
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _let_go(connection.info)
+            raise
+
+    # The COMMIT/ROLLBACK run here, on the DBAPI connection, so the gate opens only once they
+    # are done; SQLAlchemy's own commit() that follows finds no transaction and does nothing.
+    @event.listens_for(engine, "commit")
+    def _on_commit(connection) -> None:
+        _finish(connection, "COMMIT")
+
+    @event.listens_for(engine, "rollback")
+    def _on_rollback(connection) -> None:
+        _finish(connection, "ROLLBACK")
+
+    @event.listens_for(engine.pool, "checkin")
+    def _on_checkin(_dbapi_connection, record) -> None:
+        _let_go(record.info)  # never leave the gate shut behind a connection that went back
+
+
+def _finish(connection, statement: str) -> None:
+    info = connection.info
+    if not info.get(_HOLDS_GATE):
+        return
+    dbapi = connection.connection.dbapi_connection
+    try:
+        if dbapi.in_transaction:
+            dbapi.execute(statement)
+    except BaseException:
+        if statement == "ROLLBACK":
+            _let_go(info)
+        raise  # a failed COMMIT is followed by a ROLLBACK, which lets go
+    _let_go(info)
+
+
+def _let_go(info: dict) -> None:
+    if info.pop(_HOLDS_GATE, False):
+        info[_GATE].release()
 
 
 def _enable_wal(cursor) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import make_session_factory
+from storage.write_gate import urgent_writes
 
 
 class UnitOfWork:
@@ -39,6 +40,12 @@ class UnitOfWork:
             yield session
 
     @contextmanager
-    def writing(self) -> Iterator[Session]:
-        with self._writes.begin() as session:
+    def writing(self, urgent: bool = False) -> Iterator[Session]:
+        """`urgent`: an acknowledgement waits on this one; on SQLite it goes before the
+        process's other waiting writers (storage.write_gate)."""
+        if not urgent:
+            with self._writes.begin() as session:
+                yield session
+            return
+        with urgent_writes(), self._writes.begin() as session:
             yield session

@@ -33,7 +33,7 @@ def test_stopping_answers_the_request_in_hand_and_waits_for_background_work():
 
     port, stop = free_port(), threading.Event()
     server = threading.Thread(target=serve_until_terminated, args=(slow_app,),
-                              kwargs={"host": "127.0.0.1", "port": port, "threads": 2, "background": background,
+                              kwargs={"host": "127.0.0.1", "port": port, "threads": 2, "background": [background],
                                       "stop": stop})
     server.start()
     replies: list[bytes] = []

@@ -51,7 +51,7 @@ def write_down_first(body: dict, context: BoltContext, next) -> None:  # noqa: A
     if is_kept(event):
         services = context["services"]
         team_id = body.get("team_id") or event.get("team")
-        with services.uow.writing() as session:
+        with services.uow.writing(urgent=True) as session:
             # None: Slack's retry of a delivery already here (its first copy is, or was, processed).
             context["inbox_id"] = Inbox(session).add(delivery_key(body), MESSAGE_EVENT, team_id, body, services.now())
     next()
@@ -63,6 +63,15 @@ def process(services, item_id: int | None) -> None:
         return
     for message_id in process_message_event(services, item_id):
         services.outbox.send(message_id)
+
+
+def process_after_ack(context: BoltContext) -> None:
+    """The listener: hand the written-down delivery to the after-ack workers (bot.after_ack), so
+    Bolt's threads, which modal acks wait for, are never busy with it."""
+    services = context["services"]
+    item_id = context.get("inbox_id")
+    if item_id is not None:
+        services.after_ack.submit(process, services, item_id)
 
 
 def recover(services, now: datetime | None = None, limit: int = 200) -> int:

@@ -51,7 +51,7 @@ def handle_answer_submission(ack: Ack, body: dict, view: dict, context: BoltCont
         return
     # Save, then ack: the modal closes only once the answers are on disk (one short
     # transaction, well inside Slack's 3 s), and a refusal can still be shown in the modal.
-    with services.uow.writing() as session:
+    with services.uow.writing(urgent=True) as session:
         saved = save_modal_answers(session, checkin_id, team_id, user_id, values, private,
                                    submission_key(view["id"], values, private), services.now())
     if saved is None:
@@ -59,7 +59,8 @@ def handle_answer_submission(ack: Ack, body: dict, view: dict, context: BoltCont
         return
     ack()
     # A double-clicked Save queues nothing: stored once, confirmed once.
-    services.outbox.send(saved.confirmation_id)
+    if saved.confirmation_id is not None:
+        services.after_ack.submit(services.outbox.send, saved.confirmation_id)
 
 
 def _submitted(view: dict) -> tuple[dict[str, str], bool]:
@@ -81,12 +82,7 @@ def _element(inputs: object, action_id: str) -> dict:
     return element if isinstance(element, dict) else {}
 
 
-def handle_direct_message(context: BoltContext) -> None:
-    """A message in the app's DM, already in the inbox (`write_down_first`): process it now."""
-    inbox.process(context["services"], context.get("inbox_id"))
-
-
 def register(app: App) -> None:
     app.action(ids.CHECKIN_ANSWER)(handle_answer_button)
     app.view(ids.CHECKIN_MODAL)(handle_answer_submission)
-    app.event("message", middleware=[inbox.write_down_first])(handle_direct_message)
+    app.event("message", middleware=[inbox.write_down_first])(inbox.process_after_ack)
