@@ -13,8 +13,11 @@ from bot import ids
 
 # Slack's own words for "something broke on our side": the post may have happened.
 MAYBE_POSTED_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout"})
-# Replies in a thread are few; a DM's history since the message was queued is short.
+# A DM's history since the message was queued is short.
 _LOOKUP_LIMIT = 100
+# conversations.replies pages (oldest first) of at most 1,000; a thread past 10,000 is not a check-in's.
+_THREAD_PAGE_SIZE = 1000
+_THREAD_PAGES = 10
 
 
 def maybe_posted(exc: Exception) -> bool:
@@ -39,16 +42,22 @@ def find_posted(client: WebClient, channel: str, thread_ts: str | None, message_
     """
     if channel[:1] in ("U", "W"):
         channel = client.conversations_open(users=channel)["channel"]["id"]
-    # No `oldest`: Slack's clock is not ours. The newest messages are enough, because the
-    # lookup runs minutes after the post at most.
-    if thread_ts:
-        found = client.conversations_replies(channel=channel, ts=thread_ts, limit=_LOOKUP_LIMIT,
-                                             include_all_metadata=True)
-    else:
-        found = client.conversations_history(channel=channel, limit=_LOOKUP_LIMIT, include_all_metadata=True)
-    for message in found.get("messages") or []:
-        metadata = message.get("metadata") or {}
-        if (metadata.get("event_type") == ids.OUTBOX_METADATA_EVENT
-                and (metadata.get("event_payload") or {}).get("outbox_id") == message_id):
-            return channel, message["ts"]
+    # No `oldest`: Slack's clock is not ours. A DM's newest messages are enough, because the
+    # lookup runs minutes after the post at most. A thread comes oldest first, so a post at the
+    # end of a long check-in thread (an engineer's hundredth note) is on its last page: read on.
+    cursor = None
+    for _ in range(_THREAD_PAGES if thread_ts else 1):
+        if thread_ts:
+            found = client.conversations_replies(channel=channel, ts=thread_ts, limit=_THREAD_PAGE_SIZE,
+                                                 include_all_metadata=True, cursor=cursor)
+        else:
+            found = client.conversations_history(channel=channel, limit=_LOOKUP_LIMIT, include_all_metadata=True)
+        for message in found.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            if (metadata.get("event_type") == ids.OUTBOX_METADATA_EVENT
+                    and (metadata.get("event_payload") or {}).get("outbox_id") == message_id):
+                return channel, message["ts"]
+        cursor = (found.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            break
     return None

@@ -129,3 +129,21 @@ def test_an_edit_that_arrives_before_its_message_is_not_lost(bot_on):
     send_event(bot, dm_event("first thoughts", ts, dm["ts"]), "EvLateOriginal2", retry=True)
     time.sleep(QUIET * 2)
     assert [a.text for a in stored_answers(bot, int(answer_button(dm)))] == ["second thoughts"]
+
+
+def test_a_confirmation_in_a_long_thread_posted_through_a_fault_is_posted_once(bot_on):
+    # The lookup before a re-post reads the thread oldest first (conversations.replies): in a
+    # check-in thread of more than 100 messages the earlier post is past the first page.
+    bot = bot_on
+    enrol(bot)
+    dm = checkin_now(bot)
+    for n in range(101):
+        send_event(bot, dm_event(f"note {n}", f"1700020000.{n:06d}", dm["ts"]), f"EvLong{n}")
+    wait_until(lambda: len(confirmations(bot, "DU1")) == 101, timeout=30)
+    bot.fake.fail_next("chat.postMessage", "internal_error", status=500, after_work=True)
+    send_event(bot, dm_event("through the fault", "1700020000.999999", dm["ts"]), "EvLongFault")
+    wait_until(lambda: len(stored_answers(bot, int(answer_button(dm)))) == 102)
+    time.sleep(QUIET)
+    drain_later(bot)
+    drain_later(bot, 120)
+    assert len(confirmations(bot, "DU1")) == 102
