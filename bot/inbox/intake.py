@@ -40,7 +40,9 @@ def is_kept(event: dict) -> bool:
 def delivery_key(body: dict) -> str:
     event = body.get("event") or {}
     if body.get("event_id"):
-        return f"event:{body['event_id']}"
+        # Scoped by team: a retry is the same delivery to the same workspace, and with several
+        # workspaces one id must not swallow another's answer.
+        return f"event:{body.get('team_id') or event.get('team')}:{body['event_id']}"
     return f"message:{event.get('channel')}:{event.get('ts') or event.get('event_ts')}:{event.get('subtype') or ''}"
 
 

@@ -147,3 +147,18 @@ def test_a_confirmation_in_a_long_thread_posted_through_a_fault_is_posted_once(b
     drain_later(bot)
     drain_later(bot, 120)
     assert len(confirmations(bot, "DU1")) == 102
+
+
+def test_an_event_id_another_workspace_used_does_not_swallow_this_ones_reply(running_bot):
+    # Slack says event ids are unique everywhere; the inbox need not bet an answer on it once
+    # more than one workspace talks to the bot: a delivery is Slack's retry only within its team.
+    bot = running_bot
+    enrol(bot)
+    dm = checkin_now(bot)
+    from tests import slack_requests as req
+
+    body, ctype = req.event_callback(dm_event("elsewhere", "1700030000.000005", "1700000000.000001", team="T2",
+                                              user="U9", channel="DU9"), event_id="EvShared", team_id="T2")
+    assert bot.post(body, ctype)[0] == 200
+    send_event(bot, dm_event("mine", "1700030000.000006", dm["ts"]), "EvShared")
+    assert [a.text for a in wait_until(lambda: stored_answers(bot, int(answer_button(dm))))] == ["mine"]
