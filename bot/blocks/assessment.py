@@ -36,7 +36,7 @@ MODAL_BLOCK_LIMIT = 100
 PRIVATE_METADATA_LIMIT = 3000
 STAGE_BLOCKS = 2          # a stage's header and its description
 CAPABILITY_BLOCKS = 2     # a capability's section and its radio buttons
-PAGE_BLOCKS = 2           # the intro, and "part i of n"
+PAGE_BLOCKS = 3           # the matrix's own introduction, how to answer, and "part i of n"
 
 INTRO = ("For each capability, pick the description that is *honestly you today*, not where you would like "
          "to be. Skip any you can't judge; one pick is enough to save. Your picks are stored with today's date "
@@ -102,10 +102,14 @@ def pick_block_id(capability_id: str) -> str:
 
 
 def build_assessment_modal(pages: Sequence[Page], picks: Mapping[str, str], page: int = 0,
-                           previous_on: str | None = None) -> View:
+                           previous_on: str | None = None, intro: Sequence[str] = ()) -> View:
     """One page of the form, pre-selecting `picks` (the engineer's last assessment, then their
-    answers on earlier pages). `previous_on` is the date of the assessment pre-selected."""
-    blocks: list[Block] = [*markdown_sections(INTRO + (
+    answers on earlier pages). `previous_on` is the date of the assessment pre-selected. The
+    first page opens with `intro`, the matrix's own introduction (what it is and how to read it)."""
+    blocks: list[Block] = []
+    if page == 0 and intro:
+        blocks += markdown_sections("\n\n".join(escape(paragraph) for paragraph in intro))
+    blocks += [*markdown_sections(INTRO + (
         f"\n_Pre-selected: your picks from {escape(previous_on)}._" if previous_on else ""))]
     if len(pages) > 1:
         blocks.append(context(f"Part {page + 1} of {len(pages)}"

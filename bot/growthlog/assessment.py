@@ -53,6 +53,15 @@ class CapabilityChoices:
     choices: tuple[Choice, ...]   # in role order, Intern first
 
 
+def matrix_intro(catalog: Catalog) -> tuple[str, ...]:
+    """The matrix's own introduction (what it is, how to read it), verbatim; its notes excluded."""
+    matrix = matrix_of(catalog)
+    if matrix is None:
+        return ()
+    return tuple(paragraph for section in matrix.sections if section.role is None
+                 for paragraph in section.paragraphs)
+
+
 def matrix_of(catalog: Catalog) -> Matrix | None:
     framework = catalog.framework(FRAMEWORK_ID)
     return framework.matrix if framework else None

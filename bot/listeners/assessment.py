@@ -15,6 +15,7 @@ from bot.growthlog.access import REFUSAL, Reader
 from bot.growthlog.assessment import (
     assessment_choices,
     clean_picks,
+    matrix_intro,
     merge_page,
     previous_picks,
     read_profile,
@@ -39,7 +40,8 @@ def open_assessment(command: dict, rest: str, respond: Respond, client: WebClien
     with services.session_factory() as session:
         picks, previous_on = previous_picks(session, services.catalog, command["team_id"], command["user_id"])
     client.views_open(trigger_id=command["trigger_id"],
-                      view=blocks.build_assessment_modal(pages, picks, 0, previous_on))
+                      view=blocks.build_assessment_modal(pages, picks, 0, previous_on,
+                                                         intro=matrix_intro(services.catalog)))
 
 
 def handle_assessment_submission(ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext) -> None:

@@ -87,6 +87,11 @@ def test_assess_opens_the_matrix_form(running_bot):
     sizing = catalog.framework(FRAMEWORK_ID).matrix.stages[0].capabilities[1]
     sizing_input = next(b for b in inputs if b["block_id"] == blocks.pick_block_id(sizing.id))
     assert [o["text"]["text"] for o in sizing_input["element"]["options"]] == list(sizing.cells.values())
+    # It opens with the matrix's own introduction, verbatim, before how to answer.
+    opening = blocks_text(view["blocks"][:2])
+    assert "This is the part you grow against. The ladder tells you your altitude; this tells you your shape." in opening
+    assert "How to read it. One table per stage of the journey." in opening
+    assert "still a draft" not in opening  # the draft note is the matrix page's, not the form's
 
 
 def test_submitting_stores_a_dated_assessment_and_confirms_in_the_dm(running_bot):
