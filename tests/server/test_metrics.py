@@ -100,17 +100,19 @@ def test_listener_429s_are_counted_too(running_bot):
 
 
 def test_pause_seconds_count_the_time_paused_not_the_sum_of_overlapping_429s():
+    from prometheus_client import REGISTRY
+
+    def paused() -> float:
+        return REGISTRY.get_sample_value("growth_slack_paused_seconds_total", {"client": "senders"}) or 0.0
+
     now = [100.0]
     backoff = SharedBackoff(clock=lambda: now[0], sleep=lambda s: None)
-    from bot import metrics
-
-    sample = metrics.SLACK_PAUSED_SECONDS.labels(metrics.SENDERS)
-    start = sample._value.get()
+    start = paused()
     backoff.pause_for(2)      # paused until 102
     now[0] = 101
     backoff.pause_for(2)      # until 103: one more second
     backoff.pause_for(1)      # until 102: inside the pause, nothing more
-    assert sample._value.get() - start == 3
+    assert paused() - start == 3
 
 
 def test_failure_reasons_are_a_closed_set():
