@@ -37,6 +37,12 @@ CHECKIN_LAG = Histogram(
 ACK_SECONDS = Histogram(
     "growth_slack_ack_seconds", "From a verified Slack request arriving to the bot's HTTP answer (the ack)",
     ["kind"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10))
+OUTBOX_OUTCOMES = Counter(
+    "growth_outbox_outcomes",
+    "Outbox send attempts by outcome: sent, found (posted earlier, found by its metadata), retry, failed",
+    ["outcome"])
+INBOX_RECOVERED = Counter(
+    "growth_inbox_recovered", "Slack deliveries acknowledged but left unprocessed, finished by the recovery pass")
 REQUESTS_REFUSED = Counter(
     "growth_http_requests_refused", "Requests to /slack/events refused before Bolt saw them", ["reason"])
 

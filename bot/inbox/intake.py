@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from slack_bolt import BoltContext
 
+from bot import metrics
 from bot.inbox.messages import process_message_event
 from storage.repositories.inbox import Inbox
 
@@ -84,6 +85,7 @@ def recover(services, now: datetime | None = None, limit: int = 200) -> int:
     for item_id in undone:
         try:
             process(services, item_id)
+            metrics.INBOX_RECOVERED.inc()
         except Exception as exc:  # noqa: BLE001 - one bad item must not hold up the others
             logger.exception("Inbox item %d failed; it is retried on the next tick", item_id)
             with services.uow.writing() as session:

@@ -26,6 +26,7 @@ from typing import Any, Callable
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot import metrics
 from bot.outbox.finding import find_posted, maybe_posted, outbox_metadata
 from storage.models import OutboxMessage
 from storage.repositories.outbox import Outbox
@@ -96,6 +97,12 @@ class OutboxSender:
 
     def send(self, message_id: int | None) -> str:
         """Try to post one message now; what came of it (SENT, FOUND, RETRY, FAILED or BUSY)."""
+        outcome = self._send(message_id)
+        if outcome != BUSY:
+            metrics.OUTBOX_OUTCOMES.labels(outcome).inc()
+        return outcome
+
+    def _send(self, message_id: int | None) -> str:
         if message_id is None:
             return BUSY
         with self._uow.writing() as session:

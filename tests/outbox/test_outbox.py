@@ -138,3 +138,18 @@ def fake_slack_post(fake_slack, channel: str, **extra) -> str:
     """A message someone else posted (as the bot), straight through the fake's Web API."""
     client = make_poster_client("xoxb-test", fake_slack.base_url)
     return client.chat_postMessage(channel=channel, text="earlier", **extra)["ts"]
+
+
+def test_outcomes_are_counted_for_operators(session_factory, fake_slack, sender, clock):
+    from bot import metrics
+
+    def count(outcome: str) -> float:
+        return metrics.OUTBOX_OUTCOMES.labels(outcome)._value.get()
+
+    before = {name: count(name) for name in (SENT, FOUND, RETRY)}
+    fake_slack.fail_next("chat.postMessage", "internal_error", status=500, after_work=True)
+    sender.send(queued(session_factory, "m1"))
+    clock.now += timedelta(minutes=1)
+    sender.drain()
+    sender.send(queued(session_factory, "m2"))
+    assert {name: count(name) - before[name] for name in before} == {SENT: 1, FOUND: 1, RETRY: 1}
