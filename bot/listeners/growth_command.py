@@ -26,7 +26,12 @@ def handle_growth_command(ack: Ack, command: dict, respond: Respond, client: Web
     verb, _, rest = (command.get("text") or "").strip().partition(" ")
     verb = verb.lower()
     if verb in ack_verbs:
-        answer_in_ack(ack, respond, ack_verbs[verb](command=command, rest=rest.strip(), services=context["services"]))
+        services = context["services"]
+        answer = ack_verbs[verb](command=command, rest=rest.strip(), services=services)
+        answer_in_ack(ack, respond, answer)
+        if answer.then is not None:
+            # Off Bolt's listener threads, which the next requests' acks wait for.
+            services.after_ack.submit(answer.then)
         return
     if verb == "setup":
         ack()

@@ -13,7 +13,7 @@ from bot.blocks.growth import reply
 class Answer(NamedTuple):
     """What a slash command shows, built before its ack: the first message goes in the ack itself
     (no second round trip to Slack), any further ones follow through response_url, and `then`
-    runs once they are out (a write the person need not wait for)."""
+    runs once they are out, on bot.after_ack's threads (a write the person need not wait for)."""
 
     messages: list[list]           # each one message's blocks
     text: str                      # the notification fallback
@@ -26,13 +26,11 @@ def sentence(text: str) -> Answer:
 
 
 def answer_in_ack(ack: Ack, respond: Respond, answer: Answer) -> None:
-    """Ack with the answer's first message, then post the rest and run its `then`."""
+    """Ack with the answer's first message, then post the rest (the caller runs its `then`)."""
     first, *rest = answer.messages
     ack(response_type="ephemeral", blocks=first, text=answer.text)
     for blocks in rest:
         respond(response_type="ephemeral", replace_original=False, blocks=blocks, text=answer.text)
-    if answer.then is not None:
-        answer.then()
 
 
 def say(respond: Respond, answer: str | list, replace_original: bool = False) -> None:
