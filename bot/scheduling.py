@@ -13,10 +13,11 @@ from datetime import timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_sdk import WebClient
 
-from bot.checkins.pacing import SharedBackoff, SharedRateLimitRetryHandler
 from bot.checkins.runner import DueRunner
 from bot.growthlog.one_on_ones import run_auto_prep
+from bot.leaders.reflections import run_leaders
 from bot.services import Services
+from bot.slack_pacing import DatabaseAllowances, PacedWebClient, Pacer, WorkspaceBackoff
 from storage.repositories import ProcessedEvents
 
 logger = logging.getLogger(__name__)
@@ -26,15 +27,16 @@ DEDUPE_RETENTION = timedelta(days=1)
 
 
 def make_due_runner(services: Services, client: WebClient) -> DueRunner:
-    backoff = SharedBackoff()
-    # Bulk sends pause all sender threads together on a 429 (see bot.checkins.pacing). Only a
-    # 429 is retried in place: Slack did not post anything. A 5xx or a dropped connection may
-    # come *after* the DM was posted, so blindly re-posting could double it; such a send is
+    # Bulk sends go out in send slots paced to the workspace's learned rate limit, shared with
+    # every other instance through the database, and a 429 pauses them all (bot.slack_pacing).
+    # Only a 429 is retried in place: Slack did not post anything. A 5xx or a dropped connection
+    # may come *after* the DM was posted, so blindly re-posting could double it; such a send is
     # released instead, and the next tick's retry first looks for the DM (bot.checkins.delivery).
-    sender = WebClient(token=services.settings.slack_bot_token or client.token,
-                       base_url=services.settings.slack_api_url, timeout=15,
-                       retry_handlers=[SharedRateLimitRetryHandler(backoff)])
-    return DueRunner(services.session_factory, services.catalog, services.settings, sender, backoff)
+    pacer = Pacer(DatabaseAllowances(services.session_factory))
+    sender = PacedWebClient(token=services.settings.slack_bot_token or client.token,
+                            base_url=services.settings.slack_api_url, timeout=15, retry_handlers=[], pacer=pacer)
+    return DueRunner(services.session_factory, services.catalog, services.settings, sender,
+                     WorkspaceBackoff(sender))  # type: ignore[arg-type]
 
 
 def prune_processed_events(services: Services) -> int:
@@ -51,6 +53,7 @@ def start_scheduler(services: Services, client: WebClient) -> BackgroundSchedule
         # Each step on its own: one failing never stops the others, and the next tick retries.
         for name, step in (("Due pass", lambda: runner.run(services.now())),
                            ("1:1 prep pass", lambda: run_auto_prep(services, client, services.now())),
+                           ("Leaders pass", lambda: run_leaders(services, client, services.now())),
                            ("Event dedupe pruning", lambda: prune_processed_events(services))):
             try:
                 step()

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, MetaData, Text, UniqueConstraint, false, true
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, MetaData, Text, UniqueConstraint, false, true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from storage.types import UTCDateTime
@@ -228,3 +228,24 @@ class OutboxMessage(Base):
     message_ts: Mapped[str | None]
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+class SlackPace(Base):
+    """What the senders of every instance share about one Slack (workspace, method) rate limit.
+
+    Times are epoch seconds as floats, not `UTCDateTime`: they form a schedule of send slots a
+    few milliseconds apart, computed on with arithmetic (bot.slack_pacing.Allowance).
+    """
+
+    __tablename__ = "slack_pacing"
+
+    team_id: Mapped[str] = mapped_column(primary_key=True)
+    method: Mapped[str] = mapped_column(primary_key=True)
+    rate: Mapped[float | None]  # calls per second the senders pace at; NULL = no 429 seen
+    burst: Mapped[float | None]  # the burst Slack granted before its first 429
+    stage: Mapped[int] = mapped_column(default=0, server_default="0")
+    paused_until: Mapped[float] = mapped_column(default=0.0, server_default="0")
+    next_slot: Mapped[float] = mapped_column(default=0.0, server_default="0")
+    issued: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    last_refusal: Mapped[float | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -117,8 +117,11 @@ class FakeSlack:
     ``rate_limit_per_second``: if set, each method in ``rate_limit_methods``
     (default only chat.postMessage; ``None`` = every method) gets its own token
     bucket refilled at that rate, holding at most ``rate_limit_burst`` tokens
-    (default: one second's worth). A call finding the bucket empty gets HTTP 429,
-    ``{"ok": false, "error": "ratelimited"}`` and an integer ``Retry-After`` >= 1.
+    (default: one second's worth; Slack does not publish its burst, and it may be a few
+    messages). A call finding the bucket empty gets HTTP 429,
+    ``{"ok": false, "error": "ratelimited"}`` and a whole-second ``Retry-After`` >= 1 (the
+    wait for a token, rounded up). As in Slack, the buckets are per workspace and method: a
+    token's workspace is ``token_teams[token]`` (default ``TEAM_ID``), which auth.test reports.
     """
 
     def __init__(
@@ -126,6 +129,7 @@ class FakeSlack:
         rate_limit_per_second: float | None = None,
         rate_limit_methods: Iterable[str] | None = ("chat.postMessage",),
         rate_limit_burst: float | None = None,
+        token_teams: dict[str, str] | None = None,
     ):
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
@@ -133,8 +137,11 @@ class FakeSlack:
         self._thread: threading.Thread | None = None
         self._rate = rate_limit_per_second
         self._rl_methods = None if rate_limit_methods is None else frozenset(rate_limit_methods)
-        self._burst = rate_limit_burst or max(1.0, float(rate_limit_per_second or 1))
-        self._buckets: dict[str, list[float]] = {}
+        default_burst = max(1.0, float(rate_limit_per_second or 1))
+        self._burst = default_burst if rate_limit_burst is None else max(1.0, float(rate_limit_burst))
+        self._buckets: dict[tuple[str, str], list[float]] = {}  # (team, method) -> [tokens, at]
+        self._token_teams = dict(token_teams or {})
+        self._caller_team = TEAM_ID
         self._failures: dict[str, deque] = defaultdict(deque)
         self._users: dict[str, dict] = {}
         self._user_errors: dict[str, str] = {}
@@ -390,7 +397,8 @@ class FakeSlack:
         status, extra = 200, {}
         with self._cond:
             script = self._failures.get(method)
-            retry_after = self._rate_check(method) if not script else None
+            self._caller_team = self._team_of(headers, args)
+            retry_after = self._rate_check(self._caller_team, method) if not script else None
             after_work = bool(script) and script[0][3] and not parse_error and has_token
             if script and not after_work:
                 error, status, wait, _ = script.popleft()
@@ -430,12 +438,16 @@ class FakeSlack:
             self._cond.notify_all()
         return status, payload, extra
 
-    def _rate_check(self, method: str) -> int | None:
-        """Token bucket per method; returns Retry-After seconds if the call must be refused."""
+    def _team_of(self, headers: dict, args: dict) -> str:
+        token = headers.get("authorization", "").removeprefix("Bearer ") or str(args.get("token") or "")
+        return self._token_teams.get(token, TEAM_ID)
+
+    def _rate_check(self, team: str, method: str) -> int | None:
+        """Token bucket per workspace and method; returns Retry-After seconds if the call must be refused."""
         if self._rate is None or (self._rl_methods is not None and method not in self._rl_methods):
             return None
         now = _mono()
-        bucket = self._buckets.setdefault(method, [self._burst, now])
+        bucket = self._buckets.setdefault((team, method), [self._burst, now])
         tokens = min(self._burst, bucket[0] + (now - bucket[1]) * self._rate)
         bucket[1] = now
         if tokens >= 1:
@@ -467,7 +479,7 @@ class FakeSlack:
     # ------------------------------------------------------------ methods (called under the lock)
     def _auth_test(self, args: dict) -> dict:
         return {"ok": True, "url": "https://test.slack.com/", "team": TEAM_NAME, "user": "growth-bot",
-                "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID, "is_enterprise_install": False}
+                "team_id": self._caller_team, "user_id": BOT_USER_ID, "bot_id": BOT_ID, "is_enterprise_install": False}
 
     def _chat_post_message(self, args: dict) -> dict:
         channel = self._channel(args.get("channel"))

@@ -266,3 +266,32 @@ def test_bolt_accepts_built_requests(fake, bolt_app):
 
     body, ctype = slash_command()
     assert post_to_app(url, body, ctype, "wrong-secret")[0] == 401
+
+
+def test_rate_limiter_grants_only_the_burst_asked_for_with_whole_second_retry_after():
+    with FakeSlack(rate_limit_per_second=50, rate_limit_burst=2) as fake:
+        client = WebClient(base_url=fake.base_url, token="xoxb-test")
+        statuses, waits = [], []
+        for _ in range(5):  # back to back, far faster than 50/s refills
+            try:
+                client.chat_postMessage(channel="C1", text="x")
+                statuses.append(200)
+            except SlackApiError as e:
+                statuses.append(e.response.status_code)
+                waits.append(e.response.headers["Retry-After"])
+        assert statuses[:2] == [200, 200] and statuses.count(429) >= 2
+        assert set(waits) == {"1"}  # 20 ms to the next token, said as Slack says it: whole seconds
+
+
+def test_rate_limits_are_per_workspace_and_method():
+    with FakeSlack(rate_limit_per_second=1, rate_limit_burst=1, rate_limit_methods=None,
+                   token_teams={"xoxb-other": "T2"}) as fake:
+        ours = WebClient(base_url=fake.base_url, token="xoxb-test")
+        theirs = WebClient(base_url=fake.base_url, token="xoxb-other")
+        assert ours.chat_postMessage(channel="C1", text="x")["ok"]
+        assert theirs.chat_postMessage(channel="C1", text="x")["ok"]  # another workspace's bucket
+        assert ours.users_info(user="U1")["ok"]                       # another method's bucket
+        with pytest.raises(SlackApiError) as e:
+            ours.chat_postMessage(channel="C1", text="x")
+        assert e.value.response.status_code == 429
+        assert theirs.auth_test()["team_id"] == "T2"

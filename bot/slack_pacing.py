@@ -1,0 +1,458 @@
+"""Pacing to Slack's real limits: send slots per workspace and method, at a rate learned from 429s.
+
+Slack limits calls per app, per workspace and per method; `Retry-After` is whole seconds (at
+least 1), and how big a burst it grants is not published. Pausing after each 429 is not enough:
+with a burst of a few messages, every 429 stops the senders for a second while Slack's allowance
+refills only those few, so a fan-out crawls at a fraction of the allowed rate. Instead the sender
+paces *ahead* of the limit: calls go out in evenly spaced slots at a rate learned from the 429s.
+
+How the rate is learned (the state machine is `Allowance`, pure and driven by a given clock):
+
+- Nothing known: calls go out unpaced. Most workspaces never see a 429 and never pay for pacing.
+- At a 429 every sender for that (workspace, method) pauses for `Retry-After`, and the rate is
+  set from what Slack accepted. A token bucket of rate r and burst b accepts at most
+  b + r·(t - a) calls in any span [a, t], so when it refuses at t, for every earlier instant a,
+  r >= (accepted(a, t) - b) / (t - a); after a refusal at t0 the bucket was empty, so also
+  r >= (accepted(t0, t) - 1) / (t - t0). The largest of those lower bounds, less a small margin,
+  is the new pace. b is taken as the burst Slack granted before the very first 429 (an
+  overestimate, which only makes the bound safer).
+- Between 429s the pace grows: fast until the first estimate (stage 0), moderately until a
+  second, tighter one (stage 1), then by a fraction of a percent per second of sending (stage 2),
+  so a limit Slack raises is found again and one it lowers shows up as a 429.
+
+Several instances sending to one workspace share one `Allowance` per (workspace, method) through
+the database (storage.repositories.SlackPacing): the learned rate, the pause, and the schedule
+of slots itself, which each instance leases a fraction of a second at a time (one round trip per
+lease, not per message). Together they pace at the workspace's rate, and each sees the others'
+pauses at its next lease at the latest.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from bisect import bisect_left, bisect_right
+from collections import deque
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Callable, Protocol
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry import RetryHandler
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+
+from bot import metrics
+from storage.repositories.slack_pacing import SlackPacing
+
+logger = logging.getLogger(__name__)
+
+# Pace growth between 429s: per second of sending at stage 0 and 1, a fraction per second after.
+STAGE_GROWTH = (16.0, 1.25)
+SETTLED_CREEP = 0.002
+MARGIN = 0.97  # pace this far under the learned lower bound: jitter must not tip it over
+LEASE_SECONDS = 0.25  # how much of the schedule an instance takes at once
+MIN_WINDOW = 0.25  # lower bounds over shorter spans are too noisy to use
+HISTORY_SECONDS = 30.0
+FALLBACK_DECREASE = 0.5  # when the acceptances say nothing useful: halve
+MIN_RATE = 0.2
+MIN_SPACING = 0.75  # of the interval between slots, between two calls let go here
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """What is known and shared about one (workspace, method): plain values, times in epoch seconds.
+
+    `rate` None means no 429 has been seen: no pacing. `next_slot` is the first slot of the
+    schedule nobody has taken; `issued` counts every slot taken so far (by all instances), so an
+    instance can tell how much of the schedule the others used.
+    """
+
+    rate: float | None = None
+    burst: float | None = None
+    stage: int = 0
+    paused_until: float = 0.0
+    next_slot: float = 0.0
+    issued: int = 0
+    last_refusal: float | None = None
+
+    def lease(self, now: float, count: int) -> tuple["Allowance", float, float]:
+        """Take `count` slots from the schedule: (new state, first slot, interval between slots).
+
+        The pace grows with the slots taken (seconds of sending, not of waiting)."""
+        start = max(self.next_slot, now, self.paused_until)
+        if self.rate is None:
+            return replace(self, issued=self.issued + count), start, 0.0
+        interval = 1.0 / self.rate
+        span = count * interval
+        if self.stage < len(STAGE_GROWTH):
+            rate = self.rate * STAGE_GROWTH[self.stage] ** span
+        else:
+            rate = self.rate * (1 + SETTLED_CREEP * span)
+        return replace(self, rate=rate, next_slot=start + span, issued=self.issued + count), start, interval
+
+    def refused(self, now: float, retry_after: float, lower_bound: float | None,
+                first_burst: int) -> "Allowance":
+        """A 429 at `now`: pause for `retry_after` and pace at what Slack was seen to accept.
+
+        A 429 for a call sent before a pause already in force (or sent in the same instant as
+        the one that started it) belongs to that pause and changes nothing else."""
+        resume = now + retry_after
+        if now < self.paused_until or resume <= self.paused_until:
+            return self
+        burst = self.burst if self.burst is not None else float(max(1, first_burst))
+        if self.rate is None:
+            # The first 429: what got through before it is all we know; stage 0 ramps up fast.
+            rate, stage = max(first_burst / retry_after, lower_bound or 0.0, 1.0), 0
+        else:
+            useful = lower_bound is not None and lower_bound >= 0.25 * self.rate
+            rate = min(self.rate, lower_bound * MARGIN if useful else self.rate * FALLBACK_DECREASE)
+            stage = min(self.stage + 1, len(STAGE_GROWTH))
+        return replace(self, rate=max(rate, MIN_RATE), burst=burst, stage=stage, paused_until=resume,
+                       next_slot=resume, last_refusal=now)
+
+
+def lower_bound(accepted: list[float], now: float, burst: float | None, last_refusal: float | None,
+                scale: Callable[[float], float] = lambda since: 1.0) -> float | None:
+    """The largest rate Slack must allow, given it accepted calls at `accepted` (sorted) and refused
+    one at `now` (see the module docstring). `scale(a)` turns this instance's acceptances since
+    `a` into the workspace's (other instances took slots of the same schedule)."""
+    best = None
+    count = len(accepted)
+    if last_refusal is not None and now - last_refusal >= MIN_WINDOW:
+        since = count - bisect_right(accepted, last_refusal)
+        best = (since * scale(last_refusal) - 1) / (now - last_refusal)
+    if burst is not None:
+        end = bisect_right(accepted, now - MIN_WINDOW)
+        for index in range(end):
+            start = accepted[index]
+            bound = ((count - index) * scale(start) - burst) / (now - start)
+            if best is None or bound > best:
+                best = bound
+    return best if best is not None and best > 0 else None
+
+
+class SharedAllowances(Protocol):
+    """Where the allowances live (in memory for one process, or in the database for several)."""
+
+    def exchange(self, team_id: str, method: str, change: Callable[[Allowance], tuple[Allowance, object]]) -> object:
+        """Apply `change` to the (team, method) allowance atomically; return its second value."""
+
+
+class LocalAllowances:
+    """Allowances shared by the threads of one process only."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._states: dict[tuple[str, str], Allowance] = {}
+
+    def exchange(self, team_id, method, change):
+        with self._lock:
+            state, result = change(self._states.get((team_id, method), Allowance()))
+            self._states[(team_id, method)] = state
+            return result
+
+    def get(self, team_id: str, method: str) -> Allowance:
+        with self._lock:
+            return self._states.get((team_id, method), Allowance())
+
+
+class DatabaseAllowances:
+    """Allowances in the database, shared by every instance: one short write transaction per
+    exchange (a lease of a fraction of a second's slots, or a 429)."""
+
+    _FIELDS = ("rate", "burst", "stage", "paused_until", "next_slot", "issued", "last_refusal")
+
+    def __init__(self, session_factory):
+        self.session_factory = session_factory
+
+    def exchange(self, team_id, method, change):
+        with self.session_factory.begin() as session:
+            row = SlackPacing(session).locked(team_id, method, datetime.now(UTC))
+            state, result = change(Allowance(**{name: getattr(row, name) for name in self._FIELDS}))
+            for name in self._FIELDS:
+                setattr(row, name, getattr(state, name))
+            return result
+
+
+class _Key:
+    """This instance's view of one (workspace, method): its leased slots and what Slack accepted."""
+
+    def __init__(self) -> None:
+        self.slots: deque[float] = deque()
+        self.interval = 0.0
+        self.lease_until = 0.0
+        self.last_sent = 0.0  # when the last paced call here was let go  # with no pacing: when to look at the shared state again
+        self.paused_until = 0.0
+        self.generation = 0  # bumped by every pause: slots granted before it are void
+        self.accepted: deque[float] = deque()
+        self.first_burst = 0
+        self.rate_known = False
+        self.leases: deque[tuple[float, int, int]] = deque()  # (at, issued before, count)
+        self.own_slots: deque[float] = deque()
+
+
+class Pacer:
+    """Send slots per (workspace, method), safe to share between threads; see the module docstring.
+
+    `slot()` blocks until the caller may send; `accepted()` and `refused()` report what Slack said.
+    The clock and sleep are injected so tests run on a fake clock.
+    """
+
+    def __init__(self, shared: SharedAllowances | None = None, clock: Callable[[], float] = time.time,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.shared = shared if shared is not None else LocalAllowances()
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._keys: dict[tuple[str, str], _Key] = {}
+        self.rate_limited = 0
+
+    def _key(self, team_id: str, method: str) -> _Key:
+        return self._keys.setdefault((team_id, method), _Key())
+
+    def slot(self, team_id: str, method: str) -> None:
+        """Return when a call to `method` in `team_id` may go out (pauses and pace honoured)."""
+        while True:
+            wait, generation, is_slot = self._reserve(team_id, method)
+            if wait <= 0:
+                return
+            self._sleep(wait)
+            if not is_slot:
+                continue  # waited out a pause: now queue for a slot like everyone else
+            with self._lock:
+                key = self._key(team_id, method)
+                now = self._clock()
+                if key.generation != generation or now < key.paused_until:
+                    continue
+                # A sender woken late (a busy interpreter, a slow thread) must not go out on the
+                # heels of the one before: with a burst of two, three close together is a 429.
+                gap = key.last_sent + MIN_SPACING * key.interval - now
+                if gap <= 0:
+                    key.last_sent = now
+                    return
+                key.last_sent = now + gap
+            self._sleep(gap)
+            return
+
+    def wait_for_pause(self, team_id: str, method: str) -> None:
+        """Return once no pause is in force for (team, method), taking no slot."""
+        while True:
+            with self._lock:
+                remaining = self._key(team_id, method).paused_until - self._clock()
+            if remaining <= 0:
+                return
+            self._sleep(remaining)
+
+    def _reserve(self, team_id: str, method: str) -> tuple[float, int, bool]:
+        """(seconds to wait, pause generation, whether the wait ends in a slot of one's own)."""
+        with self._lock:
+            key = self._key(team_id, method)
+            now = self._clock()
+            if now < key.paused_until:
+                return key.paused_until - now, key.generation, False
+            while key.slots and key.slots[0] < now - key.interval:
+                key.slots.popleft()  # a slot nobody used in time is gone: no burst to catch up
+            if not key.slots and (key.rate_known or now >= key.lease_until):
+                self._lease(team_id, method, key, now)
+                if now < key.paused_until:
+                    return key.paused_until - now, key.generation, False
+            if not key.slots:
+                return 0.0, key.generation, True  # no pacing (yet): go
+            at = key.slots.popleft()
+            key.own_slots.append(at)
+            return at - now, key.generation, True
+
+    def _lease(self, team_id: str, method: str, key: _Key, now: float) -> None:
+        count = max(1, math.ceil(LEASE_SECONDS / key.interval)) if key.interval else 1
+
+        def take(state: Allowance):
+            new, start, interval = state.lease(now, count) if state.rate is not None else (state, 0.0, 0.0)
+            return new, (start, interval, state.rate is not None, state.paused_until, state.issued, new.rate)
+
+        start, interval, paced, paused_until, issued, rate = self.shared.exchange(team_id, method, take)
+        if paused_until > key.paused_until:
+            key.paused_until = paused_until  # another instance's pause
+            key.generation += 1
+        key.rate_known = paced
+        if not paced:
+            key.lease_until = now + LEASE_SECONDS
+            return
+        key.interval = 1.0 / rate
+        key.slots.extend(start + n * interval for n in range(count))
+        key.leases.append((now, issued, count))
+        self._forget(key, now)
+
+    def accepted(self, team_id: str, method: str) -> None:
+        """Slack accepted a call (any answer but 429 counts: it took from the allowance)."""
+        with self._lock:
+            key = self._key(team_id, method)
+            now = self._clock()
+            key.accepted.append(now)
+            if not key.rate_known:
+                key.first_burst += 1
+            self._forget(key, now)
+
+    def refused(self, team_id: str, method: str, retry_after: float) -> None:
+        """Slack answered 429: pause every sender for `retry_after` and learn the rate from it."""
+        with self._lock:
+            self.rate_limited += 1
+            key = self._key(team_id, method)
+            now = self._clock()
+            accepted = list(key.accepted)
+            scale = self._scale(key)
+            first_burst = key.first_burst
+
+            def refuse(state: Allowance):
+                bound = lower_bound(accepted, now, state.burst if state.burst is not None else max(1, first_burst),
+                                    state.last_refusal, scale) if state.rate is not None else None
+                new = state.refused(now, retry_after, bound, first_burst)
+                return new, new
+
+            state = self.shared.exchange(team_id, method, refuse)
+            added = max(0.0, state.paused_until - max(key.paused_until, now))
+            key.paused_until = max(key.paused_until, state.paused_until)
+            key.slots.clear()
+            key.generation += 1
+            key.rate_known = state.rate is not None
+            key.interval = 1.0 / state.rate if state.rate else 0.0
+            if state.last_refusal == now:
+                logger.info("Slack rate-limited %s in %s: pausing %.0f s, pacing at %.1f/s",
+                            method, team_id, retry_after, state.rate)
+        metrics.SLACK_RATE_LIMITED.labels(metrics.SENDERS).inc()
+        metrics.SLACK_PAUSED_SECONDS.labels(metrics.SENDERS).inc(added)
+
+    def _scale(self, key: _Key) -> Callable[[float], float]:
+        """How many calls the workspace made since `a` per call of this instance: 1 plus the slots
+        other instances leased from the shared schedule meanwhile, per call made here."""
+        leases = list(key.leases)
+        own = list(key.own_slots)
+        if not leases:
+            return lambda since: 1.0
+        total_now = leases[-1][1] + leases[-1][2]
+        starts = [at for at, _, _ in leases]
+
+        def scale(since: float) -> float:
+            index = bisect_left(starts, since)
+            if index >= len(leases):
+                return 1.0
+            others = total_now - leases[index][1] - sum(count for _, _, count in leases[index:])
+            mine = len(own) - bisect_left(own, leases[index][0])
+            return 1.0 + max(0, others) / mine if mine else 1.0
+        return scale
+
+    @staticmethod
+    def _forget(key: _Key, now: float) -> None:
+        horizon = now - HISTORY_SECONDS
+        for log in (key.accepted, key.own_slots):
+            while log and log[0] < horizon:
+                log.popleft()
+        while key.leases and key.leases[0][0] < horizon:
+            key.leases.popleft()
+
+
+class PacedRateLimitRetryHandler(RetryHandler):
+    """slack-sdk retry handler: a 429 is reported to the pacer (pause, learn) and retried in a slot."""
+
+    def __init__(self, pacer: Pacer, team_id: Callable[[], str], max_retry_count: int = 30):
+        super().__init__(max_retry_count=max_retry_count)
+        self.pacer = pacer
+        self.team_id = team_id
+
+    def _can_retry(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
+                   error: Exception | None = None) -> bool:
+        return response is not None and response.status_code == 429
+
+    def prepare_for_next_attempt(self, *, state: RetryState, request: HttpRequest,
+                                 response: HttpResponse | None = None, error: Exception | None = None) -> None:
+        if response is None:
+            raise error  # type: ignore[misc]
+        method = _method_of(request.url)
+        self.pacer.refused(self.team_id(), method, _retry_after(response))
+        self.pacer.slot(self.team_id(), method)
+        state.next_attempt_requested = True
+        state.increment_current_attempt()
+
+
+class PacedWebClient(WebClient):
+    """A WebClient whose every call waits for a slot of its (workspace, method) and reports back.
+
+    The workspace is the token's, asked once with auth.test (unpaced) when first needed."""
+
+    def __init__(self, *args, pacer: Pacer, **kwargs):
+        self._pacer = pacer
+        self._team: str | None = None
+        self._team_lock = threading.Lock()
+        super().__init__(*args, **kwargs)
+        self.retry_handlers = [PacedRateLimitRetryHandler(pacer, self.team_id)] + [
+            h for h in self.retry_handlers if not isinstance(h, RateLimitErrorRetryHandler)]
+
+    @property
+    def pacer(self) -> Pacer:
+        return self._pacer
+
+    def team_id(self) -> str:
+        """The workspace this client's token belongs to ("" if Slack could not say yet)."""
+        with self._team_lock:
+            if self._team is None:
+                try:
+                    self._team = str(super().api_call("auth.test")["team_id"])
+                except Exception:  # noqa: BLE001 - pace under "" and ask again next time
+                    logger.warning("auth.test failed; pacing without a workspace id for now", exc_info=True)
+                    return ""
+            return self._team
+
+    def api_call(self, api_method: str, **kwargs):  # type: ignore[override]
+        team = self.team_id()
+        self._pacer.slot(team, api_method)
+        try:
+            response = super().api_call(api_method, **kwargs)
+        except SlackApiError as exc:
+            if exc.response.status_code != 429:
+                self._pacer.accepted(team, api_method)
+            raise
+        self._pacer.accepted(team, api_method)
+        return response
+
+
+class WorkspaceBackoff:
+    """The due runner's view of the pacer (its `backoff`): pauses for one workspace's posts.
+
+    Slots are taken by the PacedWebClient itself, so `wait()` only waits out a pause in force."""
+
+    def __init__(self, client: PacedWebClient, method: str = "chat.postMessage"):
+        self._client = client
+        self._method = method
+
+    @property
+    def pacer(self) -> Pacer:
+        return self._client.pacer
+
+    @property
+    def rate_limited(self) -> int:
+        return self._client.pacer.rate_limited
+
+    def wait(self) -> None:
+        self._client.pacer.wait_for_pause(self._client.team_id(), self._method)
+
+    def pause_for(self, seconds: float) -> None:
+        self._client.pacer.refused(self._client.team_id(), self._method, seconds)
+
+
+def _method_of(url: str) -> str:
+    return url.rstrip("/").rsplit("/", 1)[-1].split("?", 1)[0]
+
+
+def _retry_after(response: HttpResponse) -> float:
+    for name, values in response.headers.items():
+        if name.lower() == "retry-after" and values:
+            try:
+                return max(float(values[0]), 0.0)
+            except ValueError:
+                break
+    return 1.0

@@ -1,0 +1,190 @@
+"""The pacer on a fake clock: a simulated Slack token bucket, no real time, no threads racing."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from slack_sdk.errors import SlackApiError
+
+from bot.slack_pacing import (
+    Allowance, DatabaseAllowances, LocalAllowances, PacedWebClient, Pacer, lower_bound,
+)
+from tests.fake_slack import FakeSlack
+
+POST = "chat.postMessage"
+
+
+class FakeClock:
+    def __init__(self, start: float = 1_000.0):
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += max(seconds, 0.0)
+
+
+class Bucket:
+    """Slack's limit as the fake enforces it: rate r, burst b, whole-second Retry-After."""
+
+    def __init__(self, clock: FakeClock, rate: float, burst: float):
+        self.clock, self.rate, self.burst = clock, rate, burst
+        self.tokens, self.at = burst, clock()
+        self.refused = 0
+
+    def call(self) -> int | None:
+        now = self.clock()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return None
+        self.refused += 1
+        return max(1, math.ceil((1 - self.tokens) / self.rate))
+
+
+def send_all(pacer: Pacer, bucket: Bucket, clock: FakeClock, count: int, latency: float = 0.004,
+             team: str = "T1") -> None:
+    """One sender posting `count` messages through the pacer, retrying each 429 as the client does."""
+    for _ in range(count):
+        while True:
+            pacer.slot(team, POST)
+            clock.sleep(latency / 2)
+            retry_after = bucket.call()
+            clock.sleep(latency / 2)
+            if retry_after is None:
+                pacer.accepted(team, POST)
+                break
+            pacer.refused(team, POST, retry_after)
+
+
+def test_nothing_is_paced_until_slack_first_says_429():
+    clock = FakeClock()
+    pacer = Pacer(clock=clock, sleep=clock.sleep)
+    start = clock()
+    for _ in range(100):
+        pacer.slot("T1", POST)
+        pacer.accepted("T1", POST)
+    assert clock() == start and pacer.rate_limited == 0
+
+
+def test_a_429_pauses_every_sender_of_that_workspace_and_method_for_retry_after():
+    clock = FakeClock()
+    pacer = Pacer(clock=clock, sleep=clock.sleep)
+    pacer.accepted("T1", POST)
+    pacer.refused("T1", POST, 3)
+    start = clock()
+    pacer.slot("T2", POST)            # another workspace: not paused
+    pacer.slot("T1", "users.info")    # another method: not paused
+    assert clock() == start
+    pacer.slot("T1", POST)
+    assert clock() >= start + 3
+
+
+@pytest.mark.parametrize("burst", [50, 10, 2])
+def test_a_first_pass_learns_the_pace_from_a_few_429s(burst):
+    # Nothing known yet (a workspace's first fan-out): learning costs a few one-second pauses.
+    clock = FakeClock()
+    pacer = Pacer(clock=clock, sleep=clock.sleep)
+    bucket = Bucket(clock, rate=50, burst=burst)
+    start = clock()
+    send_all(pacer, bucket, clock, 1000)
+    ratio = (clock() - start) / (1000 / 50)
+    assert ratio <= (1.05 if burst == 50 else 1.3), (ratio, bucket.refused)
+    assert bucket.refused <= 6
+
+
+def test_a_learned_pace_sends_without_429s_next_time():
+    clock = FakeClock()
+    shared = LocalAllowances()
+    send_all(Pacer(shared, clock=clock, sleep=clock.sleep), Bucket(clock, 50, 2), clock, 500)
+    learned = shared.get("T1", POST)
+    assert 45 <= learned.rate <= 50 and learned.stage == 2
+    clock.sleep(60)
+    bucket = Bucket(clock, 50, 2)
+    start = clock()
+    send_all(Pacer(shared, clock=clock, sleep=clock.sleep), bucket, clock, 500)  # a new process
+    assert bucket.refused == 0 and (clock() - start) / 10 <= 1.1
+
+
+def test_the_lower_bound_is_what_a_token_bucket_must_have_allowed():
+    # 50/s accepted for 2 s out of a burst of 2, then a refusal: the rate is at least ~49/s.
+    accepted = [100 + n / 50 for n in range(100)]
+    bound = lower_bound(accepted, 102.0, burst=2, last_refusal=None)
+    assert 48 <= bound <= 50
+    # After a refusal the bucket was empty: what it accepted since is all refill.
+    assert lower_bound(accepted, 102.0, burst=None, last_refusal=100.0 - 1e-9) == pytest.approx(49.5, abs=0.6)
+    assert lower_bound([101.9], 102.0, burst=2, last_refusal=None) is None
+
+
+def test_the_first_429_paces_at_the_burst_it_saw_and_later_ones_at_the_bound():
+    state = Allowance().refused(10.0, 1, None, first_burst=8)
+    assert (state.rate, state.burst, state.stage, state.paused_until, state.next_slot) == (8, 8, 0, 11.0, 11.0)
+    again = state.refused(10.5, 1, 99.0, first_burst=8)  # inside the pause: the same one
+    assert again == state
+    later = state.refused(20.0, 1, 40.0, first_burst=8)
+    assert later.rate == pytest.approx(8)  # never faster than it was going when refused
+    fast = Allowance(rate=60, burst=2, stage=1).refused(20.0, 1, 48.0, first_burst=0)
+    assert fast.rate == pytest.approx(48 * 0.97) and fast.stage == 2
+
+
+def test_two_instances_share_one_schedule_and_see_each_others_pause():
+    clock = FakeClock()
+    shared = LocalAllowances()
+    shared.exchange("T1", POST, lambda s: (Allowance(rate=40, burst=2, stage=2), None))
+    first, second = (Pacer(shared, clock=clock, sleep=clock.sleep) for _ in range(2))
+    bucket = Bucket(clock, 50, 2)
+    start = clock()
+    for _ in range(10):  # they take turns, a lease each: together they keep the one workspace pace
+        for pacer in (first, second):
+            for _ in range(10):
+                pacer.slot("T1", POST)
+                assert bucket.call() is None
+                pacer.accepted("T1", POST)
+    assert (clock() - start) == pytest.approx(200 / 40, rel=0.1)
+    first.refused("T1", POST, 2)
+    paused_at = clock()
+    for _ in range(12):  # what it leased before the pause goes, then its next lease sees the pause
+        second.slot("T1", POST)
+    assert clock() >= paused_at + 2
+
+
+def test_two_runners_on_one_database_share_the_pause_and_the_rate(session_factory):
+    clock = FakeClock()
+    first, second = (Pacer(DatabaseAllowances(session_factory), clock=clock, sleep=clock.sleep) for _ in range(2))
+    for _ in range(20):
+        first.slot("T1", POST)
+        first.accepted("T1", POST)
+    first.refused("T1", POST, 1)
+    paused_at = clock()
+    second.slot("T1", POST)  # a fresh process: it reads the pause from the database
+    assert clock() >= paused_at + 1
+    learned = DatabaseAllowances(session_factory).exchange("T1", POST, lambda s: (s, s))
+    assert learned.rate >= 20 and learned.burst == 20 and learned.last_refusal == paused_at  # 20 before the 429
+    taken = []
+    for _ in range(10):
+        second.slot("T1", POST)
+        taken.append(clock())
+    assert taken[-1] - taken[0] >= 9 / 50  # paced at the shared, learned rate (growing from 20/s)
+
+
+def test_the_client_paces_every_call_and_learns_from_the_fakes_429s():
+    with FakeSlack(rate_limit_per_second=20, rate_limit_burst=2) as fake:
+        pacer = Pacer()
+        client = PacedWebClient(base_url=fake.base_url, token="xoxb-test", retry_handlers=[], pacer=pacer)
+        for n in range(30):
+            assert client.chat_postMessage(channel=f"U{n}", text="x")["ok"]
+        assert fake.rate_limited_count == pacer.rate_limited > 0
+        assert len(fake.post_message_counts()) == 30
+        assert client.team_id() == "T1"
+
+
+def test_a_slack_error_other_than_429_is_not_retried():
+    with FakeSlack() as fake:
+        client = PacedWebClient(base_url=fake.base_url, token="xoxb-test", retry_handlers=[], pacer=Pacer())
+        fake.fail_next(POST, error="internal_error", status=500)
+        with pytest.raises(SlackApiError):
+            client.chat_postMessage(channel="U1", text="x")
+        assert len(fake.calls_to(POST)) == 1
