@@ -10,7 +10,6 @@ Its output goes to a file: a failing test shows the tail (`bot.log_tail()`).
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -66,7 +65,7 @@ class BotProcess:
             except (OSError, urllib.error.URLError):
                 pass
             time.sleep(0.05)
-        self.stop()
+        self.kill()
         raise AssertionError(f"the bot was not ready within {timeout:.0f} s:\n{self.log_tail()}")
 
     @property
@@ -86,12 +85,9 @@ class BotProcess:
         except subprocess.TimeoutExpired:
             return None
 
-    def stop(self) -> None:
-        """Gracefully if it will, otherwise for sure; safe to call when it has exited."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        if self.wait(25) is None:
+    def kill(self) -> None:
+        """Make sure it is gone (a test's clean-up); safe to call when it has exited."""
+        if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
 

@@ -22,6 +22,7 @@ import pytest
 
 from storage.db import make_engine, make_session_factory
 from storage.models import OutboxStatus
+from tests.fake_slack import FakeSlack
 from tests.faults.bot_process import BotProcess, bot_environment, free_port
 from tests.faults.traffic import (
     Delivery,
@@ -50,7 +51,7 @@ EXITS_WITHIN = 10.0
 @dataclass
 class Scenario:
     database_url: str
-    fake: object
+    fake: FakeSlack
     directory: Path
     checkins: list[SentCheckIn] = field(default_factory=list)
     bots: list[BotProcess] = field(default_factory=list)
@@ -91,9 +92,7 @@ class Scenario:
 
     def close(self) -> None:
         for bot in self.bots:
-            if bot.process is not None and bot.process.poll() is None:
-                bot.process.kill()
-                bot.process.wait()
+            bot.kill()
         self.engine.dispose()
 
 
