@@ -75,12 +75,30 @@ class Engineer(Base):
     manager_user_id: Mapped[str | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # A leader's own team reflection (bot.leaders), separate from their growth check-in.
+    lead_enabled: Mapped[bool] = mapped_column(default=False, server_default=false())
+    lead_offered_at: Mapped[datetime | None]  # when the one "turn it on?" DM was queued
+    lead_weekday: Mapped[int | None]  # NULL = the day of their check-in
+    lead_time: Mapped[str | None]  # "HH:MM" in `tz`; NULL = the time of their check-in
+    lead_every_weeks: Mapped[int] = mapped_column(default=1, server_default="1")
+    lead_since: Mapped[date | None]  # the week it was turned on: every N weeks counts from it
+    lead_rotation_offset: Mapped[int] = mapped_column(default=0, server_default="0")
+    # A manager's weekly team note (participation only, never content).
+    team_note_enabled: Mapped[bool] = mapped_column(default=True, server_default=true())
+    team_note_weekday: Mapped[int | None]  # NULL = Monday
+    team_note_time: Mapped[str | None]  # "HH:MM" in `tz`; NULL = 09:00
+    team_note_week: Mapped[date | None]  # the week of the last note queued: one a week
+
+
+class CheckInKind(StrEnum):
+    GROWTH = "growth"  # the engineer's weekly check-in (claimed, then posted: bot.checkins)
+    LEAD = "lead"  # a leader's team reflection (queued in the outbox: bot.leaders)
 
 
 class CheckIn(Base):
     __tablename__ = "checkins"
     __table_args__ = (
-        UniqueConstraint("engineer_id", "week_start"),
+        UniqueConstraint("engineer_id", "week_start", "kind"),
         Index("ix_checkins_status_due_at", "status", "due_at"),
         Index("ix_checkins_channel_id_message_ts", "channel_id", "message_ts"),
     )
@@ -102,6 +120,8 @@ class CheckIn(Base):
     reminder_lease_until: Mapped[datetime | None]
     reminder_sent_at: Mapped[datetime | None]
     answered_at: Mapped[datetime | None]
+    kind: Mapped[str] = mapped_column(default=CheckInKind.GROWTH.value, server_default=CheckInKind.GROWTH.value)
+    outbox_id: Mapped[int | None]  # a team reflection: the outbox message it was posted as
 
 
 class Answer(Base):
@@ -249,3 +269,38 @@ class SlackPace(Base):
     issued: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     last_refusal: Mapped[float | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Retro(Base):
+    """A team retro in a channel: the leaders' feedback-loop questions, posted on a schedule in
+    the time zone of whoever set it up (bot.leaders.retros)."""
+
+    __tablename__ = "retros"
+    __table_args__ = (UniqueConstraint("team_id", "channel_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str]
+    channel_id: Mapped[str]
+    owner_user_id: Mapped[str]  # who set it up (its time zone is theirs)
+    weekday: Mapped[int]
+    time: Mapped[str]  # "HH:MM" in `tz`
+    tz: Mapped[str]
+    every_weeks: Mapped[int] = mapped_column(default=1, server_default="1")
+    since_week: Mapped[date]  # every N weeks counts from this week
+    enabled: Mapped[bool] = mapped_column(default=True, server_default=true())
+    created_at: Mapped[datetime]
+
+
+class RetroRun(Base):
+    """One week's retro: its question messages (queued in the outbox with it) and its summary."""
+
+    __tablename__ = "retro_runs"
+    __table_args__ = (UniqueConstraint("retro_id", "week_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    retro_id: Mapped[int] = mapped_column(ForeignKey("retros.id", ondelete="CASCADE"))
+    week_start: Mapped[date]
+    posts: Mapped[list[dict[str, Any]]] = mapped_column(default=list)  # [{"outbox_id", "text", "ts"}]
+    summary_due_at: Mapped[datetime]  # the end of the retro's week
+    summarized_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]

@@ -9,8 +9,14 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from storage.models import CheckIn, CheckInStatus, Engineer
+from storage.models import CheckIn, CheckInKind, CheckInStatus, Engineer, OutboxMessage
 from storage.repositories._common import rowcount, update_if
+
+
+# Everything below but `by_id`, `by_message` and `mark_answered` is about growth check-ins: a
+# leader's team reflections (kind "lead") share the table, the answers and the answer paths,
+# but are queued through the outbox instead of claimed (bot.leaders.reflections).
+GROWTH = CheckIn.kind == CheckInKind.GROWTH.value
 
 
 class CheckIns:
@@ -51,7 +57,7 @@ class CheckIns:
             # ON CONFLICT DO NOTHING, not SELECT-then-INSERT: two processes can both see "no
             # row"; the unique key lets exactly one INSERT through (the other waits for it
             # to commit, then inserts nothing) and no error aborts the transaction.
-            .on_conflict_do_nothing(index_elements=["engineer_id", "week_start"])
+            .on_conflict_do_nothing(index_elements=["engineer_id", "week_start", "kind"])
             # The rowcount says whether we inserted; SQLAlchemy only keeps it for INSERT
             # when asked to (psycopg reports -1 otherwise).
             .execution_options(preserve_rowcount=True)
@@ -64,6 +70,7 @@ class CheckIns:
                 .where(
                     CheckIn.engineer_id == engineer_id,
                     CheckIn.week_start == week_start,
+                    GROWTH,
                     or_(
                         CheckIn.status == CheckInStatus.PENDING.value,
                         and_(CheckIn.status == CheckInStatus.SENDING.value, CheckIn.lease_until < now),
@@ -81,7 +88,7 @@ class CheckIns:
                 return None
         return self.session.scalars(
             select(CheckIn)
-            .where(CheckIn.engineer_id == engineer_id, CheckIn.week_start == week_start)
+            .where(CheckIn.engineer_id == engineer_id, CheckIn.week_start == week_start, GROWTH)
             .execution_options(populate_existing=True)
         ).one()
 
@@ -114,14 +121,38 @@ class CheckIns:
 
     def for_week(self, engineer_id: int, week_start: date) -> CheckIn | None:
         return self.session.scalars(
-            select(CheckIn).where(CheckIn.engineer_id == engineer_id, CheckIn.week_start == week_start)
+            select(CheckIn).where(CheckIn.engineer_id == engineer_id, CheckIn.week_start == week_start, GROWTH)
         ).one_or_none()
 
     def by_message(self, channel_id: str, message_ts: str) -> CheckIn | None:
-        """The check-in whose DM is message `message_ts` in `channel_id` (thread replies)."""
-        return self.session.scalars(
+        """The check-in (or team reflection) whose DM is message `message_ts` in `channel_id`
+        (thread replies). A team reflection is posted by the outbox, so until its post is copied
+        onto it (`attach_outbox_posts`) it is found through its outbox message."""
+        found = self.session.scalars(
             select(CheckIn).where(CheckIn.channel_id == channel_id, CheckIn.message_ts == message_ts)
         ).first()
+        if found is not None:
+            return found
+        return self.session.scalars(
+            select(CheckIn)
+            .join(OutboxMessage, OutboxMessage.id == CheckIn.outbox_id)
+            .where(OutboxMessage.channel_id == channel_id, OutboxMessage.message_ts == message_ts)
+        ).first()
+
+    def attach_outbox_posts(self, due_since: datetime) -> int:
+        """Copy where the outbox posted each team reflection due since `due_since` (channel, ts)
+        onto it, so its thread and its confirmations know it; how many were copied. (Read along
+        (status, due_at): the outbox keeps a sent message a day, the caller looks a week back.)"""
+        query = (select(CheckIn.id, OutboxMessage.channel_id, OutboxMessage.message_ts)
+                 .join(OutboxMessage, OutboxMessage.id == CheckIn.outbox_id)
+                 .where(CheckIn.status.in_([CheckInStatus.SENT.value, CheckInStatus.ANSWERED.value]),
+                        CheckIn.due_at >= due_since, CheckIn.kind == CheckInKind.LEAD.value,
+                        CheckIn.channel_id.is_(None), OutboxMessage.message_ts.is_not(None)))
+        copied = 0
+        for checkin_id, channel_id, message_ts in self.session.execute(query).all():
+            copied += self._update_if(checkin_id, [CheckIn.channel_id.is_(None)],
+                                      channel_id=channel_id, message_ts=message_ts)
+        return copied
 
     def by_id(self, checkin_id: int) -> CheckIn | None:
         return self.session.get(CheckIn, checkin_id)
@@ -136,7 +167,7 @@ class CheckIns:
             rows = self.session.execute(
                 select(CheckIn.engineer_id, CheckIn.week_start, CheckIn.status, CheckIn.lease_until,
                        CheckIn.attempts, CheckIn.last_error)
-                .where(CheckIn.engineer_id.in_(batch), CheckIn.week_start.in_({weeks[i] for i in batch})))
+                .where(CheckIn.engineer_id.in_(batch), CheckIn.week_start.in_({weeks[i] for i in batch}), GROWTH))
             found.extend((eid, status, lease, attempts, error)
                          for eid, week, status, lease, attempts, error in rows if week == weeks[eid])
         return found
@@ -147,7 +178,7 @@ class CheckIns:
         says, e.g. a `/growth now` that Slack refused with a 5xx."""
         return [tuple(row) for row in self.session.execute(
             select(CheckIn.engineer_id, CheckIn.week_start)
-            .where(CheckIn.status == CheckInStatus.PENDING.value, CheckIn.attempts >= 1,
+            .where(GROWTH, CheckIn.status == CheckInStatus.PENDING.value, CheckIn.attempts >= 1,
                    CheckIn.attempts < max_attempts, CheckIn.due_at >= since))]
 
     def latest(self, engineer_id: int) -> CheckIn | None:
@@ -160,7 +191,7 @@ class CheckIns:
         return list(
             self.session.scalars(
                 select(CheckIn)
-                .where(CheckIn.engineer_id == engineer_id)
+                .where(CheckIn.engineer_id == engineer_id, GROWTH)
                 .order_by(CheckIn.week_start.desc())
                 .limit(limit)
             )
@@ -173,6 +204,7 @@ class CheckIns:
             self.session.scalars(
                 select(CheckIn)
                 .where(
+                    GROWTH,
                     CheckIn.due_at <= now,
                     or_(
                         CheckIn.status == CheckInStatus.PENDING.value,
@@ -191,6 +223,7 @@ class CheckIns:
             select(CheckIn)
             .join(Engineer, Engineer.id == CheckIn.engineer_id)
             .where(
+                GROWTH,
                 Engineer.reminders_enabled.is_(True),
                 CheckIn.status == CheckInStatus.SENT.value,
                 CheckIn.reminder_sent_at.is_(None),

@@ -24,7 +24,7 @@ from sqlalchemy import (ColumnElement, Integer, Row, Select, bindparam, false, f
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnCollection
 
-from storage.models import Answer, Assessment, CheckIn, Engineer, OneOnOne
+from storage.models import Answer, Assessment, CheckIn, CheckInKind, Engineer, OneOnOne
 
 PAGE_SIZE = 5
 
@@ -52,6 +52,7 @@ class LoggedCheckin(NamedTuple):
     status: str
     asked: tuple[str, ...]        # the questions as asked
     entries: tuple[Entry, ...]
+    kind: str = "growth"          # storage.models.CheckInKind: "lead" is a leader's team reflection
 
 
 class LogPage(NamedTuple):
@@ -129,13 +130,14 @@ def _person(row: Row) -> Person:
 
 def _page_columns(c, a) -> list:
     """What a page shows, labelled as `_group` and `_logged` read them."""
-    return [c.c.id.label("checkin_id"), c.c.week_start, c.c.sent_at, c.c.status, c.c.questions,
+    return [c.c.id.label("checkin_id"), c.c.week_start, c.c.sent_at, c.c.status, c.c.questions, c.c.kind,
             a.c.id.label("answer_id"), a.c.question_id, a.c.question_text, a.c.text, a.c.source, a.c.is_private,
             a.c.created_at, a.c.updated_at]
 
 
 def _newest_week_first(c, a) -> tuple:
-    return c.c.week_start.desc(), a.c.created_at, a.c.id
+    # A week can hold a check-in and a team reflection: each one's rows stay together.
+    return c.c.week_start.desc(), c.c.id.desc(), a.c.created_at, a.c.id
 
 
 def _literal(name: str):
@@ -221,7 +223,7 @@ def _page_statement(readable: ReaderRule | None, include_private: bool, with_sin
         page_ids = [c2.c.engineer_id == whose,
                     select(a2.c.id).where(a2.c.checkin_id == c2.c.id,
                                           *_visible(a2, include_private, with_since)).exists()]
-    weeks = (select(c2.c.id).where(*page_ids).order_by(c2.c.week_start.desc())
+    weeks = (select(c2.c.id).where(*page_ids).order_by(c2.c.week_start.desc(), c2.c.id.desc())
              .limit(_literal("page_limit")).offset(_literal("page_offset")))
     return (select(*_page_columns(c, a)).select_from(c.join(a, a.c.checkin_id == c.c.id))
             .where(c.c.id.in_(weeks), *_visible(a, include_private, with_since))
@@ -305,6 +307,7 @@ def _weeks_sent_statement() -> Select:
     return (select(c.c.id, c.c.week_start)
             .where(c.c.engineer_id == bindparam("engineer_id"),
                    c.c.week_start >= bindparam("week_floor", type_=c.c.week_start.type),
+                   c.c.kind == CheckInKind.GROWTH.value,  # a 1:1's missed weeks are check-ins
                    c.c.status.in_(bindparam("statuses", expanding=True)),
                    went_out >= bindparam("since", type_=c.c.sent_at.type),
                    went_out <= bindparam("until", type_=c.c.sent_at.type))
@@ -431,4 +434,5 @@ def _logged(rows: Sequence[Row]) -> LoggedCheckin:
         first.checkin_id, first.week_start, first.sent_at, first.status, tuple(q["text"] for q in questions),
         tuple([Entry(r.answer_id, r.question_id, r.question_text, r.text, r.source, bool(r.is_private),
                      r.created_at, r.updated_at != r.created_at) for r in rows]),
+        first.kind,
     )
