@@ -38,7 +38,7 @@ def serve_until_terminated(wsgi_app: Callable, *, host: str, port: int, threads:
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
-    logger.info("Listening for Slack requests on http://%s:%d/slack/events", host, server.effective_port)
+    logger.info("Listening for Slack requests on http://%s:%s/slack/events", host, server.effective_port)
     while not stop.is_set():
         server.asyncore.loop(timeout=0.2, map=server._map, count=1)
     logger.info("Stopping: no new requests; finishing the ones in hand")

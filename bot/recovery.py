@@ -39,6 +39,10 @@ def prune_done(services) -> tuple[int, int]:
 
 
 def start_recovery(services) -> BackgroundScheduler:
+    try:
+        services.outbox.release_dead_local_claims()
+    except Exception:  # noqa: BLE001 - their leases run out anyway; say why it failed
+        logger.exception("Releasing the claims of a dead earlier process failed")
     scheduler = BackgroundScheduler(timezone="UTC")
     scheduler.add_job(lambda: recover_once(services), "interval", seconds=RECOVERY_SECONDS, id="recovery",
                       max_instances=1, coalesce=True, next_run_time=services.now())

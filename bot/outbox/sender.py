@@ -66,6 +66,26 @@ def queue(session, key: str, *, channel: str, text: str, blocks: list[Any], now:
     return message.id if created else None
 
 
+def _dead_here(owner: str, me: str) -> bool:
+    """An owner ("host:pid:nonce") from this host whose process is gone. The same pid with
+    another nonce is an earlier run (a container restarts as pid 1 again)."""
+    host, _, rest = owner.partition(":")
+    pid_text, _, nonce = rest.partition(":")
+    my_host, _, my_rest = me.partition(":")
+    if host != my_host or not pid_text.isdigit() or owner == me:
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, someone else's
+    return False
+
+
 @dataclass(frozen=True)
 class _Claimed:
     id: int
@@ -128,6 +148,17 @@ class OutboxSender:
             return self._retry(claimed, f"{type(exc).__name__}: {exc}", maybe_posted=True)
         self._finish(claimed, response["channel"], response["ts"])
         return SENT
+
+    def release_dead_local_claims(self) -> int:
+        """At start-up: claims held by an earlier process on this host that is no longer running
+        (killed mid-send) are taken back at once, instead of after their lease."""
+        with self._uow.reading() as session:
+            owners = Outbox(session).claim_owners()
+        dead = {owner for owner in owners if owner and _dead_here(owner, self.owner)}
+        if not dead:
+            return 0
+        with self._uow.writing() as session:
+            return Outbox(session).release_claims_of(dead, self._now())
 
     def drain(self, limit: int = 200) -> dict[str, int]:
         """Send every message that is due (after a crash, a failed attempt, a busy moment)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import OutboxMessage, OutboxStatus
@@ -67,6 +67,23 @@ class Outbox:
 
     def mark_failed(self, message_id: int, owner: str, error: str) -> bool:
         return self._if_owned(message_id, owner, status=OutboxStatus.FAILED.value, lease_until=None, last_error=error)
+
+    def claim_owners(self) -> set[str]:
+        """Who holds a live-looking claim right now (status "sending")."""
+        return set(self.session.scalars(
+            select(OutboxMessage.owner).where(OutboxMessage.status == OutboxStatus.SENDING.value).distinct()))
+
+    def release_claims_of(self, owners: set[str], now: datetime) -> int:
+        """Claims of senders known to be dead go back to "pending", marked maybe posted (they may
+        have posted before dying), so the next attempt looks before posting."""
+        if not owners:
+            return 0
+        return rowcount(self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.status == OutboxStatus.SENDING.value, OutboxMessage.owner.in_(owners))
+            .values(status=OutboxStatus.PENDING.value, owner=None, lease_until=None, next_attempt_at=now,
+                    maybe_posted=True)
+            .execution_options(synchronize_session=False)))
 
     def forget_channel(self, channel: str) -> int:
         """Unsent messages to `channel` (a user who asked to be forgotten) are dropped."""

@@ -153,3 +153,23 @@ def test_outcomes_are_counted_for_operators(session_factory, fake_slack, sender,
     sender.drain()
     sender.send(queued(session_factory, "m2"))
     assert {name: count(name) - before[name] for name in before} == {SENT: 1, FOUND: 1, RETRY: 1}
+
+
+def test_at_start_up_a_dead_local_senders_claims_are_taken_back_at_once(session_factory, fake_slack, sender, clock):
+    import os
+    import subprocess
+    import sys
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    host = sender.owner.split(":")[0]
+    mine, dead, elsewhere = (queued(session_factory, key) for key in ("alive", "dead", "other-host"))
+    with session_factory.begin() as session:
+        outbox = Outbox(session)
+        outbox.claim(mine, f"{host}:{os.getppid()}:aaaa", clock.now, SEND_LEASE)   # a live process
+        outbox.claim(dead, f"{host}:{gone.pid}:bbbb", clock.now, SEND_LEASE)       # killed mid-send
+        outbox.claim(elsewhere, f"another-host:{gone.pid}:cccc", clock.now, SEND_LEASE)
+    assert sender.release_dead_local_claims() == 1
+    assert sender.drain() == {SENT: 1}                  # looked for (maybe posted), then posted once
+    assert row(session_factory, dead).status == "sent"
+    assert {row(session_factory, m).status for m in (mine, elsewhere)} == {"sending"}
