@@ -57,6 +57,9 @@ def _run_due(args) -> int:
 
     prep = run_auto_prep(services, client, args.now or services.now())  # 1:1 prep digests due now
     print(prep.summary())
+    from bot.leaders.reflections import run_leaders
+
+    print(run_leaders(services, client, args.now or services.now()).summary())  # team reflections due now
     prune_processed_events(services)
     return 1 if report.failed or prep.failed else 0
 

@@ -50,3 +50,6 @@ LOG_PRIVACY = "growth_log_privacy"           # prefix: "growth_log_privacy:<answ
 ASSESS_MODAL = "growth_assess_modal"         # callback_id of the capability-matrix form
 ASSESS_PICK_BLOCK = "assess:"                # block_id prefix: one radio input per capability id
 ASSESS_PICK_INPUT = "assess_pick"            # action_id of each radio input
+
+# A leader's team reflection (/growth lead)
+LEAD_TURN_ON = "growth_lead_turn_on"         # button on the one-time offer DM: turn it on

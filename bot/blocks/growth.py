@@ -36,7 +36,14 @@ COMMANDS_HELP = (
     "• `/growth forget-me` — delete everything I store about you\n"
     "*For managers*\n"
     "• `/growth log @report`, `/growth prep @report` — their log and a 1:1 prep digest\n"
-    "• `/growth 1on1 @report thu 10:00` — get the digest by DM before every 1:1"
+    "• `/growth 1on1 @report thu 10:00` — get the digest by DM before every 1:1\n"
+    "• `/growth lead on|off` — your own team reflection: the leaders' document's questions, kept in your "
+    "log (`/growth lead every 2 weeks`, `/growth lead mon 09:30`)\n"
+    "• `/growth team` — who on your team reflected this week (never what they wrote); a weekly DM, "
+    "`/growth team note off|mon 09:00`\n"
+    "*For teams*\n"
+    "• `/growth retro #channel mon 10:00 [every 2 weeks]` — a retro in a channel: the feedback-loop questions, "
+    "a summary with counts (`/growth retro #channel off`; `/growth retro` lists yours)"
 )
 
 

@@ -14,6 +14,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block, DividerBlock, MarkdownT
 from bot import ids
 from bot.blocks.content import context, markdown_sections, section_text
 from bot.blocks.ladder import Message, button, paginate
+from bot.growthlog.export import week_title
 from bot.blocks.text import escape, split_text
 from bot.domain.numbers import strict_int
 from storage.repositories.growth_log import Entry, LoggedCheckin
@@ -90,7 +91,7 @@ def _empty_text(view: LogView) -> str:
 def checkin_blocks(checkin: LoggedCheckin, query: LogQuery | None, own: bool) -> list[Block]:
     """A check-in's week and its answers. With `query` (the owner's own view) each answer
     carries a privacy toggle that re-renders the same page."""
-    blocks: list[Block] = [*markdown_sections(f"*Week of {_day(checkin.week_start)}*")]
+    blocks: list[Block] = [*markdown_sections(f"*{week_title(checkin.kind, _day(checkin.week_start))}*")]
     for entry in checkin.entries:
         blocks.extend(entry_blocks(entry, own, query))
     return blocks

@@ -18,7 +18,7 @@ from bot.blocks.content import context, header, markdown_sections
 from bot.blocks.ladder import button
 from bot.blocks.text import escape
 from bot.domain.schedule import describe_local
-from bot.growthlog.export import PRIVATE_MARK, week_label
+from bot.growthlog.export import PRIVATE_MARK, week_label, week_title
 
 if TYPE_CHECKING:
     from storage.repositories.growth_log import Entry, LoggedCheckin
@@ -96,7 +96,7 @@ def _recent(checkins: tuple[LoggedCheckin, ...], room: int) -> list[Block]:
 
 def checkin_blocks(checkin: LoggedCheckin) -> list[Block]:
     """One check-in's answers, each answer whole (split across sections when long)."""
-    blocks: list[Block] = list(markdown_sections(f"*Week of {week_label(checkin.week_start)}*"))
+    blocks: list[Block] = list(markdown_sections(f"*{week_title(checkin.kind, week_label(checkin.week_start))}*"))
     for entry in checkin.entries:
         blocks += markdown_sections(entry_text(entry))
     return blocks
@@ -116,9 +116,16 @@ def _reports(data: HomeData) -> list[Block]:
         when = (f"last answered {report.last_answer_at.astimezone(data.tz):%a %-d %b %Y}"
                 if report.last_answer_at else "no answers yet")
         lines.append(f"• <@{report.user_id}> — {when}")
+    team = []
+    if data.team is not None and data.team.reports:
+        from bot.blocks.leaders import report_line
+
+        team = markdown_sections("*Your team this week*\n" + "\n".join(report_line(r, data.tz)
+                                                                        for r in data.team.reports))
     return [
         DividerBlock(),
         *markdown_sections("*Your reports*\n" + "\n".join(lines)),
+        *team,
         context("Read a report's log before your 1:1 with `/growth log @name`. "
                 "Their answers are never shown here, and private ones never reach you."),
     ]

@@ -17,7 +17,8 @@ from bot.growthlog.mentions import split_mention
 
 FORMATS = {"md": "md", "markdown": "md", "csv": "csv"}
 DEFAULT_FORMAT = "md"
-CSV_HEADER = ("week_start", "question_id", "question", "answer", "source", "private", "written_at", "edited")
+CSV_HEADER = ("week_start", "question_id", "question", "answer", "source", "private", "written_at", "edited", "kind")
+TEAM_REFLECTION = "Team reflection"  # a leader's reflection on their team (CheckInKind.LEAD)
 PRIVATE_MARK = "🔒 private"
 USAGE = "`/growth export` (Markdown), `/growth export csv`, or `/growth export @someone [md|csv]` for a report's log."
 
@@ -49,6 +50,11 @@ def parse_request(text: str) -> ExportRequest:
     else:
         problem = f"I didn't understand `{asked}`. Try {USAGE}"
     return ExportRequest(user_id, None, problem)
+
+
+def week_title(kind: str, week_text: str) -> str:
+    """"Week of 5 Jan 2026", or "Team reflection, week of 5 Jan 2026" for a leader's."""
+    return f"{TEAM_REFLECTION}, week of {week_text}" if kind == "lead" else f"Week of {week_text}"
 
 
 def week_label(week: date) -> str:
@@ -84,7 +90,7 @@ def to_markdown(name: str, checkins: list[LoggedCheckin], *, own: bool, exported
     else:
         lines += ["Private answers are not included: they are for the engineer alone.", ""]
     for checkin in checkins:
-        lines += [f"## Week of {week_label(checkin.week_start)}", ""]
+        lines += [f"## {week_title(checkin.kind, week_label(checkin.week_start))}", ""]
         for entry in checkin.entries:
             lines += _markdown_entry(entry, own)
     return "\n".join(lines).rstrip("\n") + "\n"
@@ -125,6 +131,7 @@ def to_csv(checkins: list[LoggedCheckin]) -> str:
                 "true" if entry.private else "false",
                 entry.written_at.isoformat(timespec="seconds"),
                 "true" if entry.edited else "false",
+                "team reflection" if checkin.kind == "lead" else "check-in",
             ])
     return out.getvalue()
 

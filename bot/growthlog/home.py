@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
@@ -77,6 +78,7 @@ class HomeData:
     tz: ZoneInfo
     me: Me | None                  # None: the bot stores nothing about them as an engineer
     reports: tuple[ReportLine, ...]
+    team: Any = None               # bot.leaders.team_note.TeamNote for a manager: participation only
 
 
 def gather_home(services: Services, team_id: str, user_id: str) -> HomeData:
@@ -88,8 +90,13 @@ def gather_home(services: Services, team_id: str, user_id: str) -> HomeData:
         reports = engineers.reports_of(team_id, user_id)
         last = Answers(session).last_answer_at((r.id for r in reports), include_private=False)
         lines = tuple(ReportLine(r.user_id, last.get(r.id)) for r in reports)
+        team = None
+        if reports:
+            from bot.leaders.team_note import gather  # it counts streaks with this module's `streak`
+
+            team = gather(session, services, team_id, user_id, now)
         if engineer is None:
-            return HomeData(user_id, zone(None), None, lines)
+            return HomeData(user_id, zone(None), None, lines, team)
         plan = plan_for(engineer, services.settings)
         current = plan.slot(now).week_start
         recent, weeks = _recent_and_weeks(session, engineer.id, current)
@@ -112,7 +119,7 @@ def gather_home(services: Services, team_id: str, user_id: str) -> HomeData:
             recent=recent,
             manager_user_id=engineer.manager_user_id,
         )
-        return HomeData(user_id, plan.tz, me, lines)
+        return HomeData(user_id, plan.tz, me, lines, team)
 
 
 def _recent_and_weeks(session, engineer_id: int, current: date) -> tuple[tuple[LoggedCheckin, ...], list[date]]:
@@ -128,7 +135,8 @@ def _recent_and_weeks(session, engineer_id: int, current: date) -> tuple[tuple[L
                         page_size=_STREAK_PAGE)
         if page_number == 0:
             recent = page.checkins[:RECENT_CHECKINS]
-        weeks.extend(c.week_start for c in page.checkins)
+        # The streak counts check-ins; a leader's team reflections are not part of it.
+        weeks.extend(c.week_start for c in page.checkins if c.kind != "lead")
         if not page.has_more or streak(weeks, current) < len(weeks):
             return recent, weeks
         page_number += 1

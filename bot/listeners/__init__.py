@@ -13,6 +13,7 @@ from bot.listeners import (
     growth_files,
     growth_log,
     ladder,
+    leaders,
     setup_view,
 )
 
@@ -20,7 +21,8 @@ from bot.listeners import (
 def register_listeners(app: App) -> None:
     errors.register(app)
     ladder.register(app)
-    growth_command.register(app, rich_verbs={**growth_log.VERBS, **growth_files.VERBS, **assessment.VERBS},
+    growth_command.register(app, rich_verbs={**growth_log.VERBS, **growth_files.VERBS, **assessment.VERBS,
+                                                    **leaders.VERBS},
                             ack_verbs=growth_log.ACK_VERBS)
     checkin_answers.register(app)
     setup_view.register(app)
@@ -28,3 +30,4 @@ def register_listeners(app: App) -> None:
     growth_files.register(app)
     app_home.register(app)
     assessment.register(app)
+    leaders.register(app)

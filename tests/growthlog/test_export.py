@@ -93,9 +93,9 @@ def test_a_managers_markdown_says_private_answers_are_left_out():
 def test_csv_has_the_header_and_one_row_per_answer():
     rows = list(csv.reader(io.StringIO(to_csv(LOG), newline="")))
     assert tuple(rows[0]) == CSV_HEADER == ("week_start", "question_id", "question", "answer", "source",
-                                            "private", "written_at", "edited")
+                                            "private", "written_at", "edited", "kind")
     assert rows[1] == ["2026-03-02", "q1", "What did you ship?", "The billing fix", "modal", "false",
-                       "2026-03-06T16:30:00+00:00", "false"]
+                       "2026-03-06T16:30:00+00:00", "false", "check-in"]
     assert rows[2][5] == "true"
     assert rows[3][0] == "2026-01-05" and rows[3][7] == "true"
     assert len(rows) == 4

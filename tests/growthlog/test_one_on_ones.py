@@ -82,8 +82,9 @@ def seed_pair(session_factory, tz: str = NEW_YORK) -> None:
 
 
 def digests(fake) -> list[dict]:
-    """What the manager U2 has in their DM: posted is posted, whatever Slack answered."""
-    return fake.messages_in("DU2")
+    """The 1:1 digests the manager U2 has in their DM: posted is posted, whatever Slack answered.
+    (As a manager they are also offered a team reflection and sent a team note: not digests.)"""
+    return [m for m in fake.messages_in("DU2") if m.get("text", "").startswith("1:1 prep")]
 
 
 def tick(services, client, at: datetime, owner: str | None = None):
