@@ -130,6 +130,7 @@ class Answer(Base):
     # on both SQLite and PostgreSQL (tests/storage/test_models.py checks it).
     __table_args__ = (
         UniqueConstraint("checkin_id", "question_id"),
+        UniqueConstraint("engineer_id", "slack_ts"),
         Index("ix_answers_engineer_id_created_at", "engineer_id", "created_at"),
     )
 
@@ -141,7 +142,7 @@ class Answer(Base):
     text: Mapped[str] = mapped_column(Text)
     source: Mapped[str]  # AnswerSource
     is_private: Mapped[bool] = mapped_column(default=False, server_default=false())
-    slack_ts: Mapped[str | None] = mapped_column(unique=True)  # dedupes thread replies
+    slack_ts: Mapped[str | None]  # dedupes thread replies, per engineer (a ts is unique per channel)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

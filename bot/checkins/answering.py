@@ -187,7 +187,7 @@ def edit_thread_reply(session, team_id: str, user_id: str, ts: str, text: str | 
                       now: datetime) -> bool:
     """The engineer edited (`text`) or deleted (`text` None) a reply in Slack: the log follows."""
     answers = Answers(session)
-    answer = answers.by_slack_ts(ts)
+    answer = answers.by_slack_ts(ts, team_id, user_id)
     if answer is None:
         if text is None:
             # Slack retries an unacknowledged delivery for up to an hour, and sends a deletion

@@ -73,7 +73,7 @@ def _edit_before_reply(session, team_id: str | None, event: dict, now) -> list[i
     ts, thread_ts = message.get("ts"), message.get("thread_ts")
     if event.get("subtype") != "message_changed" or not thread_ts or thread_ts == ts:
         return []
-    if Answers(session).by_slack_ts(ts) is not None:
+    if Answers(session).by_slack_ts(ts, team_id, message.get("user")) is not None:
         return []  # the reply is there: the edit changed nothing, or was not its author's
     reply = ThreadReply(team_id, message.get("user") or "", event.get("channel") or "", thread_ts, ts,
                         message.get("text") or "")

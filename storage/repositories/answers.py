@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from storage.models import Answer, AnswerRevision, CheckIn
+from storage.models import Answer, AnswerRevision, CheckIn, Engineer
 from storage.repositories._common import insert_or_get
 
 
@@ -52,7 +52,8 @@ class Answers:
             self.session.flush()
             return new, True
         if question_id is None:
-            same = select(Answer).where(Answer.slack_ts == slack_ts)
+            # A ts is unique within one channel only: two engineers' DMs can share one.
+            same = select(Answer).where(Answer.engineer_id == checkin.engineer_id, Answer.slack_ts == slack_ts)
         else:
             same = select(Answer).where(Answer.checkin_id == checkin.id, Answer.question_id == question_id)
         existing = self.session.scalars(same).one_or_none()
@@ -79,9 +80,13 @@ class Answers:
             answer.is_private = is_private
         self.session.flush()
 
-    def by_slack_ts(self, slack_ts: str) -> Answer | None:
-        """The thread reply stored from Slack message `slack_ts`, if any."""
-        return self.session.scalars(select(Answer).where(Answer.slack_ts == slack_ts)).one_or_none()
+    def by_slack_ts(self, slack_ts: str, team_id: str | None, user_id: str | None) -> Answer | None:
+        """The thread reply `user_id` (of `team_id`) wrote as Slack message `slack_ts`, if any.
+        Only theirs: a ts is unique within one channel, not across everyone's DMs."""
+        return self.session.scalars(
+            select(Answer).join(Engineer, Engineer.id == Answer.engineer_id)
+            .where(Answer.slack_ts == slack_ts, Engineer.team_id == team_id, Engineer.user_id == user_id)
+        ).one_or_none()
 
     def edit_text(self, answer: Answer, text: str, now: datetime) -> bool:
         """Replace an answer's text (the old one kept as a revision); False if unchanged."""

@@ -27,9 +27,6 @@ def confirmations(bot, channel: str) -> list[dict]:
     return [m for m in bot.fake.messages_in(channel) if m.get("text") == "Saved to your growth log"]
 
 
-@pytest.mark.xfail(strict=True, reason="answers.slack_ts is unique across every channel and workspace (uq_answers_slack_ts), "
-                   "and Answers.record / by_slack_ts look a reply up by ts alone: the second engineer's reply is "
-                   "taken for a duplicate and dropped. Needs a migration to (engineer_id, slack_ts).")
 def test_two_engineers_replying_with_the_same_ts_in_their_own_dms_both_keep_their_answer(bot_on):
     # Slack's ts is unique within a channel, not across channels (nor across workspaces).
     bot = bot_on
