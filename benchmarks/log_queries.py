@@ -18,7 +18,7 @@ edited, some weeks skipped, plus a few self-assessments and 1:1 pairs. The schem
 Then, for random reports, interleaved in a random order on every sample, it times:
 
   log·own  `read_log_view` (what the `/growth log` listener calls): the reader's own log, page 1,
-           private answers included, in a read-only session (`Services.read_session_factory`)
+           private answers included, in a read-only session (`Services.uow.reading()`)
            as the listener does: SQLAlchemy Core, one statement, the access rule inside it.
   log·mgr  the same, read by the report's manager: no private answers.
   prep     `read_digest` (what `/growth prep` calls, minus posting and marking the pair prepped):
@@ -99,6 +99,7 @@ from bot.growthlog.prep import (
     read_digest,
 )
 from storage.db import make_engine, make_session_factory, upgrade_database
+from storage.uow import UnitOfWork
 from tests.pg_server import PostgresServer
 
 TEAM = "T0BENCH"
@@ -551,30 +552,29 @@ class Paths:
     """The service paths and their baselines, callable on a case."""
 
     def __init__(self, engine: Engine, kind: str, catalog):
-        self.reads = make_session_factory(engine, readonly=True)   # what the listeners use
-        self.session_factory = self.reads
+        self.uow = UnitOfWork(make_session_factory(engine))   # what the listeners use: uow.reading()
         self.catalog = catalog
         self.raw = Raw(engine, kind)
 
     def log_own(self, case: Case):
-        return read_log_view(self.reads, Reader(TEAM, case.report), LogQuery())
+        return read_log_view(self.uow, Reader(TEAM, case.report), LogQuery())
 
     def log_mgr(self, case: Case):
-        return read_log_view(self.reads, Reader(TEAM, case.manager), LogQuery(owner_user_id=case.report))
+        return read_log_view(self.uow, Reader(TEAM, case.manager), LogQuery(owner_user_id=case.report))
 
     def prep(self, case: Case):
-        return read_digest(self.reads, self.catalog, Reader(TEAM, case.manager), case.report, NOW)
+        return read_digest(self.uow, self.catalog, Reader(TEAM, case.manager), case.report, NOW)
 
     # The data functions alone, on a connection already checked out: the query path without
     # the per-request costs (checkout, the access check's lookup).
     def page_mgr(self, case: Case):
-        with self.reads() as session:
+        with self.uow.reading() as session:
             started = time.perf_counter_ns()
             read_log(session, case.engineer_id, include_private=False)
             return Timed(time.perf_counter_ns() - started)
 
     def page_prep(self, case: Case):
-        with self.reads() as session:
+        with self.uow.reading() as session:
             started = time.perf_counter_ns()
             read_shared_since(session, case.engineer_id, case.period_start, DIGEST_CHECKINS)
             weeks_sent(session, case.engineer_id, case.period_start, NOW, COUNTED, RECENT_CHECKINS)
@@ -583,7 +583,7 @@ class Paths:
     def session(self, case: Case):
         """The floor of any request: a read session, a pooled connection (pre-pinged on
         PostgreSQL, autocommit there; BEGIN … ROLLBACK on SQLite) and `SELECT 1`."""
-        with self.session_factory() as session:
+        with self.uow.reading() as session:
             session.execute(SELECT_1)
 
     def raw_own(self, case: Case):

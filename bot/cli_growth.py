@@ -94,7 +94,7 @@ def _org_import(args) -> int:
         print(f"growth-bot: Slack refused the bot token ({exc.response.get('error')}); check SLACK_BOT_TOKEN "
               "or pass --team.", file=sys.stderr)
         return 2
-    report = import_relationships(services.session_factory, client, team, text)
+    report = import_relationships(services.uow, client, team, text)
     print(report.summary())
     for error in report.errors:
         print(f"  {error}", file=sys.stderr)

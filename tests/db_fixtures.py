@@ -1,7 +1,7 @@
 """Database fixtures (a pytest plugin, loaded by tests/conftest.py).
 
-Any test that asks for `database_url`, `engine`, `session_factory` or `reads` runs twice: once on
-SQLite (`[sqlite]`) and once on a real PostgreSQL (`[postgresql]`), each time on a fresh,
+Any test that asks for `database_url`, `engine`, `session_factory`, `reads` or `uow` runs twice:
+once on SQLite (`[sqlite]`) and once on a real PostgreSQL (`[postgresql]`), each time on a fresh,
 fully migrated database of its own. `-k sqlite` / `-k postgresql` selects one side.
 
     def test_something(session_factory):
@@ -28,6 +28,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import make_engine, make_session_factory, upgrade_database
+from storage.uow import UnitOfWork
 from tests.pg_server import PostgresServer
 
 DATABASES = ["sqlite", "postgresql"]
@@ -113,6 +114,12 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 def reads(engine: Engine) -> sessionmaker[Session]:
     """The application's read-only session factory (what reads before an ack use), on `engine`."""
     return make_session_factory(engine, readonly=True)
+
+
+@pytest.fixture
+def uow(session_factory: sessionmaker[Session], reads: sessionmaker[Session]) -> UnitOfWork:
+    """The application's unit of work (what services take), over `session_factory` and `reads`."""
+    return UnitOfWork(session_factory, reads)
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

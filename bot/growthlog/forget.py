@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from storage.repositories import Answers, Assessments, Engineers
+from storage.uow import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ def forget_person(session: Session, team_id: str, user_id: str) -> Forgotten:
     return Forgotten(answers=answers, assessments=assessments, reports_unlinked=reports, records=records)
 
 
-def forget_me(session_factory, team_id: str, user_id: str) -> Forgotten:
+def forget_me(uow: UnitOfWork, team_id: str, user_id: str) -> Forgotten:
     """`forget_person` as one unit of work: all of it is deleted, or (on any error) none of it."""
-    with session_factory.begin() as session:
+    with uow.writing() as session:
         return forget_person(session, team_id, user_id)

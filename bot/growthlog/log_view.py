@@ -19,6 +19,7 @@ from bot.growthlog.access import Reader, can_read, can_read_where
 from bot.growthlog.mentions import split_mention
 from storage.repositories import Answers, Engineers
 from storage.repositories.growth_log import PAGE_SIZE, LogPage, Person, people, read_log_as_reader
+from storage.uow import UnitOfWork
 
 MAX_LAST = 520  # ten years of weekly check-ins
 EXAMPLES = ("`/growth log` · `/growth log @someone` · `/growth log since 2026-10-01` · "
@@ -132,10 +133,10 @@ class LogView:
     query: LogQuery  # with the owner filled in: what the paging buttons carry
 
 
-def read_log_view(read_sessions, reader: Reader, query: LogQuery, page_size: int = PAGE_SIZE) -> LogView | None:
+def read_log_view(uow: UnitOfWork, reader: Reader, query: LogQuery, page_size: int = PAGE_SIZE) -> LogView | None:
     """The page the query asks for, or None when the reader may not read that log (say REFUSAL).
 
-    `read_sessions` makes read-only sessions (storage.db.make_session_factory(readonly=True)):
+    It reads in `uow.reading()` (a read-only session, storage.db.make_session_factory(readonly=True)):
     this runs before the ack, so it must never wait for SQLite's write lock. Private answers
     are included only for the engineer themself. One statement when the page has entries: the
     access rule is part of the page's query (`can_read_where`). An empty page is then explained
@@ -144,7 +145,7 @@ def read_log_view(read_sessions, reader: Reader, query: LogQuery, page_size: int
     """
     owner_id = query.owner_user_id or reader.user_id
     query = query.for_owner(owner_id)
-    with read_sessions() as session:
+    with uow.reading() as session:
         found: dict[str, Person] = {}
         since = None
         if query.since:
@@ -178,8 +179,8 @@ def _start_of_day(day: date, tz_name: str | None) -> datetime:
     return start
 
 
-def set_answer_privacy(session_factory, reader: Reader, answer_id: int, private: bool) -> bool:
+def set_answer_privacy(uow: UnitOfWork, reader: Reader, answer_id: int, private: bool) -> bool:
     """Mark one of the reader's own answers private (or shared); False if it isn't theirs."""
-    with session_factory.begin() as session:
+    with uow.writing() as session:
         engineer = Engineers(session).get(reader.team_id, reader.user_id)
         return engineer is not None and Answers(session).set_private(answer_id, engineer.id, private)

@@ -19,6 +19,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot.growthlog.relationships import assign_manager
+from storage.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
 
@@ -164,7 +165,7 @@ class ImportReport:
         return text + f" ({self.dms_sent} DM{'s' if self.dms_sent != 1 else ''} sent)"
 
 
-def import_relationships(session_factory, client: WebClient, team_id: str, text: str) -> ImportReport:
+def import_relationships(uow: UnitOfWork, client: WebClient, team_id: str, text: str) -> ImportReport:
     """Validate everything first (rows, then the users with Slack), then import in one transaction,
     then tell everyone concerned. A failed DM is reported but does not undo the import."""
     parsed = parse_relationships(text)
@@ -173,7 +174,7 @@ def import_relationships(session_factory, client: WebClient, team_id: str, text:
     problems = check_users(parsed.rows, slack_user_problem(client))
     if problems:
         return ImportReport(errors=problems)
-    with session_factory.begin() as session:
+    with uow.writing() as session:
         applied = apply_relationships(session, team_id, parsed.rows)
     report = ImportReport(imported=len(applied.changed), unchanged=len(applied.unchanged))
     by_manager: dict[str, list[str]] = {}

@@ -20,6 +20,7 @@ from bot.growthlog.assessment import FRAMEWORK_ID, profile_summary
 from storage.models import CheckInStatus
 from storage.repositories import Engineers, OneOnOnes
 from storage.repositories.growth_log import LoggedCheckin, prep_context, read_prep_period
+from storage.uow import UnitOfWork
 
 FIRST_PREP_WINDOW = timedelta(weeks=4)
 DIGEST_CHECKINS = 6         # the rest is one `/growth log … since …` away
@@ -110,20 +111,20 @@ def build_digest(session, catalog: Catalog, reader: Reader, report_user_id: str,
     )
 
 
-def read_digest(read_sessions, catalog: Catalog, reader: Reader, report_user_id: str,
+def read_digest(uow: UnitOfWork, catalog: Catalog, reader: Reader, report_user_id: str,
                 now: datetime) -> PrepDigest | None:
-    """`build_digest` in a read-only session of its own (`read_sessions`, as for
+    """`build_digest` in a read-only unit of work of its own (`uow.reading()`, as for
     log_view.read_log_view): it runs before the ack and takes no write lock."""
-    with read_sessions() as session:
+    with uow.reading() as session:
         return build_digest(session, catalog, reader, report_user_id, now)
 
 
-def mark_prepped(session_factory, reader: Reader, report_user_id: str, at: datetime) -> bool:
+def mark_prepped(uow: UnitOfWork, reader: Reader, report_user_id: str, at: datetime) -> bool:
     """Record a manual prep at `at` (the next digest starts there); creates the pair's row if absent.
 
     Access is checked again: a relationship removed meanwhile gets no row back.
     """
-    with session_factory.begin() as session:
+    with uow.writing() as session:
         if not can_prep(reader, Engineers(session).get(reader.team_id, report_user_id)):
             return False
         meetings = OneOnOnes(session)

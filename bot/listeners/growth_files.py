@@ -54,7 +54,7 @@ def handle_forget_delete(ack: Ack, body: dict, action: dict, respond: Respond, c
         return
     services: Services = context["services"]
     # The clicker's own identity, never anything from the button: nobody can delete someone else.
-    result = forget_me(services.session_factory, _team(body), clicker)
+    result = forget_me(services.uow, _team(body), clicker)
     respond(response_type="ephemeral", replace_original=True, blocks=build_forgotten(result),
             text=forgotten_text(result)[:150])
     publish_home(services, client, _team(body), clicker)

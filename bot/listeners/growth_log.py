@@ -56,7 +56,7 @@ def log_answer(command: dict, rest: str, services: Services) -> Answer:
         query = parse_log_query(rest)
     except LogQueryError as problem:
         return sentence(str(problem))
-    view = read_log_view(services.read_session_factory, _reader_of_command(command), query)
+    view = read_log_view(services.uow, _reader_of_command(command), query)
     return sentence(REFUSAL) if view is None else Answer(build_log_messages(view), log_fallback_text(view))
 
 
@@ -66,12 +66,12 @@ def prep_answer(command: dict, rest: str, services: Services) -> Answer:
         return sentence(PREP_USAGE)
     reader = _reader_of_command(command)
     now = services.now()
-    digest = read_digest(services.read_session_factory, services.catalog, reader, report, now)
+    digest = read_digest(services.uow, services.catalog, reader, report, now)
     if digest is None:
         return sentence(REFUSAL)
     # The next digest starts here: recorded once this one is on screen (a write, after the ack).
     return Answer(build_prep_messages(digest), prep_fallback_text(digest),
-                  then=lambda: mark_prepped(services.session_factory, reader, report, now))
+                  then=lambda: mark_prepped(services.uow, reader, report, now))
 
 
 def one_on_one_verb(command: dict, rest: str, respond: Respond, client: WebClient, services: Services) -> None:
@@ -79,7 +79,7 @@ def one_on_one_verb(command: dict, rest: str, respond: Respond, client: WebClien
 
 
 def show_log(reader: Reader, query: LogQuery, respond: Respond, services: Services, replace_original: bool) -> None:
-    view = read_log_view(services.read_session_factory, reader, query)
+    view = read_log_view(services.uow, reader, query)
     if view is None:
         # On a click this also wipes the stale page from the screen of someone who lost access.
         say(respond, REFUSAL, replace_original=replace_original)
@@ -105,7 +105,7 @@ def handle_privacy(ack: Ack, body: dict, action: dict, respond: Respond, context
     services: Services = context["services"]
     reader = _reader_of_action(body)
     parsed = parse_privacy_value(action.get("value"))
-    if parsed is None or not set_answer_privacy(services.session_factory, reader, parsed[0], parsed[1]):
+    if parsed is None or not set_answer_privacy(services.uow, reader, parsed[0], parsed[1]):
         say(respond, NOT_YOUR_ANSWER)
         return
     show_log(reader, parsed[2], respond, services, replace_original=True)

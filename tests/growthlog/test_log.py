@@ -117,33 +117,33 @@ def texts(view: LogView) -> list[str]:
     return [e.text for c in view.page.checkins for e in c.entries]
 
 
-def test_the_engineer_sees_private_answers_the_manager_never_does(session_factory, reads):
+def test_the_engineer_sees_private_answers_the_manager_never_does(session_factory, uow):
     seed_log(session_factory)
-    own = read_log_view(reads, Reader("T1", "U1"), LogQuery())
-    managed = read_log_view(reads, Reader("T1", "U2"), LogQuery("U1"))
+    own = read_log_view(uow, Reader("T1", "U1"), LogQuery())
+    managed = read_log_view(uow, Reader("T1", "U2"), LogQuery("U1"))
     assert own.own and texts(own) == ["shared answer 0", "private answer 0", "shared answer 1", "private answer 1"]
     assert not managed.own and texts(managed) == ["shared answer 0", "shared answer 1"]
     assert "private" not in blocks_text([b for m in build_log_messages(managed) for b in as_dicts(m)])
 
 
-def test_a_week_answered_only_privately_is_invisible_to_the_manager(session_factory, reads):
+def test_a_week_answered_only_privately_is_invisible_to_the_manager(session_factory, uow):
     with session_factory.begin() as session:
         owner = seed.engineer(session, "U1", manager="U2")
         secret = seed.checkin(session, owner, MONDAY, [("q1", "Secret week question")])
         seed.answer(session, secret, "q1", "only for me", private=True)
         open_ = seed.checkin(session, owner, MONDAY - timedelta(weeks=1), [("q1", "Open week question")])
         seed.answer(session, open_, "q1", "for both of us")
-    managed = read_log_view(reads, Reader("T1", "U2"), LogQuery("U1"))
+    managed = read_log_view(uow, Reader("T1", "U2"), LogQuery("U1"))
     assert [c.week_start for c in managed.page.checkins] == [MONDAY - timedelta(weeks=1)]
     text = blocks_text([b for m in build_log_messages(managed) for b in as_dicts(m)])
     assert "Secret week question" not in text and "only for me" not in text and "🔒" not in text
 
 
-def test_strangers_and_unknown_people_get_the_same_nothing(session_factory, reads):
+def test_strangers_and_unknown_people_get_the_same_nothing(session_factory, uow):
     seed_log(session_factory)
-    assert read_log_view(reads, Reader("T1", "U3"), LogQuery("U1")) is None
-    assert read_log_view(reads, Reader("T1", "U3"), LogQuery("U404")) is None
-    assert read_log_view(reads, Reader("T2", "U2"), LogQuery("U1")) is None  # another workspace
+    assert read_log_view(uow, Reader("T1", "U3"), LogQuery("U1")) is None
+    assert read_log_view(uow, Reader("T1", "U3"), LogQuery("U404")) is None
+    assert read_log_view(uow, Reader("T2", "U2"), LogQuery("U1")) is None  # another workspace
 
 
 def seed_org(session_factory) -> None:
@@ -167,7 +167,7 @@ ORG_OWNERS = ("U1", "U2", "U3", "U4", "U9")
 
 
 @pytest.mark.parametrize("since", [None, "since 2026-01-01"])
-def test_the_rule_in_the_page_query_is_the_access_rule(session_factory, reads, since):
+def test_the_rule_in_the_page_query_is_the_access_rule(session_factory, uow, since):
     """read_log_view asks the database for a readable page before it asks `can_read`: the
     two must agree for every reader and owner, and private answers only reach the owner."""
     seed_org(session_factory)
@@ -178,7 +178,7 @@ def test_the_rule_in_the_page_query_is_the_access_rule(session_factory, reads, s
     readable = 0
     for (reader, owner), (may_read, may_see_private) in expected.items():
         query = parse_log_query(f"<@{owner}> {since or ''}")
-        view = read_log_view(reads, reader, query)
+        view = read_log_view(uow, reader, query)
         if owner == reader.user_id:
             assert view is not None and view.own, (reader, owner)      # one's own log, even an empty one
         else:
@@ -191,13 +191,13 @@ def test_the_rule_in_the_page_query_is_the_access_rule(session_factory, reads, s
     assert readable == 7     # T1: U1, U2 (own and manager's), U4 (own); T2: U1 (own, and U3's)
 
 
-def test_someone_without_a_log_reads_their_own_empty_log(reads):
-    view = read_log_view(reads, Reader("T1", "U9"), LogQuery())
+def test_someone_without_a_log_reads_their_own_empty_log(uow):
+    view = read_log_view(uow, Reader("T1", "U9"), LogQuery())
     assert view.own and view.page.checkins == ()
     assert "empty so far" in blocks_text(as_dicts(build_log_messages(view)[0]))
 
 
-def test_since_keeps_answers_from_that_day_on_in_the_readers_zone(session_factory, reads):
+def test_since_keeps_answers_from_that_day_on_in_the_readers_zone(session_factory, uow):
     with session_factory.begin() as session:
         owner = seed.engineer(session, "U1", tz="Pacific/Auckland")
         old = seed.checkin(session, owner, date(2026, 9, 28), [("q1", "Q")])
@@ -205,26 +205,26 @@ def test_since_keeps_answers_from_that_day_on_in_the_readers_zone(session_factor
         seed.answer(session, old, "q1", "just after midnight", at=datetime(2026, 9, 30, 11, 30, tzinfo=UTC))
         older = seed.checkin(session, owner, date(2026, 9, 21), [("q1", "Q")])
         seed.answer(session, older, "q1", "before", at=datetime(2026, 9, 30, 10, 30, tzinfo=UTC))
-    view = read_log_view(reads, Reader("T1", "U1"), parse_log_query("since 2026-10-01"))
+    view = read_log_view(uow, Reader("T1", "U1"), parse_log_query("since 2026-10-01"))
     assert texts(view) == ["just after midnight"]
 
 
-def test_last_n_keeps_the_newest_check_ins(session_factory, reads):
+def test_last_n_keeps_the_newest_check_ins(session_factory, uow):
     seed_log(session_factory, weeks=4)
-    view = read_log_view(reads, Reader("T1", "U2"), parse_log_query("<@U1> last 2"))
+    view = read_log_view(uow, Reader("T1", "U2"), parse_log_query("<@U1> last 2"))
     assert texts(view) == ["shared answer 0", "shared answer 1"] and not view.page.has_more
 
 
-def test_long_logs_page_with_older_and_newer_buttons(session_factory, reads):
+def test_long_logs_page_with_older_and_newer_buttons(session_factory, uow):
     seed_log(session_factory, weeks=7)
-    first = read_log_view(reads, Reader("T1", "U2"), LogQuery("U1"))
+    first = read_log_view(uow, Reader("T1", "U2"), LogQuery("U1"))
     [message] = build_log_messages(first)
     nav = [b for b in buttons(as_dicts(message)) if b["action_id"] in (ids.LOG_OLDER, ids.LOG_NEWER)]
     assert [b["text"]["text"] for b in nav] == ["Older"]
     older = LogQuery.from_value(nav[0]["value"])
     assert older == LogQuery("U1", page=1)
 
-    second = read_log_view(reads, Reader("T1", "U2"), older)
+    second = read_log_view(uow, Reader("T1", "U2"), older)
     assert texts(second) == ["shared answer 5", "shared answer 6"]
     nav = [b for b in buttons(as_dicts(build_log_messages(second)[0]))
            if b["action_id"] in (ids.LOG_OLDER, ids.LOG_NEWER)]
@@ -232,9 +232,9 @@ def test_long_logs_page_with_older_and_newer_buttons(session_factory, reads):
     assert LogQuery.from_value(nav[0]["value"]) == LogQuery("U1", page=0)
 
 
-def test_only_the_owner_gets_privacy_toggles_that_say_what_they_do(session_factory, reads):
+def test_only_the_owner_gets_privacy_toggles_that_say_what_they_do(session_factory, uow):
     answer_ids = seed_log(session_factory, weeks=1)
-    own = build_log_messages(read_log_view(reads, Reader("T1", "U1"), LogQuery()))[0]
+    own = build_log_messages(read_log_view(uow, Reader("T1", "U1"), LogQuery()))[0]
     toggles = {b["action_id"]: b for b in buttons(as_dicts(own)) if b["action_id"].startswith(ids.LOG_PRIVACY)}
     shared = toggles[f"{ids.LOG_PRIVACY}:{answer_ids['shared0']}"]
     private = toggles[f"{ids.LOG_PRIVACY}:{answer_ids['private0']}"]
@@ -243,19 +243,19 @@ def test_only_the_owner_gets_privacy_toggles_that_say_what_they_do(session_facto
     assert parse_privacy_value(private["value"]) == (answer_ids["private0"], False, LogQuery("U1"))
     assert f"{PRIVATE_MARK} · *Question two of week 0*" in blocks_text(as_dicts(own))
 
-    managed = build_log_messages(read_log_view(reads, Reader("T1", "U2"), LogQuery("U1")))[0]
+    managed = build_log_messages(read_log_view(uow, Reader("T1", "U2"), LogQuery("U1")))[0]
     assert not [b for b in buttons(as_dicts(managed)) if b["action_id"].startswith(ids.LOG_PRIVACY)]
 
 
-def test_only_the_owner_can_change_an_answers_privacy(session_factory, reads):
+def test_only_the_owner_can_change_an_answers_privacy(session_factory, uow):
     answer_ids = seed_log(session_factory, weeks=1)
-    assert not set_answer_privacy(session_factory, Reader("T1", "U2"), answer_ids["shared0"], True)
-    assert not set_answer_privacy(session_factory, Reader("T1", "U9"), answer_ids["shared0"], True)
-    assert set_answer_privacy(session_factory, Reader("T1", "U1"), answer_ids["shared0"], True)
-    managed = read_log_view(reads, Reader("T1", "U2"), LogQuery("U1"))
+    assert not set_answer_privacy(uow, Reader("T1", "U2"), answer_ids["shared0"], True)
+    assert not set_answer_privacy(uow, Reader("T1", "U9"), answer_ids["shared0"], True)
+    assert set_answer_privacy(uow, Reader("T1", "U1"), answer_ids["shared0"], True)
+    managed = read_log_view(uow, Reader("T1", "U2"), LogQuery("U1"))
     assert managed.page.checkins == ()
-    assert set_answer_privacy(session_factory, Reader("T1", "U1"), answer_ids["private0"], False)
-    assert texts(read_log_view(reads, Reader("T1", "U2"), LogQuery("U1"))) == ["private answer 0"]
+    assert set_answer_privacy(uow, Reader("T1", "U1"), answer_ids["private0"], False)
+    assert texts(read_log_view(uow, Reader("T1", "U2"), LogQuery("U1"))) == ["private answer 0"]
 
 
 def test_long_answers_are_split_never_cut_and_messages_stay_within_50_blocks():

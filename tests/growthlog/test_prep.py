@@ -108,9 +108,9 @@ def answer_texts(digest) -> list[str]:
     return [e.text for c in digest.checkins for e in c.entries]
 
 
-def test_first_digest_covers_four_weeks_of_shared_answers_and_the_quiet_weeks(session_factory, reads, catalog):
+def test_first_digest_covers_four_weeks_of_shared_answers_and_the_quiet_weeks(session_factory, uow, catalog):
     seed_report(session_factory)
-    digest = read_digest(reads, catalog, MANAGER, "U1", NOW)
+    digest = read_digest(uow, catalog, MANAGER, "U1", NOW)
     assert digest.first_prep and digest.period_start == NOW - timedelta(weeks=4)
     assert answer_texts(digest) == ["shipped the billing export", "early in the window"]
     # Privately answered and unanswered look the same: no hint that a private answer exists.
@@ -128,9 +128,9 @@ def test_first_digest_covers_four_weeks_of_shared_answers_and_the_quiet_weeks(se
     assert "first prep" in text
 
 
-def test_the_next_digest_starts_at_the_last_prep(session_factory, reads, catalog):
+def test_the_next_digest_starts_at_the_last_prep(session_factory, uow, catalog):
     seed_report(session_factory)
-    assert mark_prepped(session_factory, MANAGER, "U1", NOW)
+    assert mark_prepped(uow, MANAGER, "U1", NOW)
     with session_factory() as session:
         pair = OneOnOnes(session).get("T1", "U2", "U1")
         assert (pair.weekday, pair.time, pair.last_prep_at) == (None, None, NOW)
@@ -139,7 +139,7 @@ def test_the_next_digest_starts_at_the_last_prep(session_factory, reads, catalog
         later = CheckIns(session).for_week(owner.id, date(2026, 11, 2))  # seeded pending; now sent and answered
         later.status, later.sent_at = CheckInStatus.ANSWERED.value, later.due_at
         seed.answer(session, later, "q1", "after the last prep", at=NOW + timedelta(days=5))
-    digest = read_digest(reads, catalog, MANAGER, "U1", NOW + timedelta(days=7))
+    digest = read_digest(uow, catalog, MANAGER, "U1", NOW + timedelta(days=7))
     assert not digest.first_prep and digest.period_start == NOW
     assert answer_texts(digest) == ["after the last prep"]
     assert digest.quiet_weeks == ()
@@ -149,22 +149,22 @@ def test_the_next_digest_starts_at_the_last_prep(session_factory, reads, catalog
 
 @pytest.mark.parametrize("reader", [Reader("T1", "U1"), Reader("T1", "U3"), Reader("T1", "U404"), Reader("T2", "U2")],
                          ids=["self", "stranger", "nobody", "other-workspace"])
-def test_only_the_current_manager_gets_a_digest(session_factory, reads, catalog, reader):
+def test_only_the_current_manager_gets_a_digest(session_factory, uow, catalog, reader):
     seed_report(session_factory)
-    assert read_digest(reads, catalog, reader, "U1", NOW) is None
-    assert not mark_prepped(session_factory, reader, "U1", NOW)
-    assert read_digest(reads, catalog, MANAGER, "U404", NOW) is None
+    assert read_digest(uow, catalog, reader, "U1", NOW) is None
+    assert not mark_prepped(uow, reader, "U1", NOW)
+    assert read_digest(uow, catalog, MANAGER, "U404", NOW) is None
 
 
-def test_a_former_manager_gets_nothing(session_factory, reads, catalog):
+def test_a_former_manager_gets_nothing(session_factory, uow, catalog):
     seed_report(session_factory)
     with session_factory.begin() as session:
         assign_manager(session, "T1", "U1", "U3")
-    assert read_digest(reads, catalog, MANAGER, "U1", NOW) is None
-    assert read_digest(reads, catalog, Reader("T1", "U3"), "U1", NOW) is not None
+    assert read_digest(uow, catalog, MANAGER, "U1", NOW) is None
+    assert read_digest(uow, catalog, Reader("T1", "U3"), "U1", NOW) is not None
 
 
-def test_the_digest_carries_the_latest_self_assessment(session_factory, reads, catalog):
+def test_the_digest_carries_the_latest_self_assessment(session_factory, uow, catalog):
     seed_report(session_factory)
     matrix = catalog.framework("engineering-levels").matrix
     with session_factory.begin() as session:
@@ -175,13 +175,13 @@ def test_the_digest_carries_the_latest_self_assessment(session_factory, reads, c
         # The same summary from the ORM's reading of the stored rows, in the report's zone.
         stored = Assessments(session).for_engineer(owner.id)
         expected = tuple(profile_summary(catalog, stored, level_of(catalog, owner), zone(owner.tz)))
-    digest = read_digest(reads, catalog, MANAGER, "U1", NOW)
+    digest = read_digest(uow, catalog, MANAGER, "U1", NOW)
     assert expected and digest.profile == expected
     text = blocks_text([b.to_dict() for m in build_prep_messages(digest) for b in m])
     assert "latest self-assessment" in text and expected[0] in text
 
 
-def test_the_digest_compares_the_newest_two_matrix_assessments(session_factory, reads, catalog):
+def test_the_digest_compares_the_newest_two_matrix_assessments(session_factory, uow, catalog):
     seed_report(session_factory)
     capabilities = [capability for _, capability in catalog.framework("engineering-levels").matrix.capabilities()]
     seniors = {capability.id: "senior" for capability in capabilities}
@@ -193,13 +193,13 @@ def test_the_digest_compares_the_newest_two_matrix_assessments(session_factory, 
         add(owner.id, "engineering-levels", seniors, datetime(2026, 9, 23, 9, tzinfo=UTC))
         add(owner.id, "engineering-levels", {**seniors, moved.id: "lead"}, datetime(2026, 10, 30, 9, tzinfo=UTC))
         add(owner.id, "another-framework", {moved.id: "intern"}, NOW - timedelta(days=1))   # not the matrix's
-    profile = read_digest(reads, catalog, MANAGER, "U1", NOW).profile
+    profile = read_digest(uow, catalog, MANAGER, "U1", NOW).profile
     senior, lead = (catalog.level("engineering-levels", role).name for role in ("senior", "lead"))
     assert profile[0].startswith("*Self-assessment* · 30 Oct 2026 · ")
     assert profile[-1] == f"Since 23 Sep 2026: up on *{moved.name}* ({senior} → {lead})."
 
 
-def test_self_assessments_are_read_only_for_whoever_may_have_the_digest(session_factory, reads, catalog):
+def test_self_assessments_are_read_only_for_whoever_may_have_the_digest(session_factory, reads, catalog, uow):
     """The digest's first statement reads the assessments only for the report's current manager
     (can_prep's rule, written into the query): every reader and report must agree with can_prep."""
     matrix = catalog.framework("engineering-levels").matrix
@@ -217,7 +217,7 @@ def test_self_assessments_are_read_only_for_whoever_may_have_the_digest(session_
                     for team in ("T1", "T2") for reader in ("U1", "U2", "U3", "U4", "U5", "U9")
                     for owner in ("U1", "U4", "U9")}
     for (reader, owner), allowed in expected.items():
-        digest = read_digest(reads, catalog, reader, owner, NOW)
+        digest = read_digest(uow, catalog, reader, owner, NOW)
         assert (digest is not None) == allowed, (reader, owner)
         assert digest is None or digest.profile, (reader, owner)   # allowed: the assessment is there
         with reads() as db:                                         # and nobody else's query reads it
@@ -283,10 +283,10 @@ def test_a_digest_reads_its_period_in_one_statement_as_the_two_reads_would(sessi
     assert all("secret" not in e.text for c in both.shared.page.checkins for e in c.entries)
 
 
-def test_a_report_without_a_level_still_gets_a_digest(session_factory, reads, catalog):
+def test_a_report_without_a_level_still_gets_a_digest(session_factory, uow, catalog):
     with session_factory.begin() as session:
         seed.engineer(session, "U1", manager="U2", level=None)
-    digest = read_digest(reads, catalog, MANAGER, "U1", NOW)
+    digest = read_digest(uow, catalog, MANAGER, "U1", NOW)
     assert digest.guidance == () and digest.level_name is None and digest.checkins == ()
     text = blocks_text([b.to_dict() for m in build_prep_messages(digest) for b in m])
     assert "No shared answers in this period" in text and "hasn't set a level" in text
