@@ -145,6 +145,7 @@ class FakeSlack:
         self._failures: dict[str, deque] = defaultdict(deque)
         self._users: dict[str, dict] = {}
         self._user_errors: dict[str, str] = {}
+        self._channels: dict[str, dict] = {}  # add_channel: conversations.info / .members
         self._seq = 0  # ts / id counter; never reset so ids stay unique across clear()
         self._methods = {
             "auth.test": self._auth_test,
@@ -155,6 +156,9 @@ class FakeSlack:
             "conversations.open": self._conversations_open,
             "conversations.history": self._conversations_history,
             "conversations.replies": self._conversations_replies,
+            "conversations.info": self._conversations_info,
+            "conversations.members": self._conversations_members,
+            "chat.getPermalink": self._chat_get_permalink,
             "users.info": self._users_info,
             "views.open": lambda a: self._view_call(a, need_trigger=True),
             "views.push": lambda a: self._view_call(a, need_trigger=True),
@@ -244,6 +248,22 @@ class FakeSlack:
         with self._lock:
             self._users.setdefault(user_id, {}).update(fields)
             self._user_errors.pop(user_id, None)
+
+    def add_channel(self, channel_id: str, name: str, *, members: Iterable[str] = (), private: bool = False,
+                    bot_member: bool = True, archived: bool = False) -> None:
+        """A channel for conversations.info / conversations.members, answered as Slack answers:
+        a private channel the bot is not in (or an unknown one) is ``channel_not_found``."""
+        with self._lock:
+            self._channels[channel_id] = {"id": channel_id, "name": name, "members": list(members),
+                                          "private": private, "bot_member": bot_member, "archived": archived}
+
+    def reply_in_thread(self, channel: str, thread_ts: str, user: str, text: str) -> str:
+        """Someone (a person, not the bot) replies in a thread, as typed in Slack; returns its ts."""
+        with self._lock:
+            ts = self._next_ts()
+            self._messages[channel].append({"type": "message", "user": user, "text": text, "ts": ts,
+                                            "thread_ts": thread_ts})
+            return ts
 
     def set_user_error(self, user_id: str, error: str = "user_not_found") -> None:
         """Make users.info for ``user_id`` answer ``{"ok": false, "error": error}``."""
@@ -570,6 +590,34 @@ class FakeSlack:
         with_meta = _truthy(args.get("include_all_metadata"))
         page = [dict(m) if with_meta else {k: v for k, v in m.items() if k != "metadata"} for m in msgs[:limit]]
         return {"ok": True, "messages": page, "has_more": len(msgs) > limit}
+
+    def _visible_channel(self, args: dict) -> dict:
+        channel = self._channels.get(str(args.get("channel") or ""))
+        if channel is None or (channel["private"] and not channel["bot_member"]):
+            raise _ApiError("channel_not_found")
+        return channel
+
+    def _conversations_info(self, args: dict) -> dict:
+        c = self._visible_channel(args)
+        return {"ok": True, "channel": {"id": c["id"], "name": c["name"], "is_channel": not c["private"],
+                                        "is_group": c["private"], "is_private": c["private"], "is_im": False,
+                                        "is_mpim": False, "is_member": c["bot_member"], "is_archived": c["archived"]}}
+
+    def _conversations_members(self, args: dict) -> dict:
+        """Honours limit and cursor (``offset:N``), as conversations.history does."""
+        members = self._visible_channel(args)["members"]
+        start = int(str(args.get("cursor") or "offset:0").split(":")[-1])
+        limit = min(int(args.get("limit") or 100), 1000)
+        more = start + limit < len(members)
+        return {"ok": True, "members": members[start:start + limit],
+                "response_metadata": {"next_cursor": f"offset:{start + limit}" if more else ""}}
+
+    def _chat_get_permalink(self, args: dict) -> dict:
+        channel, ts = str(args.get("channel") or ""), args.get("message_ts")
+        if self._find(channel, ts) is None:
+            raise _ApiError("message_not_found")
+        return {"ok": True, "channel": channel,
+                "permalink": f"https://test.slack.com/archives/{channel}/p{str(ts).replace('.', '')}"}
 
     def _users_info(self, args: dict) -> dict:
         uid = args.get("user")

@@ -295,3 +295,22 @@ def test_rate_limits_are_per_workspace_and_method():
             ours.chat_postMessage(channel="C1", text="x")
         assert e.value.response.status_code == 429
         assert theirs.auth_test()["team_id"] == "T2"
+
+
+def test_channels_answer_info_members_and_permalinks_as_slack_does():
+    with FakeSlack() as fake:
+        fake.add_channel("C1", "team", members=["U1", "U2", "U3"])
+        fake.add_channel("G1", "secret", private=True, bot_member=False, members=["U1"])
+        client = WebClient(base_url=fake.base_url, token="xoxb-test")
+        assert client.conversations_info(channel="C1")["channel"]["is_member"] is True
+        for unseen in ("G1", "C404"):                  # private without the bot, or unknown: the same
+            with pytest.raises(SlackApiError) as refused:
+                client.conversations_info(channel=unseen)
+            assert refused.value.response["error"] == "channel_not_found"
+        first = client.conversations_members(channel="C1", limit=2)
+        rest = client.conversations_members(channel="C1", limit=2, cursor=first["response_metadata"]["next_cursor"])
+        assert first["members"] + rest["members"] == ["U1", "U2", "U3"] and not rest["response_metadata"]["next_cursor"]
+        ts = client.chat_postMessage(channel="C1", text="Question")["ts"]
+        fake.reply_in_thread("C1", ts, "U2", "An answer")
+        assert [m["user"] for m in client.conversations_replies(channel="C1", ts=ts)["messages"]] == ["UBOT", "U2"]
+        assert client.chat_getPermalink(channel="C1", message_ts=ts)["permalink"].endswith(ts.replace(".", ""))

@@ -14,7 +14,6 @@ from bot.leaders.retros import _queue_due, retro_questions, run_retros
 from storage.models import Answer, RetroRun
 from tests import slack_requests as req
 from tests.checkins.test_checkins_e2e import said
-from tests.leaders.fake_channels import Channel, add_channels, reply_in_thread
 from tests.running_bot import blocks_text, start_bot
 
 # Europe/Berlin leaves summer time on Sunday 25 October 2026: 09:00 is 07:00 UTC before, 08:00 after.
@@ -29,11 +28,10 @@ def bot(fake_slack, database_url):
     bot, stop = start_bot(fake_slack, database_url)
     bot.clock = [SET_UP_AT]
     bot.services.now = lambda: bot.clock[0]
-    add_channels(fake_slack,
-                 Channel("C1", "team", members=["U1", "U2"]),
-                 Channel("C2", "general", bot_member=False, members=["U1"]),
-                 Channel("G3", "secret", private=True, bot_member=False, members=["U1"]),
-                 Channel("C4", "old", archived=True, members=["U1"]))
+    fake_slack.add_channel("C1", "team", members=["U1", "U2"])
+    fake_slack.add_channel("C2", "general", bot_member=False, members=["U1"])
+    fake_slack.add_channel("G3", "secret", private=True, bot_member=False, members=["U1"])
+    fake_slack.add_channel("C4", "old", archived=True, members=["U1"])
     for user in ("U1", "U2", "U3"):
         fake_slack.set_user(user, tz="Europe/Berlin")
     yield bot
@@ -93,10 +91,10 @@ def test_posted_at_local_time_across_dst_summarised_with_counts_and_stopped_by_o
     assert len(questions_posted(bot)) == 7                      # a later tick posts nothing more
 
     # The team answers in the threads; channel replies never reach anyone's growth log.
-    reply_in_thread(bot.fake, "C1", first[0]["ts"], "U1", "We replanned twice")
-    reply_in_thread(bot.fake, "C1", first[0]["ts"], "U2", "Three times, really")
-    reply_in_thread(bot.fake, "C1", first[0]["ts"], "U2", "Well, two and a half")
-    reply_in_thread(bot.fake, "C1", first[3]["ts"], "U2", "Stable since the freeze")
+    bot.fake.reply_in_thread("C1", first[0]["ts"], "U1", "We replanned twice")
+    bot.fake.reply_in_thread("C1", first[0]["ts"], "U2", "Three times, really")
+    bot.fake.reply_in_thread("C1", first[0]["ts"], "U2", "Well, two and a half")
+    bot.fake.reply_in_thread("C1", first[3]["ts"], "U2", "Stable since the freeze")
     event = {"type": "message", "channel": "C1", "channel_type": "channel", "user": "U2", "team": "T1",
              "text": "Three times, really", "ts": "1800000000.000200", "thread_ts": first[0]["ts"]}
     body, ctype = req.event_callback(event, event_id="EvChannel1")
