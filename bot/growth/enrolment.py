@@ -39,12 +39,12 @@ class Enrolment:
     def ensure(self, who: Who) -> None:
         """Create the engineer on first contact and keep their time zone current."""
         now = self.services.now()
-        with self.services.session_factory.begin() as session:
+        with self.services.uow.writing() as session:
             engineer = Engineers(session).get_or_create(who.team_id, who.user_id)
             stale = tz_is_stale(engineer, now)
         if stale:
             tz = fetch_tz(self.client, who.user_id)
-            with self.services.session_factory.begin() as session:
+            with self.services.uow.writing() as session:
                 engineer = Engineers(session).get(who.team_id, who.user_id)
                 if tz:
                     engineer.tz = tz
@@ -53,12 +53,11 @@ class Enrolment:
     def change(self, who: Who, apply: Callable[[Engineer], Change]) -> Change:
         """Apply one validated change in one transaction; a refused change leaves everything as it was."""
         self.ensure(who)
-        session = self.services.session_factory()
-        with session:
-            session.begin()
+        with self.services.uow.writing() as session:
             engineer = Engineers(session).get(who.team_id, who.user_id)
             result = apply(engineer)
-            session.commit() if result.ok else session.rollback()
+            if not result.ok:
+                session.rollback()  # nothing of a refused change is kept; the unit of work ends here
         return result
 
     # -- reading --------------------------------------------------------------------------------
@@ -67,7 +66,7 @@ class Enrolment:
         self.ensure(who)
         now = self.services.now()
         catalog, settings = self.services.catalog, self.services.settings
-        with self.services.read_session_factory() as session:
+        with self.services.uow.reading() as session:
             engineer = Engineers(session).get(who.team_id, who.user_id)
             plan = plan_for(engineer, settings)
             pool = pool_for(catalog, engineer.framework_id, engineer.level_id)
@@ -105,7 +104,7 @@ class Enrolment:
         """The setup form from what is stored: one quick read and no Slack call, because the
         trigger_id that opens it expires 3 s after the click (saving it refreshes the rest)."""
         catalog, settings = self.services.catalog, self.services.settings
-        with self.services.read_session_factory() as session:
+        with self.services.uow.reading() as session:
             engineer = Engineers(session).get(who.team_id, who.user_id) or Engineer(reminders_enabled=True)
             plan = plan_for(engineer, settings)
             level = catalog.level(engineer.framework_id or "", engineer.level_id or "")
@@ -127,7 +126,7 @@ class Enrolment:
         where it is and the open check-in's id comes back, for an Answer button."""
         self.ensure(who)
         now = self.services.now()
-        with self.services.session_factory() as session:
+        with self.services.uow.reading() as session:
             engineer = Engineers(session).get(who.team_id, who.user_id)
             pool = pool_for(self.services.catalog, engineer.framework_id, engineer.level_id)
             if pool is None:

@@ -77,7 +77,7 @@ class Exporter:
 
     def _readable_log(self, reader: Reader, team_id: str, owner_user_id: str) -> tuple[list[LoggedCheckin], bool]:
         """(check-ins the reader may see, refused). One's own missing log is empty, not refused."""
-        with self.services.read_session_factory() as session:
+        with self.services.uow.reading() as session:
             owner = Engineers(session).get(team_id, owner_user_id)
             if owner is None and owner_user_id == reader.user_id:
                 return [], False

@@ -84,7 +84,7 @@ class HomeData:
 def gather_home(services: Services, team_id: str, user_id: str) -> HomeData:
     """Everything the Home tab shows for this person, in one read-only session."""
     now = services.now()
-    with services.read_session_factory() as session:
+    with services.uow.reading() as session:
         engineers = Engineers(session)
         engineer = engineers.get(team_id, user_id)
         reports = engineers.reports_of(team_id, user_id)
@@ -158,7 +158,7 @@ def _stage_text(services: Services, pool) -> str | None:
 
 def publish_home(services: Services, client: WebClient, team_id: str, user_id: str) -> None:
     """Build and publish the person's Home tab (views.publish replaces whatever was there)."""
-    with services.read_session_factory() as session:
+    with services.uow.reading() as session:
         engineer = Engineers(session).get(team_id, user_id)
         stale = engineer is not None and tz_is_stale(engineer, services.now())
     if stale:

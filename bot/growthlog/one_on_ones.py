@@ -96,7 +96,7 @@ class OneOnOneDesk:
         # The manager's own time zone, fresh from Slack if we haven't looked lately.
         Enrolment(self.services, self.client).ensure(who)
         clock = format_clock(schedule.clock)
-        with self.services.session_factory.begin() as session:
+        with self.services.uow.writing() as session:
             if not can_prep(reader, Engineers(session).get(who.team_id, schedule.report_user_id)):
                 return REFUSAL
             tz = Engineers(session).get(who.team_id, who.user_id).tz
@@ -104,11 +104,11 @@ class OneOnOneDesk:
         return self._confirmation(schedule, clock, tz)
 
     def _is_manager_of(self, reader: Reader, report_user_id: str) -> bool:
-        with self.services.session_factory() as session:
+        with self.services.uow.reading() as session:
             return can_prep(reader, Engineers(session).get(reader.team_id, report_user_id))
 
     def _off(self, reader: Reader, report_user_id: str) -> str:
-        with self.services.session_factory.begin() as session:
+        with self.services.uow.writing() as session:
             meetings = OneOnOnes(session)
             pair = meetings.get(reader.team_id, reader.user_id, report_user_id)
             had = pair is not None and pair.weekday is not None
@@ -171,7 +171,7 @@ def run_auto_prep(services: Services, client: WebClient, now: datetime, owner: s
         return report
     owner = owner or new_owner()
     for due in _due(services, now, lead):
-        with services.session_factory.begin() as session:
+        with services.uow.writing() as session:
             claimed = OneOnOnes(session).claim_auto_prep(due.id, due.meeting, owner, now, PREP_LEASE)
         if not claimed:
             report.skipped += 1
@@ -198,7 +198,7 @@ def run_auto_prep(services: Services, client: WebClient, now: datetime, owner: s
 
 def _due(services: Services, now: datetime, lead: timedelta) -> list[_Due]:
     found = []
-    with services.session_factory() as session:
+    with services.uow.reading() as session:
         for row in OneOnOnes(session).due_candidates():
             clock = parse_clock(row.time or "")
             if clock is None:
@@ -213,7 +213,7 @@ def _send(services: Services, client: WebClient, due: _Due, now: datetime, owner
     """Queue every part of the digest and mark the meeting prepped in one transaction, then send
     the parts: a crash in between leaves them queued (each posted once, by whoever drains)."""
     reader = Reader(due.team_id, due.manager)
-    with services.session_factory.begin() as session:
+    with services.uow.writing() as session:
         digest = build_digest(session, services.catalog, reader, due.report, now)
         if digest is None:
             # The report no longer names this manager: the pair is gone, and so is its row.

@@ -92,7 +92,7 @@ class Relationships:
         return ManagerChange(f"I couldn't tell who you meant. {USAGE}", False)
 
     def show(self, who: Who) -> ManagerChange:
-        with self.services.session_factory() as session:
+        with self.services.uow.reading() as session:
             engineer = Engineers(session).get(who.team_id, who.user_id)
             current = engineer.manager_user_id if engineer else None
         if current is None:
@@ -107,7 +107,7 @@ class Relationships:
             if refusal:
                 return ManagerChange(refusal, False)
         Enrolment(self.services, self.client).ensure(who)
-        with self.services.session_factory.begin() as session:
+        with self.services.uow.writing() as session:
             previous, changed = assign_manager(session, who.team_id, who.user_id, manager_user_id)
             notice = None
             if changed and manager_user_id is not None:

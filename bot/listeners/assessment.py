@@ -37,7 +37,7 @@ def open_assessment(command: dict, rest: str, respond: Respond, client: WebClien
     if not pages:
         say(respond, blocks.NO_MATRIX)
         return
-    with services.session_factory() as session:
+    with services.uow.reading() as session:
         picks, previous_on = previous_picks(session, services.catalog, command["team_id"], command["user_id"])
     client.views_open(trigger_id=command["trigger_id"],
                       view=blocks.build_assessment_modal(pages, picks, 0, previous_on,
@@ -61,7 +61,7 @@ def handle_assessment_submission(ack: Ack, body: dict, view: dict, client: WebCl
         return
     ack()
     team_id, user_id = body["team"]["id"], body["user"]["id"]
-    with services.session_factory.begin() as session:
+    with services.uow.writing() as session:
         summary = record_assessment(session, catalog, team_id, user_id, picks, services.now(),
                                     submission_key(view["id"], picks))
     if summary is not None:
@@ -78,7 +78,7 @@ def send_profile(command: dict, rest: str, respond: Respond, client: WebClient, 
         return
     target = target or requester
     own = target == requester
-    with services.read_session_factory() as session:
+    with services.uow.reading() as session:
         found = read_profile(session, services.catalog, Reader(team_id, requester), target)
     if found.refused:
         say(respond, REFUSAL)
