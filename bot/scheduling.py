@@ -35,13 +35,13 @@ def make_due_runner(services: Services, client: WebClient) -> DueRunner:
     pacer = Pacer(DatabaseAllowances(services.session_factory))
     sender = PacedWebClient(token=services.settings.slack_bot_token or client.token,
                             base_url=services.settings.slack_api_url, timeout=15, retry_handlers=[], pacer=pacer)
-    return DueRunner(services.session_factory, services.catalog, services.settings, sender,
+    return DueRunner(services.uow, services.catalog, services.settings, sender,
                      WorkspaceBackoff(sender))  # type: ignore[arg-type]
 
 
 def prune_processed_events(services: Services) -> int:
     """Forget dedupe keys older than Slack could still retry (it gives up within the hour)."""
-    with services.session_factory.begin() as session:
+    with services.uow.writing() as session:
         return ProcessedEvents(session).prune(older_than=services.now() - DEDUPE_RETENTION)
 
 

@@ -21,7 +21,7 @@ def send_reminders(runner, clock, owner: str, pool: Executor, report) -> None:
     now = clock()
     delay = timedelta(hours=runner.settings.reminder_delay_hours)
     claimed: list[tuple[CheckIn, bool]] = []
-    with runner.session_factory.begin() as session:
+    with runner.uow.writing() as session:
         checkins = CheckIns(session)
         # Only this week's can be owed a reminder: older ones are not even looked at, so the
         # pass does not slow down as weeks of unanswered check-ins pile up.
@@ -43,7 +43,7 @@ def send_reminders(runner, clock, owner: str, pool: Executor, report) -> None:
     outcomes = [(checkin, outcome_of(future)) for checkin, future in futures]
     if not outcomes:
         return
-    with runner.session_factory.begin() as session:
+    with runner.uow.writing() as session:
         for checkin, outcome in outcomes:
             if outcome is True and CheckIns(session).mark_reminder_sent(checkin.id, owner, clock()):
                 report.reminders += 1

@@ -45,6 +45,7 @@ from bot.domain.schedule import Slot, due_this_week
 from bot.settings import Settings
 from storage.models import CheckInStatus, Engineer
 from storage.repositories import CheckIns, Engineers
+from storage.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
 
@@ -110,9 +111,9 @@ def is_permanent(error: str | None) -> bool:
 class DueRunner:
     """Runs due passes; one instance per process (the scheduler job or the CLI)."""
 
-    def __init__(self, session_factory, catalog: Catalog, settings: Settings, client: WebClient,
+    def __init__(self, uow: UnitOfWork, catalog: Catalog, settings: Settings, client: WebClient,
                  backoff: SharedBackoff | None = None):
-        self.session_factory = session_factory
+        self.uow = uow
         self.catalog = catalog
         self.settings = settings
         self.client = client
@@ -147,7 +148,7 @@ class DueRunner:
     def _failed_this_week(self, now: datetime, due: set[int]) -> set[int]:
         """Engineers whose check-in for this week failed to send, outside their scheduled moment
         (a `/growth now` Slack refused): retried on this tick, not on next week's day."""
-        with self.session_factory() as session:
+        with self.uow.reading() as session:
             failed = dict(CheckIns(session).failed_sends(since=now - timedelta(days=8), max_attempts=MAX_ATTEMPTS))
             engineers = Engineers(session).by_ids([eid for eid in failed if eid not in due])
         return {e.id for e in engineers
@@ -155,15 +156,15 @@ class DueRunner:
                 and plan_for(e, self.settings).slot(now).week_start == failed[e.id]}
 
     def _due_engineers(self, now: datetime, report: RunReport, pool: ThreadPoolExecutor) -> list[int]:
-        with self.session_factory() as session:
+        with self.uow.reading() as session:
             engineers = Engineers(session).all_schedulable(now)
             due, settled = self._due_among(session, engineers, now)
-        # Slack calls outside any session (on SQLite an open session holds the write lock).
+        # Slack calls outside any session (on SQLite an open write session holds the write lock).
         candidates = zones_worth_refreshing(engineers, due, now, self.settings)
-        moved = refresh_zones(self.session_factory, self.client, candidates, now, pool)
+        moved = refresh_zones(self.uow, self.client, candidates, now, pool)
         if moved:
             # Someone's Slack time zone changed: their moment is where they are now.
-            with self.session_factory() as session:
+            with self.uow.reading() as session:
                 due_moved, settled_moved = self._due_among(session, moved, now)
             ids = {e.id for e in moved}
             due = [eid for eid in due if eid not in ids] + due_moved
@@ -209,7 +210,7 @@ class DueRunner:
                      force: bool = False, forced: set[int] = frozenset()) -> list[Job]:
         jobs: list[Job] = []
         now = clock()
-        with self.session_factory.begin() as session, session.no_autoflush:
+        with self.uow.writing() as session, session.no_autoflush:
             checkins = CheckIns(session)
             for engineer in Engineers(session).by_ids(engineer_ids):
                 job = self._claim_one(checkins, engineer, now, owner, report, force or engineer.id in forced)
@@ -262,7 +263,7 @@ class DueRunner:
     def _record(self, batch: list[tuple[Job, Future]], clock: PassClock, owner: str, report: RunReport) -> None:
         outcomes = [(job, outcome_of(future)) for job, future in batch]
         now = clock()
-        with self.session_factory.begin() as session:
+        with self.uow.writing() as session:
             checkins = CheckIns(session)
             for job, outcome in outcomes:
                 if isinstance(outcome, Delivery):

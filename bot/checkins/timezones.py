@@ -13,6 +13,7 @@ from bot.checkins.plan import plan_for
 from bot.domain.schedule import zone
 from bot.settings import Settings
 from storage.models import Engineer
+from storage.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
 TZ_REFRESH_AFTER = timedelta(hours=12)
@@ -62,7 +63,7 @@ def zones_worth_refreshing(engineers: list[Engineer], due: list[int], now: datet
     return [item[3] for item in ranked[:TZ_REFRESHES_PER_PASS]]
 
 
-def refresh_zones(session_factory, client: WebClient, engineers: list[Engineer], now: datetime,
+def refresh_zones(uow: UnitOfWork, client: WebClient, engineers: list[Engineer], now: datetime,
                   pool: Executor) -> list[Engineer]:
     """Re-read time zones from Slack, outside any transaction; returns those that changed.
 
@@ -79,7 +80,7 @@ def refresh_zones(session_factory, client: WebClient, engineers: list[Engineer],
         except Exception:  # noqa: BLE001 - Slack unreachable: keep the zone we know, try again next pass
             logger.warning("users.info for %s failed", engineer.user_id, exc_info=True)
     moved = []
-    with session_factory.begin() as session:
+    with uow.writing() as session:
         for engineer in engineers:
             if engineer.id not in answers:
                 continue
