@@ -56,8 +56,9 @@ def build_reminder_message(checkin_id: int, week_start: date) -> list[Block]:
 
 
 def build_answer_modal(checkin_id: int, questions: list[dict], existing: dict[str, str],
-                       private: bool = False) -> View:
-    """One text box per question, pre-filled with earlier answers so the same modal edits them."""
+                       private: bool = False, team_reflection: bool = False) -> View:
+    """One text box per question, pre-filled with earlier answers so the same modal edits them.
+    `team_reflection`: a leader's reflection on their team, named as such."""
     blocks: list[Block] = []
     for question in questions:
         blocks.append(InputBlock(
@@ -71,7 +72,8 @@ def build_answer_modal(checkin_id: int, questions: list[dict], existing: dict[st
             ),
             optional=True,
         ))
-    only_me = Option(value="private", label="Keep this check-in private (only I can read it)")
+    what = "reflection" if team_reflection else "check-in"
+    only_me = Option(value="private", label=f"Keep this {what} private (only I can read it)")
     blocks.append(InputBlock(
         block_id=ids.CHECKIN_PRIVATE_BLOCK,
         label="Privacy",
@@ -84,7 +86,7 @@ def build_answer_modal(checkin_id: int, questions: list[dict], existing: dict[st
         type="modal",
         callback_id=ids.CHECKIN_MODAL,
         private_metadata=str(checkin_id),
-        title="Weekly reflection",
+        title="Team reflection" if team_reflection else "Weekly reflection",
         submit="Save",
         close="Cancel",
         blocks=blocks,

@@ -18,7 +18,7 @@ from bot.domain.dedupe import view_submission_key
 from bot.domain.limits import ANSWER_MAX_LENGTH
 from bot.outbox.messages import AnswersSaved, Notice, ThreadReplySaved
 from bot.outbox.sender import queue_message
-from storage.models import AnswerSource, CheckIn, Engineer
+from storage.models import AnswerSource, CheckIn, CheckInKind, Engineer
 from storage.repositories import Answers, CheckIns, ProcessedEvents
 
 THREAD_REPLY_QUESTION = "Reply in the check-in thread"
@@ -66,6 +66,7 @@ class AnswerForm:
     questions: list[dict[str, Any]]
     existing: dict[str, str]
     private: bool
+    team_reflection: bool = False  # a leader's reflection on their team (CheckInKind.LEAD)
 
 
 def answer_form(session, checkin_id: int, team_id: str, user_id: str) -> AnswerForm | None:
@@ -76,7 +77,8 @@ def answer_form(session, checkin_id: int, team_id: str, user_id: str) -> AnswerF
     answers = Answers(session).for_checkin(checkin.id)
     existing = {a.question_id: a.text for a in answers if a.question_id}
     private = any(a.is_private for a in answers if a.question_id)
-    return AnswerForm(checkin.id, list(checkin.questions), existing, private)
+    return AnswerForm(checkin.id, list(checkin.questions), existing, private,
+                      team_reflection=checkin.kind == CheckInKind.LEAD.value)
 
 
 def submission_key(view_id: str, values: dict[str, str], private: bool) -> str:

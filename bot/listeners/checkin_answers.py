@@ -28,7 +28,8 @@ def handle_answer_button(ack: Ack, body: dict, action: dict, respond: Respond, c
         with services.uow.reading() as session:
             form = answer_form(session, checkin_id, body["team"]["id"], body["user"]["id"])
     if form is not None:
-        view = build_answer_modal(form.checkin_id, form.questions, form.existing, form.private)
+        view = build_answer_modal(form.checkin_id, form.questions, form.existing, form.private,
+                                  team_reflection=form.team_reflection)
         client.views_open(trigger_id=body["trigger_id"], view=view)
     elif body.get("response_url"):
         respond(response_type="ephemeral", replace_original=False, blocks=reply(NOT_YOURS), text=NOT_YOURS)

@@ -117,6 +117,7 @@ def test_answers_by_modal_and_thread_land_in_the_leaders_log_for_their_manager_n
     bot.click(ids.CHECKIN_ANSWER, answer["value"], user_id="U9", channel_id="DU9",
               message={"type": "message", "ts": first["ts"], "text": first["text"], "blocks": first["blocks"]})
     view = bot.fake.wait_for("views.open", count=before + 1)[-1].args["view"]
+    assert view["title"]["text"] == "Team reflection" and "Keep this reflection private" in str(view)
     [q1, *_] = question_blocks(view)
     assert submit(bot, view, {q1["block_id"]: "We replan every sprint: too much in flight."}, user_id="U9",
                   view_id="V-lead-1") == (200, "")
