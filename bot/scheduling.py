@@ -32,7 +32,7 @@ def make_due_runner(services: Services, client: WebClient) -> DueRunner:
     # Only a 429 is retried in place: Slack did not post anything. A 5xx or a dropped connection
     # may come *after* the DM was posted, so blindly re-posting could double it; such a send is
     # released instead, and the next tick's retry first looks for the DM (bot.checkins.delivery).
-    pacer = Pacer(DatabaseAllowances(services.session_factory))
+    pacer = Pacer(DatabaseAllowances(services.uow))
     sender = PacedWebClient(token=services.settings.slack_bot_token or client.token,
                             base_url=services.settings.slack_api_url, timeout=15, retry_handlers=[], pacer=pacer)
     return DueRunner(services.uow, services.catalog, services.settings, sender,

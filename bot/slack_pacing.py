@@ -49,6 +49,7 @@ from slack_sdk.http_retry.state import RetryState
 
 from bot import metrics
 from storage.repositories.slack_pacing import SlackPacing
+from storage.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
 
@@ -168,11 +169,11 @@ class DatabaseAllowances:
 
     _FIELDS = ("rate", "burst", "stage", "paused_until", "next_slot", "issued", "last_refusal")
 
-    def __init__(self, session_factory):
-        self.session_factory = session_factory
+    def __init__(self, uow: UnitOfWork):
+        self.uow = uow
 
     def exchange(self, team_id, method, change):
-        with self.session_factory.begin() as session:
+        with self.uow.writing() as session:
             row = SlackPacing(session).locked(team_id, method, datetime.now(UTC))
             state, result = change(Allowance(**{name: getattr(row, name) for name in self._FIELDS}))
             for name in self._FIELDS:

@@ -151,9 +151,9 @@ def test_two_instances_share_one_schedule_and_see_each_others_pause():
     assert clock() >= paused_at + 2
 
 
-def test_two_runners_on_one_database_share_the_pause_and_the_rate(session_factory):
+def test_two_runners_on_one_database_share_the_pause_and_the_rate(uow):
     clock = FakeClock()
-    first, second = (Pacer(DatabaseAllowances(session_factory), clock=clock, sleep=clock.sleep) for _ in range(2))
+    first, second = (Pacer(DatabaseAllowances(uow), clock=clock, sleep=clock.sleep) for _ in range(2))
     for _ in range(20):
         first.slot("T1", POST)
         first.accepted("T1", POST)
@@ -161,7 +161,7 @@ def test_two_runners_on_one_database_share_the_pause_and_the_rate(session_factor
     paused_at = clock()
     second.slot("T1", POST)  # a fresh process: it reads the pause from the database
     assert clock() >= paused_at + 1
-    learned = DatabaseAllowances(session_factory).exchange("T1", POST, lambda s: (s, s))
+    learned = DatabaseAllowances(uow).exchange("T1", POST, lambda s: (s, s))
     assert learned.rate >= 20 and learned.burst == 20 and learned.last_refusal == paused_at  # 20 before the 429
     taken = []
     for _ in range(10):
