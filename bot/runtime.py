@@ -86,7 +86,7 @@ def run_bot(settings: Settings) -> None:
         else:
             from bot.server import serve_http
 
-            serve_http(app, settings.port, is_ready=lambda: database_answers(services.session_factory),
+            serve_http(app, settings.port, is_ready=lambda: database_answers(services.uow),
                        after_ack=services.after_ack.executor)
     finally:
         recovery.shutdown(wait=False)

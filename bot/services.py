@@ -34,17 +34,20 @@ class Services:
     catalog: Catalog
     resolver: Resolver
     ladder: Ladder
+    # What `uow` is built from (and what tests and benchmarks seed their data through). Nothing in
+    # bot/ opens a session from it: the bot reaches storage only through `uow`.
     session_factory: sessionmaker[Session] | None = None
     now: Callable[[], datetime] = utc_now
-    # For units of work that only read (a log page and a 1:1 digest before their ack, the Home
-    # tab, an export, a profile): same engine, no write lock on SQLite, no BEGIN/ROLLBACK on
-    # PostgreSQL. Made from `session_factory` when not given; see storage.db.make_session_factory.
+    # The read-only sessions behind `uow.reading()`: same engine, no write lock on SQLite, no
+    # BEGIN/ROLLBACK on PostgreSQL. Made from `session_factory` when not given; see
+    # storage.db.make_session_factory. Like `session_factory`, only an input to `uow`.
     read_session_factory: sessionmaker[Session] | None = None
     # Every message the bot sends on its own goes through here (bot.outbox). Made from
-    # `session_factory` and the settings' token when not given.
+    # `uow` and the settings' token when not given.
     outbox: OutboxSender | None = None
-    # The unit of work (storage.uow): `uow.reading()` / `uow.writing()`, the way into storage
-    # that new code takes (the session factories above remain for code not yet moved to it).
+    # The unit of work (storage.uow), the only way into storage: `uow.reading()` for a read
+    # (anything before an ack), `uow.writing()` for one committed transaction. Made from the
+    # session factories above when not given.
     uow: UnitOfWork | None = None
     # Threads for the work that follows an ack (bot.after_ack).
     after_ack: AfterAck | None = None

@@ -13,6 +13,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
@@ -24,6 +25,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from storage.write_gate import WriteGate, is_urgent
+
+if TYPE_CHECKING:
+    from storage.uow import UnitOfWork
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -256,8 +260,9 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def database_answers(session_factory: sessionmaker[Session]) -> bool:
-    """Readiness: one round trip to the database (raises if it cannot be reached)."""
-    with session_factory() as session:
+def database_answers(uow: UnitOfWork) -> bool:
+    """Readiness: one round trip to the database (raises if it cannot be reached), in a read-only
+    unit of work: a readiness probe never waits for SQLite's write lock."""
+    with uow.reading() as session:
         session.execute(text("SELECT 1"))
     return True
