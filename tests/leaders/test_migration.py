@@ -5,7 +5,6 @@ rebuilt parent would take every answer with it (the migration sets them aside an
 
 from __future__ import annotations
 
-import pytest
 from alembic import command
 from sqlalchemy import text
 
@@ -54,11 +53,7 @@ def test_upgrading_keeps_every_answer_and_allows_a_team_reflection_the_same_week
         engine.dispose()
 
 
-def test_upgrading_to_head_keeps_every_answer_and_its_revisions(blank_database_url, request):
-    if "sqlite" in request.node.callspec.id:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "0005 rebuilds `answers` in a batch on SQLite; with foreign keys on, dropping the old table "
-            "cascades to answer_revisions, so every edit history is lost (0004 sets them aside first)")))
+def test_upgrading_to_head_and_back_keeps_every_answer_and_its_revisions(blank_database_url):
     engine = make_engine(blank_database_url)
     try:
         upgrade_database(engine, "0003")
@@ -68,6 +63,12 @@ def test_upgrading_to_head_keeps_every_answer_and_its_revisions(blank_database_u
         upgrade_database(engine)
         with engine.begin() as connection:
             assert connection.execute(text("SELECT id FROM answers")).all() == [(11,)]
+            assert connection.execute(text("SELECT id, answer_id FROM answer_revisions")).all() == [(3, 11)]
+        config = alembic_config()                              # 0005 back down keeps them too
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0004")
+        with engine.begin() as connection:
             assert connection.execute(text("SELECT id, answer_id FROM answer_revisions")).all() == [(3, 11)]
     finally:
         engine.dispose()

@@ -18,12 +18,23 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("answers") as batch:
-        batch.drop_constraint("uq_answers_slack_ts", type_="unique")
-        batch.create_unique_constraint("uq_answers_engineer_id_slack_ts", ["engineer_id", "slack_ts"])
+    _rekey(drop="uq_answers_slack_ts", create=("uq_answers_engineer_id_slack_ts", ["engineer_id", "slack_ts"]))
 
 
 def downgrade() -> None:
+    _rekey(drop="uq_answers_engineer_id_slack_ts", create=("uq_answers_slack_ts", ["slack_ts"]))
+
+
+def _rekey(drop: str, create: tuple[str, list[str]]) -> None:
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    if sqlite:
+        # SQLite changes a table's constraints by rebuilding it, and with foreign keys on,
+        # dropping the old `answers` deletes every revision (ON DELETE CASCADE): set them aside.
+        op.execute("CREATE TEMP TABLE _keep_revisions AS SELECT * FROM answer_revisions")
     with op.batch_alter_table("answers") as batch:
-        batch.drop_constraint("uq_answers_engineer_id_slack_ts", type_="unique")
-        batch.create_unique_constraint("uq_answers_slack_ts", ["slack_ts"])
+        batch.drop_constraint(drop, type_="unique")
+        batch.create_unique_constraint(*create)
+    if sqlite:
+        op.execute("DELETE FROM answer_revisions")  # nothing is left, unless the cascade did not happen
+        op.execute("INSERT INTO answer_revisions SELECT * FROM _keep_revisions")
+        op.execute("DROP TABLE _keep_revisions")
