@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.blocks.retros import build_question, build_summary, question_text, summary_text
 from bot.blocks.text import escape
@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 USAGE = ("`/growth retro #channel mon 10:00` (your time zone; add `every 2 weeks` for a slower rhythm), "
          "`/growth retro #channel off`, `/growth retro` (yours)")
 INVITE = "Type `/invite @Growth` in <#{channel}>, then try again."
+SLACK_SILENT = "Slack wouldn't tell me about that channel just now; try again in a minute."
 _CHANNEL = re.compile(r"^<#(?P<id>[CG][A-Z0-9]+)(?:\|(?P<name>[^>]*))?>$")
 _EVERY = re.compile(r"^every\s+(?P<n>\d+|two|three|four|other)\s+weeks?$|^every\s+week$")
 _NUMBERS = {"two": 2, "three": 3, "four": 4, "other": 2}
@@ -72,7 +73,8 @@ def parse_retro(text: str) -> RetroRequest:
     if cadence:
         match = _EVERY.match(cadence.group(0).strip())
         n = (match.group("n") if match else None) or ("1" if match else None)
-        every = int(n) if n and n.isdigit() else _NUMBERS.get(n or "", 0)
+        # At most a few digits: int() refuses over 4,300 of them (ValueError), and no rhythm needs more.
+        every = (int(n) if len(n) <= 3 else 0) if n and n.isdigit() else _NUMBERS.get(n or "", 0)
         if not 1 <= every <= MAX_EVERY_WEEKS:
             return RetroRequest("unclear", channel.group("id"), problem=(
                 f"“{escape(cadence.group(0).strip())}” isn't a rhythm I know: every week, or every 2 to "
@@ -148,14 +150,25 @@ def _refuse(client: WebClient, channel_id: str, user_id: str) -> str | None:
             return ("I can't see that channel: it's private and I'm not in it, or it no longer exists. "
                     + INVITE.format(channel=channel_id))
         logger.warning("conversations.info for %s failed: %s", channel_id, error)
-        return "Slack wouldn't tell me about that channel just now; try again in a minute."
+        return SLACK_SILENT
+    except (SlackClientError, OSError) as exc:  # a timeout or a dropped connection: no answer at all
+        logger.warning("conversations.info for %s failed: %s", channel_id, exc)
+        return SLACK_SILENT
     if channel.get("is_im") or channel.get("is_mpim"):
         return "A retro needs a channel, not a direct message."
     if channel.get("is_archived"):
         return f"<#{channel_id}> is archived."
     if not channel.get("is_member"):
         return f"I'm not in <#{channel_id}> yet, so I can't post there. " + INVITE.format(channel=channel_id)
-    if not _is_member(client, channel_id, user_id):
+    try:
+        member = _is_member(client, channel_id, user_id)
+    except SlackApiError as exc:
+        logger.warning("conversations.members for %s failed: %s", channel_id, exc.response.get("error"))
+        return SLACK_SILENT
+    except (SlackClientError, OSError) as exc:
+        logger.warning("conversations.members for %s failed: %s", channel_id, exc)
+        return SLACK_SILENT
+    if not member:
         return f"Only people in <#{channel_id}> can set up or stop its retro."
     return None
 
