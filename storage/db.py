@@ -171,6 +171,11 @@ def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
 
 
 def _finish(connection, statement: str) -> None:
+    if connection.invalidated:
+        # Its DBAPI connection is gone (a disconnect, an exit exception mid-statement): the pool
+        # let go of the gate as it discarded it, and reading `connection.info` here would raise
+        # PendingRollbackError out of the caller's close() or rollback().
+        return
     info = connection.info
     if not info.get(_HOLDS_GATE):
         return
