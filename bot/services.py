@@ -71,8 +71,11 @@ class Services:
         if self.outbox is None:
             from bot.outbox.sender import OutboxSender
             from bot.slack_client import make_poster_client
+            from bot.slack_pacing import DatabaseAllowances, Pacer
 
-            poster = make_poster_client(self.settings.slack_bot_token, self.settings.slack_api_url)
+            # Paced with the due runner's sends: one allowance per workspace, kept in the database.
+            poster = make_poster_client(self.settings.slack_bot_token, self.settings.slack_api_url,
+                                        Pacer(DatabaseAllowances(self.uow)))
             self.outbox = OutboxSender(self.uow, poster, lambda: self.now())
 
 

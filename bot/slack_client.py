@@ -17,6 +17,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot import metrics
 from bot.settings import SettingsError
+from bot.slack_pacing import PacedWebClient, Pacer
 
 
 _PROBE_LOGGER = logging.getLogger(__name__ + ".start_up_check")
@@ -78,6 +79,12 @@ def make_web_client(token: str | None, base_url: str, rate_limit_handler: RetryH
     )
 
 
-def make_poster_client(token: str | None, base_url: str) -> WebClient:
-    """The outbox's client: a 429 waits `Retry-After` (nothing was posted); nothing else is retried."""
-    return make_web_client(token, base_url)
+def make_poster_client(token: str | None, base_url: str, pacer: Pacer | None = None) -> WebClient:
+    """The outbox's client: a 429 waits `Retry-After` (nothing was posted); nothing else is retried.
+
+    With a `pacer` every call takes a slot of its workspace's schedule (bot.slack_pacing), the
+    one the due runner's sends take too, so the outbox neither starts the 429s nor ignores the
+    pause another sender's 429 began."""
+    if pacer is None:
+        return make_web_client(token, base_url)
+    return PacedWebClient(token=token, base_url=base_url, timeout=15, retry_handlers=[], pacer=pacer)

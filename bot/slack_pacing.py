@@ -15,7 +15,14 @@ How the rate is learned (the state machine is `Allowance`, pure and driven by a 
   r >= (accepted(a, t) - b) / (t - a); after a refusal at t0 the bucket was empty, so also
   r >= (accepted(t0, t) - 1) / (t - t0). The largest of those lower bounds, less a small margin,
   is the new pace. b is taken as the burst Slack granted before the very first 429 (an
-  overestimate, which only makes the bound safer).
+  overestimate, which only makes the bound safer). Each call counts at the time it was *sent*:
+  Slack took it between then and the refusal, so answers bunched on their way back cannot make
+  the bound exceed what Slack allows, and a span across a pause counts only the time spent
+  sending (plus one more burst per pause: the bucket refilled meanwhile).
+- A 429 while Slack was seen to accept nearly the whole settled pace is a clump (senders woken
+  late, one slow request, then several at once), which a burst of two cannot absorb: it pauses
+  but leaves the pace alone, unless another came shortly before. Lowering the pace at every clump
+  would ratchet it far under the limit.
 - Between 429s the pace grows: fast until the first estimate (stage 0), moderately until a
   second, tighter one (stage 1), then by a fraction of a percent per second of sending (stage 2),
   so a limit Slack raises is found again and one it lowers shows up as a 429.
@@ -33,7 +40,7 @@ import logging
 import math
 import threading
 import time
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left, bisect_right, insort
 from collections import deque
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -55,10 +62,12 @@ logger = logging.getLogger(__name__)
 
 # Pace growth between 429s: per second of sending at stage 0 and 1, a fraction per second after.
 STAGE_GROWTH = (16.0, 1.25)
-SETTLED_CREEP = 0.002
+SETTLED_CREEP = 0.005
 MARGIN = 0.97  # pace this far under the learned lower bound: jitter must not tip it over
 LEASE_SECONDS = 0.25  # how much of the schedule an instance takes at once
-MIN_WINDOW = 0.25  # lower bounds over shorter spans are too noisy to use
+MIN_WINDOW = 0.1  # lower bounds over shorter spans say too little to use
+BUNCHED = 0.95  # a 429 while Slack was seen to accept this much of the pace: calls bunched, not too fast
+CALM_SECONDS = 10.0  # ... unless the last 429 came less than this long ago: then it is too fast after all
 HISTORY_SECONDS = 30.0
 FALLBACK_DECREASE = 0.5  # when the acceptances say nothing useful: halve
 MIN_RATE = 0.2
@@ -110,29 +119,50 @@ class Allowance:
         if self.rate is None:
             # The first 429: what got through before it is all we know; stage 0 ramps up fast.
             rate, stage = max(first_burst / retry_after, lower_bound or 0.0, 1.0), 0
+        elif (self.stage >= len(STAGE_GROWTH) and lower_bound is not None and lower_bound >= BUNCHED * self.rate
+              and (self.last_refusal is None or now - self.last_refusal >= CALM_SECONDS)):
+            # Slack was seen to accept (nearly) the whole pace: this call reached it in a clump
+            # (senders woken late, a slow request), which a small burst cannot absorb. Lowering
+            # the pace for it would ratchet the pace down at every clump; pausing is enough.
+            rate, stage = self.rate, self.stage
         else:
-            useful = lower_bound is not None and lower_bound >= 0.25 * self.rate
-            rate = min(self.rate, lower_bound * MARGIN if useful else self.rate * FALLBACK_DECREASE)
+            # The bound is what Slack was seen to accept, so it is safe however far below the
+            # pace it is (a pace that overshot in stage 0 may be ten times the limit).
+            rate = min(self.rate, lower_bound * MARGIN if lower_bound else self.rate * FALLBACK_DECREASE)
             stage = min(self.stage + 1, len(STAGE_GROWTH))
         return replace(self, rate=max(rate, MIN_RATE), burst=burst, stage=stage, paused_until=resume,
                        next_slot=resume, last_refusal=now)
 
 
 def lower_bound(accepted: list[float], now: float, burst: float | None, last_refusal: float | None,
-                scale: Callable[[float], float] = lambda since: 1.0) -> float | None:
-    """The largest rate Slack must allow, given it accepted calls at `accepted` (sorted) and refused
-    one at `now` (see the module docstring). `scale(a)` turns this instance's acceptances since
-    `a` into the workspace's (other instances took slots of the same schedule)."""
+                scale: Callable[[float], float] = lambda since: 1.0,
+                pauses: tuple[tuple[float, float, float], ...] = ()) -> float | None:
+    """The largest rate Slack must allow, given it accepted calls sent at `accepted` (sorted) and
+    refused one at `now` (see the module docstring). `scale(a)` turns this instance's acceptances
+    since `a` into the workspace's (other instances took slots of the same schedule).
+
+    Times are when each call was *sent*: Slack accepted it between then and `now`, so the bound
+    holds however the answers bunched on the way back. `pauses` are (start, end, slack): nothing
+    was sent between start and end, after which the bucket held at most `burst` again, and up to
+    `slack` calls sent before it may have been taken after it began; a span across a pause counts
+    only the time spent sending, and one burst (plus the slack) more per pause."""
     best = None
     count = len(accepted)
     if last_refusal is not None and now - last_refusal >= MIN_WINDOW:
         since = count - bisect_right(accepted, last_refusal)
         best = (since * scale(last_refusal) - 1) / (now - last_refusal)
     if burst is not None:
-        end = bisect_right(accepted, now - MIN_WINDOW)
-        for index in range(end):
+        for index in range(count):
             start = accepted[index]
-            bound = ((count - index) * scale(start) - burst) / (now - start)
+            idle, extra = 0.0, 0.0
+            for begin, end, slack in pauses:
+                if end > start and begin < now:
+                    idle += min(end, now) - max(begin, start)
+                    extra += burst + slack
+            span = now - start - idle
+            if span < MIN_WINDOW:
+                break
+            bound = ((count - index) * scale(start) - burst - extra) / span
             if best is None or bound > best:
                 best = bound
     return best if best is not None and best > 0 else None
@@ -191,7 +221,9 @@ class _Key:
         self.last_sent = 0.0  # when the last paced call here was let go  # with no pacing: when to look at the shared state again
         self.paused_until = 0.0
         self.generation = 0  # bumped by every pause: slots granted before it are void
-        self.accepted: deque[float] = deque()
+        self.accepted: list[float] = []  # when each call Slack accepted was sent, in order
+        self.in_flight = 0  # calls let go and not answered yet
+        self.pauses: deque[tuple[float, float, float]] = deque()  # (from, until, calls then in flight)
         self.first_burst = 0
         self.rate_known = False
         self.leases: deque[tuple[float, int, int]] = deque()  # (at, issued before, count)
@@ -212,13 +244,22 @@ class Pacer:
         self._sleep = sleep
         self._lock = threading.Lock()
         self._keys: dict[tuple[str, str], _Key] = {}
+        self._sent = threading.local()  # when this thread's last call was let go
         self.rate_limited = 0
 
     def _key(self, team_id: str, method: str) -> _Key:
         return self._keys.setdefault((team_id, method), _Key())
 
-    def slot(self, team_id: str, method: str) -> None:
-        """Return when a call to `method` in `team_id` may go out (pauses and pace honoured)."""
+    def slot(self, team_id: str, method: str) -> float:
+        """Return when a call to `method` in `team_id` may go out (pauses and pace honoured): the
+        time it was let go. Report the answer with `accepted()` or `refused()` from the same thread."""
+        self._wait_for_slot(team_id, method)
+        with self._lock:
+            self._key(team_id, method).in_flight += 1
+            self._sent.at = self._clock()
+            return self._sent.at
+
+    def _wait_for_slot(self, team_id: str, method: str) -> None:
         while True:
             wait, generation, is_slot = self._reserve(team_id, method)
             if wait <= 0:
@@ -278,7 +319,10 @@ class Pacer:
 
         start, interval, paced, paused_until, issued, rate = self.shared.exchange(team_id, method, take)
         if paused_until > key.paused_until:
-            key.paused_until = paused_until  # another instance's pause
+            # Another instance's pause: nothing goes out from here until it ends (it began
+            # earlier, but what was sent here meanwhile counts as sending time).
+            key.pauses.append((max(now, key.paused_until), paused_until, float(key.in_flight)))
+            key.paused_until = paused_until
             key.generation += 1
         key.rate_known = paced
         if not paced:
@@ -294,7 +338,8 @@ class Pacer:
         with self._lock:
             key = self._key(team_id, method)
             now = self._clock()
-            key.accepted.append(now)
+            key.in_flight = max(0, key.in_flight - 1)
+            insort(key.accepted, min(getattr(self._sent, "at", now), now))
             if not key.rate_known:
                 key.first_burst += 1
             self._forget(key, now)
@@ -305,18 +350,24 @@ class Pacer:
             self.rate_limited += 1
             key = self._key(team_id, method)
             now = self._clock()
+            key.in_flight = max(0, key.in_flight - 1)
             accepted = list(key.accepted)
             scale = self._scale(key)
-            first_burst = key.first_burst
+            # Calls still in flight may have been taken before this refusal: the burst Slack
+            # granted before its first 429 was at least what was answered so far.
+            first_burst = key.first_burst + key.in_flight
+            pauses = tuple(key.pauses)
 
             def refuse(state: Allowance):
                 bound = lower_bound(accepted, now, state.burst if state.burst is not None else max(1, first_burst),
-                                    state.last_refusal, scale) if state.rate is not None else None
+                                    state.last_refusal, scale, pauses) if state.rate is not None else None
                 new = state.refused(now, retry_after, bound, first_burst)
                 return new, new
 
             state = self.shared.exchange(team_id, method, refuse)
             added = max(0.0, state.paused_until - max(key.paused_until, now))
+            if added:
+                key.pauses.append((max(key.paused_until, now), state.paused_until, float(key.in_flight)))
             key.paused_until = max(key.paused_until, state.paused_until)
             key.slots.clear()
             key.generation += 1
@@ -350,11 +401,13 @@ class Pacer:
     @staticmethod
     def _forget(key: _Key, now: float) -> None:
         horizon = now - HISTORY_SECONDS
-        for log in (key.accepted, key.own_slots):
-            while log and log[0] < horizon:
+        if key.accepted and key.accepted[0] < horizon:
+            del key.accepted[:bisect_left(key.accepted, horizon)]
+        while key.own_slots and key.own_slots[0] < horizon:
+            key.own_slots.popleft()
+        for log in (key.leases, key.pauses):
+            while log and log[0][0] < horizon:
                 log.popleft()
-        while key.leases and key.leases[0][0] < horizon:
-            key.leases.popleft()
 
 
 class PacedRateLimitRetryHandler(RetryHandler):

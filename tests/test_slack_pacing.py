@@ -7,6 +7,7 @@ import math
 import pytest
 from slack_sdk.errors import SlackApiError
 
+from bot.slack_client import make_poster_client
 from bot.slack_pacing import (
     Allowance, DatabaseAllowances, LocalAllowances, PacedWebClient, Pacer, lower_bound,
 )
@@ -188,3 +189,32 @@ def test_a_slack_error_other_than_429_is_not_retried():
         with pytest.raises(SlackApiError):
             client.chat_postMessage(channel="U1", text="x")
         assert len(fake.calls_to(POST)) == 1
+
+
+def test_a_429_while_slack_accepted_the_whole_pace_pauses_without_slowing_down():
+    # Settled at 48/s and Slack was seen to take 47/s of it: the refused call came in a clump.
+    settled = Allowance(rate=48, burst=2, stage=2, last_refusal=50.0)
+    bunched = settled.refused(100.0, 1, 47.0, first_burst=0)
+    assert bunched.rate == 48 and bunched.paused_until == 101.0
+    # Another one soon after: the pace is too fast after all.
+    again = bunched.refused(103.0, 1, 47.0, first_burst=0)
+    assert again.rate == pytest.approx(47 * 0.97)
+
+
+def test_a_span_across_a_pause_counts_only_the_time_spent_sending():
+    # 50/s for 1 s, a 1 s pause, 50/s for 1 s: across the pause that is still ~50/s, not ~33/s.
+    accepted = [100 + n / 50 for n in range(50)] + [102 + n / 50 for n in range(50)]
+    plain = lower_bound(accepted, 103.0, burst=2, last_refusal=None)
+    paused = lower_bound(accepted, 103.0, burst=2, last_refusal=None, pauses=((101.0, 102.0, 0.0),))
+    assert plain < 49 and 46 <= paused <= 50
+
+
+def test_the_outbox_client_waits_out_the_workspaces_pause():
+    clock = FakeClock()
+    pacer = Pacer(clock=clock, sleep=clock.sleep)
+    with FakeSlack() as fake:
+        client = make_poster_client("xoxb-test", fake.base_url, pacer)
+        pacer.refused("T1", POST, 2)  # the due runner's sender saw a 429 in this workspace
+        paused_at = clock()
+        assert client.chat_postMessage(channel="U1", text="x")["ok"]
+        assert clock() >= paused_at + 2
