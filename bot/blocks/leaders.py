@@ -106,7 +106,10 @@ def build_team_note(note, now) -> list[list[Block]]:
                                     "An engineer names theirs with `/growth manager @name`.")]]
     lines = [report_line(r, note.tz) for r in note.reports]
     messages: list[list[Block]] = []
-    per_message = 40  # a few hundred characters each: well inside 50 blocks of 3,000
+    # A line is at most ~200 characters, so 150 of them are ~10 sections of 3,000: well inside 50
+    # blocks. Few messages matter: `/growth team` answers through a response_url, which Slack
+    # takes five times at most (40 a message lost everyone after the 200th report).
+    per_message = 150
     for start in range(0, len(lines), per_message):
         body = markdown_sections("\n".join(lines[start:start + per_message]))
         messages.append(([header("Your team this week"), context(f"{team_note_text(note)} · week of "

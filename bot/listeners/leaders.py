@@ -7,6 +7,7 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot import ids
+from bot.blocks.content import context
 from bot.blocks.growth import reply
 from bot.growth.enrolment import Enrolment, Who
 from bot.blocks.leaders import build_team_note, team_note_text
@@ -15,6 +16,10 @@ from bot.leaders.retros import retro_command
 from bot.leaders.team_note import team_command
 from bot.listeners.replies import say
 from bot.services import Services
+
+
+# Slack takes a response_url up to five times within 30 minutes.
+RESPONSE_URL_USES = 5
 
 
 def lead_verb(command: dict, rest: str, respond: Respond, client: WebClient, services: Services) -> None:
@@ -38,7 +43,13 @@ def team_verb(command: dict, rest: str, respond: Respond, client: WebClient, ser
     if isinstance(answer, str):
         say(respond, answer)
         return
-    for blocks in build_team_note(answer, services.now()):
+    messages = build_team_note(answer, services.now())
+    if len(messages) > RESPONSE_URL_USES:  # over 750 reports: say so rather than lose the rest
+        messages = messages[:RESPONSE_URL_USES]
+        messages[-1] = messages[-1] + [context(
+            "Slack shows five replies at most, so this is only the start of your team; the weekly team note "
+            "DM (`/growth team note on`) lists everyone.")]
+    for blocks in messages:
         respond(response_type="ephemeral", replace_original=False, blocks=blocks, text=team_note_text(answer))
 
 

@@ -123,3 +123,40 @@ def test_offer_reflection_and_team_note_are_each_posted_once_through_a_fault_aft
     assert sum("Leaders reflect too" in r for r in roots) == 1, roots
     assert sum("Your team reflection" in r for r in roots) == 1, roots
     assert sum("Your team this week" in r for r in roots) == 1, roots
+
+
+# -- /growth team for a big team: Slack takes a response_url five times at most ------------------------
+
+def test_the_team_note_on_demand_for_a_big_team_fits_in_five_responses(bot, caplog):
+    from tests.checkins.desk import add_engineers, engineer_row
+
+    caplog.set_level(logging.INFO)
+    add_engineers(bot.services.session_factory, [engineer_row("UM")] + [
+        engineer_row(f"UR{n:04d}", manager_user_id="UM") for n in range(600)])
+    reply = bot.command("/growth team", user_id="UM")
+    assert reply.status == 200
+    time.sleep(1.0)
+    messages = [reply.body] if reply.blocks else []
+    messages += bot.fake.responses_for(reply.token)
+    # "You can use a response_url up to five times within 30 minutes" (Slack's docs): the sixth is refused.
+    assert len(messages) <= 5, len(messages)
+    shown = "\n".join(blocks_text(m.get("blocks", [])) for m in messages)
+    assert all(f"<@UR{n:04d}>" in shown for n in range(600))
+    for message in messages:
+        blocks = message.get("blocks", [])
+        assert len(blocks) <= 50 and all(len(b.get("text", {}).get("text", "")) <= 3000 for b in blocks)
+    quiet_log(caplog)
+
+
+def test_a_team_too_big_for_five_responses_says_so_instead_of_losing_the_rest(bot, caplog):
+    from tests.checkins.desk import add_engineers, engineer_row
+
+    caplog.set_level(logging.INFO)
+    add_engineers(bot.services.session_factory, [engineer_row("UM")] + [
+        engineer_row(f"UR{n:04d}", manager_user_id="UM") for n in range(800)])
+    reply = bot.command("/growth team", user_id="UM")
+    time.sleep(1.0)
+    messages = ([reply.body] if reply.blocks else []) + bot.fake.responses_for(reply.token)
+    assert len(messages) == 5
+    assert "lists everyone" in blocks_text(messages[-1]["blocks"])
+    quiet_log(caplog)
