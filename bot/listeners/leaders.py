@@ -39,7 +39,9 @@ def handle_turn_on(ack: Ack, body: dict, respond: Respond, client: WebClient, co
 
 
 def team_verb(command: dict, rest: str, respond: Respond, client: WebClient, services: Services) -> None:
-    answer = team_command(services, command["team_id"], command["user_id"], rest)
+    who = Who(command["team_id"], command["user_id"])
+    Enrolment(services, client).ensure(who)  # "<day> <time>, your local time" is read in their time zone
+    answer = team_command(services, who.team_id, who.user_id, rest)
     if isinstance(answer, str):
         say(respond, answer)
         return

@@ -160,3 +160,22 @@ def test_a_team_too_big_for_five_responses_says_so_instead_of_losing_the_rest(bo
     assert len(messages) == 5
     assert "lists everyone" in blocks_text(messages[-1]["blocks"])
     quiet_log(caplog)
+
+
+# -- the team note at a time the clock skips or repeats ------------------------------------------------
+
+@pytest.mark.parametrize("sunday", [datetime(2027, 3, 28, tzinfo=UTC), datetime(2026, 10, 25, tzinfo=UTC)])
+def test_a_team_note_at_0230_on_a_dst_sunday_comes_once(bot, caplog, sunday):
+    caplog.set_level(logging.INFO)
+    bot.fake.set_user("U9", tz="Europe/Berlin")
+    bot.clock[0] = sunday - timedelta(days=6)                   # that week's Monday
+    said(bot.command("/growth manager <@U9>", user_id="U2"))
+    reply = said(bot.command("/growth team note sun 02:30", user_id="U9"))
+    assert "Sundays at 02:30 (Europe/Berlin)" in reply and SORRY not in reply, reply
+    at = sunday - timedelta(hours=2)
+    while at < sunday + timedelta(hours=6):
+        run_pass(bot, at)
+        at += timedelta(minutes=15)
+    notes = [m for m in dm_roots(bot, "U9") if "Your team this week" in blocks_text(m.get("blocks", []))]
+    assert len(notes) == 1
+    quiet_log(caplog)
