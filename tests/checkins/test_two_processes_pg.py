@@ -1,7 +1,7 @@
 """Several OS processes running the due pass at the same instant against one PostgreSQL database.
 
 Each process is `growth-bot checkins run-due --now <instant>` (through `bot.cli.main`, started by
-a small launcher that waits for a shared start time after the imports, so the passes really
+a small launcher that, after the imports, waits at a barrier until every process is ready, so the passes really
 begin together). The fake Slack enforces a workspace rate limit, which stretches each pass over
 a few seconds: the processes contend for the same engineers the whole time. Exactly-once has
 to come from the database claims alone.
@@ -14,7 +14,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -30,13 +29,17 @@ NOW = "2026-03-13T15:00:00Z"          # Friday 16:00 in Berlin: everyone below i
 REPO = Path(__file__).resolve().parents[2]
 _names = itertools.count()
 
-# Imports first (they take a while and vary between processes), then wait for the common start.
+# Imports first (they take a while and vary between processes, by seconds on a loaded machine),
+# then a barrier: each says it is ready and waits for all the others, so the passes overlap.
 LAUNCHER = """
-import sys, time
+import os, sys, time
 import bot.cli, bot.runtime, bot.scheduling, bot.checkins.runner
-start = float(sys.argv[1])
-time.sleep(max(0.0, start - time.time()))
-sys.exit(bot.cli.main(sys.argv[2:]))
+barrier, count = sys.argv[1], int(sys.argv[2])
+open(os.path.join(barrier, f"ready-{os.getpid()}"), "w").close()
+deadline = time.time() + 120
+while len(os.listdir(barrier)) < count and time.time() < deadline:
+    time.sleep(0.01)
+sys.exit(bot.cli.main(sys.argv[3:]))
 """
 
 
@@ -58,8 +61,10 @@ def run_together(fake: FakeSlack, url: str, processes: int, tmp_path: Path, **ex
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "PYTHONPATH": str(REPO),
            "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_API_URL": fake.base_url, "DATABASE_URL": url,
            "SCHEDULER_ENABLED": "false", "LOG_LEVEL": "WARNING", **extra}
-    start = time.time() + 3.0
-    running = [subprocess.Popen([sys.executable, "-c", LAUNCHER, str(start), "checkins", "run-due", "--now", NOW],
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
+    running = [subprocess.Popen([sys.executable, "-c", LAUNCHER, str(barrier), str(processes),
+                                 "checkins", "run-due", "--now", NOW],
                                 cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                for _ in range(processes)]
     results = []
