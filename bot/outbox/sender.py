@@ -66,13 +66,26 @@ def queue(session, key: str, *, channel: str, text: str, blocks: list[Any], now:
     return message.id if created else None
 
 
+def process_space() -> str | None:
+    """This process's host and pid namespace ("host@inode"), or None where that can't be told.
+
+    A pid means something only within its pid namespace: two containers sharing a hostname
+    (host networking) both run as pid 1. So "this host" is the hostname *and* the namespace.
+    """
+    try:
+        namespace = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        return None
+    return f"{socket.gethostname()}@{namespace}"
+
+
 def _dead_here(owner: str, me: str) -> bool:
-    """An owner ("host:pid:nonce") from this host whose process is gone. The same pid with
-    another nonce is an earlier run (a container restarts as pid 1 again)."""
+    """An owner ("host@pidns:pid:nonce") of this host and pid namespace whose process is gone.
+    There, the same pid with another nonce is an earlier run of ours (pid reused)."""
     host, _, rest = owner.partition(":")
     pid_text, _, nonce = rest.partition(":")
     my_host, _, my_rest = me.partition(":")
-    if host != my_host or not pid_text.isdigit() or owner == me:
+    if "@" not in my_host or host != my_host or not pid_text.isdigit() or owner == me:
         return False
     pid = int(pid_text)
     if pid == os.getpid():
@@ -108,7 +121,8 @@ class OutboxSender:
         self._uow = uow
         self._client = client
         self._now = now
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        # Where the process space can't be told, claims are never released early (leases only).
+        self.owner = f"{process_space() or socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     @property
     def client(self) -> WebClient:

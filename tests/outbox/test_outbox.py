@@ -173,3 +173,14 @@ def test_at_start_up_a_dead_local_senders_claims_are_taken_back_at_once(session_
     assert sender.drain() == {SENT: 1}                  # looked for (maybe posted), then posted once
     assert row(session_factory, dead).status == "sent"
     assert {row(session_factory, m).status for m in (mine, elsewhere)} == {"sending"}
+
+
+def test_a_claim_from_another_pid_namespace_on_the_same_hostname_is_never_released_early(
+        session_factory, sender, clock):
+    # Host-networked containers share a hostname and each runs as pid 1: a pid there is not ours.
+    hostname = sender.owner.split(":")[0].split("@")[0]
+    other, unknown = queued(session_factory, "other-container"), queued(session_factory, "no-namespace")
+    with session_factory.begin() as session:
+        Outbox(session).claim(other, f"{hostname}@1:1:dddd", clock.now, SEND_LEASE)
+        Outbox(session).claim(unknown, f"{hostname}:999999:eeee", clock.now, SEND_LEASE)
+    assert sender.release_dead_local_claims() == 0
