@@ -40,6 +40,8 @@ _JSON_FIELDS = frozenset(
 )
 
 
+# Slack accepts this many posts to one response_url (within 30 minutes), then refuses.
+RESPONSE_URL_USES = 5
 # An internal marker from _api to _handle: answer nothing, drop the connection.
 _DROP = "x-fake-drop-connection"
 
@@ -369,10 +371,15 @@ class FakeSlack:
                 body: Any = json.loads(raw or b"null")
             except ValueError:
                 body = raw.decode("utf-8", "replace")
+            token = unquote(url.path[len("/response/") :])
             with self._cond:
-                self._responses.append((unquote(url.path[len("/response/") :]), body))
-                self._cond.notify_all()
-            status, out, ctype = 200, b"ok", "text/html"
+                # Slack takes at most five posts per response_url; the sixth is refused.
+                if sum(1 for t, _ in self._responses if t == token) >= RESPONSE_URL_USES:
+                    status, out, ctype = 404, b"used_url", "text/html"
+                else:
+                    self._responses.append((token, body))
+                    self._cond.notify_all()
+                    status, out, ctype = 200, b"ok", "text/html"
         elif url.path.startswith("/upload/"):
             with self._lock:
                 pending = self._pending_files.get(url.path[len("/upload/") :])

@@ -170,6 +170,13 @@ def test_response_url_recording(fake):
     assert fake.responses_for("other") == [] and len(fake.responses) == 1
 
 
+def test_a_response_url_takes_five_posts_as_slack_does(fake):
+    hook = WebhookClient(fake.response_url("r5"))
+    statuses = [hook.send_dict({"text": f"part {n}"}).status_code for n in range(7)]
+    assert statuses == [200] * 5 + [404, 404]
+    assert len(fake.responses_for("r5")) == 5
+
+
 def test_wait_for_async_calls(fake, client):
     threading.Timer(0.2, lambda: client.chat_postMessage(channel="C2", text="later")).start()
     [call] = fake.wait_for("chat.postMessage", timeout=5)
