@@ -26,7 +26,7 @@ from bot.domain.schedule import slot_for_week, local_week_start, week_end, zone
 from bot.leaders.plan import MAX_EVERY_WEEKS, cadence_text, leader_questions
 from bot.outbox.sender import queue
 from bot.services import Services
-from storage.models import OutboxMessage, Retro, RetroRun
+from storage.models import OutboxMessage, OutboxStatus, Retro, RetroRun
 from storage.repositories import Engineers
 from storage.repositories.retros import Retros
 
@@ -245,26 +245,32 @@ def _queue_summaries(services: Services, client: WebClient, now: datetime) -> li
         for run, retro in Retros(session).unsummarized():
             posts = []
             for post in run.posts or []:
-                ts = post.get("ts")
+                ts, failed = post.get("ts"), False
                 if ts is None and post.get("outbox_id") is not None:
                     message = session.get(OutboxMessage, post["outbox_id"])
                     ts = message.message_ts if message is not None else None
-                posts.append({**post, "ts": ts})
+                    # Slack refused it for good (the bot was removed, the channel archived):
+                    # the summary goes without it instead of waiting for it for ever.
+                    failed = message is not None and message.status == OutboxStatus.FAILED.value
+                posts.append({**post, "ts": ts, "failed": failed})
             pending.append((run.id, run.week_start, run.summary_due_at, retro.channel_id, retro.team_id, posts))
     queued: list[int] = []
     for run_id, week, due_at, channel_id, team_id, posts in pending:
         if due_at > now:
             _remember_posts(services, run_id, posts)
             continue
-        if any(p["ts"] is None for p in posts):
+        if any(p["ts"] is None and not p["failed"] for p in posts):
             continue  # still being posted (the recovery pass is on it); the next tick looks again
+        posted = [p for p in posts if p["ts"] is not None]
         counted = [(p["text"], _repliers(client, channel_id, p["ts"]), _permalink(client, channel_id, p["ts"]))
-                   for p in posts]
+                   for p in posted]
         with services.uow.writing() as session:
             if not Retros(session).mark_summarized(run_id, now):
                 continue
-            message_id = queue(session, f"retro-summary:{run_id}", channel=channel_id, text=summary_text(week),
-                               blocks=build_summary(week, counted), now=now, team_id=team_id)
+            message_id = None
+            if counted:  # nothing was posted at all: there is nothing to sum up, nor anywhere to say it
+                message_id = queue(session, f"retro-summary:{run_id}", channel=channel_id, text=summary_text(week),
+                                   blocks=build_summary(week, counted), now=now, team_id=team_id)
         if message_id is not None:
             queued.append(message_id)
     return queued
@@ -287,6 +293,9 @@ def _repliers(client: WebClient, channel_id: str, ts: str) -> int:
     except SlackApiError as exc:
         logger.warning("conversations.replies for %s/%s failed: %s", channel_id, ts, exc.response.get("error"))
         return -1
+    except OSError as exc:  # a timeout, a dropped connection
+        logger.warning("conversations.replies for %s/%s failed: %s", channel_id, ts, type(exc).__name__)
+        return -1
     people = {m.get("user") for m in (thread.get("messages") or [])
               if m.get("ts") != ts and m.get("user") and not m.get("bot_id") and not m.get("subtype")}
     return len(people)
@@ -295,5 +304,5 @@ def _repliers(client: WebClient, channel_id: str, ts: str) -> int:
 def _permalink(client: WebClient, channel_id: str, ts: str) -> str:
     try:
         return client.chat_getPermalink(channel=channel_id, message_ts=ts)["permalink"]
-    except SlackApiError:
+    except (SlackApiError, OSError):
         return f"https://slack.com/archives/{channel_id}/p{ts.replace('.', '')}"

@@ -144,3 +144,16 @@ def test_every_message_once_through_a_killed_pass_and_slack_faults(bot):
     assert len(summaries(bot)) == 1
     with bot.services.session_factory() as session:
         assert session.query(RetroRun).count() == 1
+
+
+def test_a_question_slack_refused_for_good_does_not_hold_up_the_summary(bot):
+    said(bot.command(RETRO, user_id="U1"))
+    bot.fake.fail_next("chat.postMessage", error="not_in_channel")   # the bot was removed mid-pass
+    run_at(bot, FIRST)
+    assert len(questions_posted(bot)) == 6
+    run_at(bot, FIRST + timedelta(weeks=1, hours=1))              # the week is over
+    [summary] = summaries(bot)
+    lines = [line for line in blocks_text(summary["blocks"]).splitlines() if line[:1].isdigit()]
+    assert len(lines) == 6                                        # the six that were posted
+    run_at(bot, FIRST + timedelta(weeks=1, hours=2))
+    assert len(summaries(bot)) == 1
