@@ -19,10 +19,11 @@ How the rate is learned (the state machine is `Allowance`, pure and driven by a 
   Slack took it between then and the refusal, so answers bunched on their way back cannot make
   the bound exceed what Slack allows, and a span across a pause counts only the time spent
   sending (plus one more burst per pause: the bucket refilled meanwhile).
-- A 429 while Slack was seen to accept nearly the whole settled pace is a clump (senders woken
-  late, one slow request, then several at once), which a burst of two cannot absorb: it pauses
-  but leaves the pace alone, unless another came shortly before. Lowering the pace at every clump
-  would ratchet it far under the limit.
+- A lone 429 at a settled pace is most likely a clump (senders woken late, one slow request,
+  then several at once), which a burst of two cannot absorb: it pauses but leaves the pace alone,
+  unless another came shortly before. Lowering the pace at every clump would ratchet it far under
+  the limit. A settled pace was proven over many calls, so no single 429 takes more than a tenth
+  off it, however little history the bound had to go on.
 - Between 429s the pace grows: fast until the first estimate (stage 0), moderately until a
   second, tighter one (stage 1), then by a fraction of a percent per second of sending (stage 2),
   so a limit Slack raises is found again and one it lowers shows up as a 429.
@@ -62,14 +63,14 @@ logger = logging.getLogger(__name__)
 
 # Pace growth between 429s: per second of sending at stage 0 and 1, a fraction per second after.
 STAGE_GROWTH = (16.0, 1.25)
-SETTLED_CREEP = 0.005
+SETTLED_CREEP = 0.002
 MARGIN = 0.97  # pace this far under the learned lower bound: jitter must not tip it over
 LEASE_SECONDS = 0.25  # how much of the schedule an instance takes at once
 MIN_WINDOW = 0.1  # lower bounds over shorter spans say too little to use
-BUNCHED = 0.95  # a 429 while Slack was seen to accept this much of the pace: calls bunched, not too fast
-CALM_SECONDS = 10.0  # ... unless the last 429 came less than this long ago: then it is too fast after all
+CALM_SECONDS = 10.0  # a 429 at a settled pace lowers it only if another came less than this long ago
 HISTORY_SECONDS = 30.0
 FALLBACK_DECREASE = 0.5  # when the acceptances say nothing useful: halve
+SETTLED_TRUST = 0.9  # a settled pace was proven: a bound under 90% of it is too little history, not news
 MIN_RATE = 0.2
 MIN_SPACING = 0.75  # of the interval between slots, between two calls let go here
 
@@ -119,16 +120,26 @@ class Allowance:
         if self.rate is None:
             # The first 429: what got through before it is all we know; stage 0 ramps up fast.
             rate, stage = max(first_burst / retry_after, lower_bound or 0.0, 1.0), 0
-        elif (self.stage >= len(STAGE_GROWTH) and lower_bound is not None and lower_bound >= BUNCHED * self.rate
-              and (self.last_refusal is None or now - self.last_refusal >= CALM_SECONDS)):
-            # Slack was seen to accept (nearly) the whole pace: this call reached it in a clump
-            # (senders woken late, a slow request), which a small burst cannot absorb. Lowering
-            # the pace for it would ratchet the pace down at every clump; pausing is enough.
-            rate, stage = self.rate, self.stage
+        elif self.stage >= len(STAGE_GROWTH) and (self.last_refusal is None
+                                                   or now - self.last_refusal >= CALM_SECONDS):
+            # A lone 429 at a settled pace: a clump (senders woken late, a slow request, then
+            # several at once), which a small burst cannot absorb, or a pace that crept just over.
+            # Lowering the pace at every clump would ratchet it far under the limit, and right
+            # after a start there is too little history for a bound; pausing is enough, and the
+            # pace goes no higher than what Slack was seen to accept (no margin: that it did
+            # accept). If the pace is too fast after all, the next 429 comes soon and lowers it.
+            informative = lower_bound is not None and lower_bound >= SETTLED_TRUST * self.rate
+            rate, stage = (min(self.rate, lower_bound) if informative else self.rate), self.stage
         else:
             # The bound is what Slack was seen to accept, so it is safe however far below the
-            # pace it is (a pace that overshot in stage 0 may be ten times the limit).
-            rate = min(self.rate, lower_bound * MARGIN if lower_bound else self.rate * FALLBACK_DECREASE)
+            # pace it is; a pace that overshot in stage 0 may be ten times the limit. Later, a
+            # bound far below the pace says only that there was little history to go on (a
+            # fresh process): halve while learning, and take a tenth off a settled pace.
+            settled = self.stage >= len(STAGE_GROWTH)
+            least = SETTLED_TRUST if settled else 0.25 if self.stage else 0.0
+            useful = lower_bound is not None and lower_bound >= least * self.rate
+            fallback = SETTLED_TRUST if settled else FALLBACK_DECREASE
+            rate = min(self.rate, lower_bound * MARGIN if useful else self.rate * fallback)
             stage = min(self.stage + 1, len(STAGE_GROWTH))
         return replace(self, rate=max(rate, MIN_RATE), burst=burst, stage=stage, paused_until=resume,
                        next_slot=resume, last_refusal=now)
@@ -225,6 +236,11 @@ class _Key:
         self.in_flight = 0  # calls let go and not answered yet
         self.pauses: deque[tuple[float, float, float]] = deque()  # (from, until, calls then in flight)
         self.first_burst = 0
+        # The burst written at this instance's first 429 counted every call then in flight; most
+        # of those come back 429 too. Calls sent before that 429 and accepted are what Slack granted.
+        self.first_refusal: float | None = None
+        self.burst_written: float | None = None
+        self.burst_seen = 0
         self.rate_known = False
         self.leases: deque[tuple[float, int, int]] = deque()  # (at, issued before, count)
         self.own_slots: deque[float] = deque()
@@ -339,7 +355,10 @@ class Pacer:
             key = self._key(team_id, method)
             now = self._clock()
             key.in_flight = max(0, key.in_flight - 1)
-            insort(key.accepted, min(getattr(self._sent, "at", now), now))
+            sent = min(getattr(self._sent, "at", now), now)
+            insort(key.accepted, sent)
+            if key.first_refusal is not None and sent <= key.first_refusal:
+                key.burst_seen += 1
             if not key.rate_known:
                 key.first_burst += 1
             self._forget(key, now)
@@ -357,14 +376,24 @@ class Pacer:
             # granted before its first 429 was at least what was answered so far.
             first_burst = key.first_burst + key.in_flight
             pauses = tuple(key.pauses)
+            burst_written, burst_seen = key.burst_written, key.burst_seen
 
             def refuse(state: Allowance):
-                bound = lower_bound(accepted, now, state.burst if state.burst is not None else max(1, first_burst),
-                                    state.last_refusal, scale, pauses) if state.rate is not None else None
+                burst = state.burst
+                if burst is not None and burst == burst_written:
+                    burst = min(burst, float(max(1, burst_seen)))  # our own estimate, now known better
+                bound = lower_bound(accepted, now, burst, state.last_refusal, scale,
+                                    pauses) if state.rate is not None else None
                 new = state.refused(now, retry_after, bound, first_burst)
-                return new, new
+                if new is not state and state.burst is not None:
+                    new = replace(new, burst=burst)
+                return new, (new, state.rate is None and new is not state)
 
-            state = self.shared.exchange(team_id, method, refuse)
+            state, first = self.shared.exchange(team_id, method, refuse)
+            if first:
+                key.first_refusal, key.burst_written, key.burst_seen = now, state.burst, key.first_burst
+            elif key.burst_written is not None and state.burst != key.burst_written:
+                key.burst_written = None  # corrected (or set by another instance): nothing more to fix
             added = max(0.0, state.paused_until - max(key.paused_until, now))
             if added:
                 key.pauses.append((max(key.paused_until, now), state.paused_until, float(key.in_flight)))

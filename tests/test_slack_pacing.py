@@ -191,11 +191,11 @@ def test_a_slack_error_other_than_429_is_not_retried():
         assert len(fake.calls_to(POST)) == 1
 
 
-def test_a_429_while_slack_accepted_the_whole_pace_pauses_without_slowing_down():
-    # Settled at 48/s and Slack was seen to take 47/s of it: the refused call came in a clump.
+def test_a_lone_429_at_a_settled_pace_pauses_without_slowing_down():
+    # Settled at 48/s, the last 429 long ago: most likely calls that reached Slack in a clump.
     settled = Allowance(rate=48, burst=2, stage=2, last_refusal=50.0)
     bunched = settled.refused(100.0, 1, 47.0, first_burst=0)
-    assert bunched.rate == 48 and bunched.paused_until == 101.0
+    assert bunched.rate == 47 and bunched.paused_until == 101.0  # no faster than Slack took, no margin
     # Another one soon after: the pace is too fast after all.
     again = bunched.refused(103.0, 1, 47.0, first_burst=0)
     assert again.rate == pytest.approx(47 * 0.97)
@@ -218,3 +218,9 @@ def test_the_outbox_client_waits_out_the_workspaces_pause():
         paused_at = clock()
         assert client.chat_postMessage(channel="U1", text="x")["ok"]
         assert clock() >= paused_at + 2
+
+
+def test_a_429_right_after_a_start_with_no_history_does_not_crash_the_settled_pace():
+    settled = Allowance(rate=49, burst=2, stage=2, last_refusal=10.0)
+    assert settled.refused(100.0, 1, 0.1, first_burst=0).rate == 49
+    assert settled.refused(100.0, 1, None, first_burst=0).rate == 49
