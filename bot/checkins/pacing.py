@@ -1,9 +1,7 @@
-"""Workspace-wide pacing for bulk sends: one shared pause whenever Slack answers 429.
-
-Slack's rate limits are per workspace, not per thread. slack-sdk's stock handler sleeps only
-the thread that got the 429 (plus up to a second of jitter) while the other senders keep
-hitting the limit. Here a 429 pauses every sender until `Retry-After` has passed, then they
-resume together: no request is wasted during the pause and none is dropped.
+"""One shared pause for a process's senders: the due runner's backoff when it is built without
+the pacer (tests, tools). Production passes `bot.slack_pacing.WorkspaceBackoff`, which learns
+Slack's rate per workspace and method and shares it between instances; both honour the same
+`wait()` / `pause_for()` before each post.
 """
 
 from __future__ import annotations
@@ -11,11 +9,6 @@ from __future__ import annotations
 import threading
 import time
 from typing import Callable
-
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
-from slack_sdk.http_retry.request import HttpRequest
-from slack_sdk.http_retry.response import HttpResponse
-from slack_sdk.http_retry.state import RetryState
 
 from bot import metrics
 
@@ -56,30 +49,3 @@ class SharedBackoff:
                     # here also means a clock that stands still (a test's frozen time) cannot
                     # keep the senders asleep for ever.
                     return
-
-
-class SharedRateLimitRetryHandler(RateLimitErrorRetryHandler):
-    """slack-sdk retry handler: on 429, pause every sender for `Retry-After`, then retry."""
-
-    def __init__(self, backoff: SharedBackoff, max_retry_count: int = 30):
-        super().__init__(max_retry_count=max_retry_count)
-        self.backoff = backoff
-
-    def prepare_for_next_attempt(self, *, state: RetryState, request: HttpRequest,
-                                 response: HttpResponse | None = None, error: Exception | None = None) -> None:
-        if response is None:
-            raise error  # type: ignore[misc]
-        self.backoff.pause_for(_retry_after(response))
-        self.backoff.wait()
-        state.next_attempt_requested = True
-        state.increment_current_attempt()
-
-
-def _retry_after(response: HttpResponse) -> float:
-    for name, values in response.headers.items():
-        if name.lower() == "retry-after" and values:
-            try:
-                return max(float(values[0]), 0.0)
-            except ValueError:
-                break
-    return 1.0

@@ -151,9 +151,9 @@ class DueRunner:
         with self.uow.reading() as session:
             failed = dict(CheckIns(session).failed_sends(since=now - timedelta(days=8), max_attempts=MAX_ATTEMPTS))
             engineers = Engineers(session).by_ids([eid for eid in failed if eid not in due])
-        return {e.id for e in engineers
-                if not plan_for(e, self.settings).paused_at(now)
-                and plan_for(e, self.settings).slot(now).week_start == failed[e.id]}
+        plans = {e.id: plan_for(e, self.settings) for e in engineers}
+        return {eid for eid, plan in plans.items()
+                if not plan.paused_at(now) and plan.slot(now).week_start == failed[eid]}
 
     def _due_engineers(self, now: datetime, report: RunReport, pool: ThreadPoolExecutor) -> list[int]:
         with self.uow.reading() as session:

@@ -112,6 +112,20 @@ class LeadRequest:
 
 
 _EVERY = re.compile(r"^every\s+(?:(?P<n>\S+)\s+)?(?P<unit>weeks?)$")
+def read_day_and_time(day_text: str, time_text: str) -> tuple[int | None, time | None, str | None]:
+    """(weekday, clock, None), or a sentence saying which of the two could not be read."""
+    day, clock = parse_weekday(day_text), parse_clock(time_text)
+    problems = []
+    if day is None:
+        problems.append(f"“{escape(day_text)}” is not a weekday")
+    if clock is None:
+        problems.append(f"“{escape(time_text)}” is not a time of day (use 24-hour HH:MM)")
+    if not problems:
+        return day, clock, None
+    sentence = "; ".join(problems)
+    return day, clock, f"{sentence[0].upper()}{sentence[1:]}."
+
+
 _SCHEDULE = re.compile(r"^(?P<day>[a-z.]+)\s+(?:at\s+)?(?P<time>.+)$")
 _WORDS = {"1": 1, "one": 1, "2": 2, "two": 2, "other": 2, "3": 3, "three": 3, "4": 4, "four": 4}
 
@@ -142,14 +156,8 @@ def parse_lead(text: str) -> LeadRequest:
                                               f"every week, or every 2 to {MAX_EVERY_WEEKS} weeks.")
     schedule = _SCHEDULE.match(words)
     if schedule:
-        day, clock = parse_weekday(schedule.group("day")), parse_clock(schedule.group("time"))
-        problems = []
-        if day is None:
-            problems.append(f"“{escape(schedule.group('day'))}” is not a weekday")
-        if clock is None:
-            problems.append(f"“{escape(schedule.group('time'))}” is not a time of day (use 24-hour HH:MM)")
-        if problems:
-            sentence = "; ".join(problems)
-            return LeadRequest("unclear", problem=f"{sentence[0].upper()}{sentence[1:]}.")
+        day, clock, problem = read_day_and_time(schedule.group("day"), schedule.group("time"))
+        if problem:
+            return LeadRequest("unclear", problem=problem)
         return LeadRequest("schedule", weekday=day, clock=clock)
     return LeadRequest("unclear", problem=f"I don't know `/growth lead {escape(text.strip())}`.")

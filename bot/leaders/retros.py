@@ -21,9 +21,9 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.blocks.retros import build_question, build_summary, question_text, summary_text
 from bot.blocks.text import escape
-from bot.domain.clock import format_clock, parse_clock, parse_weekday, weekday_name
+from bot.domain.clock import format_clock, parse_clock, weekday_name
 from bot.domain.schedule import slot_for_week, local_week_start, week_end, zone
-from bot.leaders.plan import MAX_EVERY_WEEKS, cadence_text, leader_questions
+from bot.leaders.plan import MAX_EVERY_WEEKS, cadence_text, leader_questions, read_day_and_time
 from bot.outbox.sender import queue
 from bot.services import Services
 from storage.models import OutboxMessage, OutboxStatus, Retro, RetroRun
@@ -83,15 +83,9 @@ def parse_retro(text: str) -> RetroRequest:
     parts = rest.split(maxsplit=1)
     if len(parts) != 2:
         return RetroRequest("unclear", channel.group("id"), problem="I need a weekday and a time after the channel.")
-    day, clock = parse_weekday(parts[0]), parse_clock(parts[1].removeprefix("at ").strip())
-    problems = []
-    if day is None:
-        problems.append(f"“{escape(parts[0])}” is not a weekday")
-    if clock is None:
-        problems.append(f"“{escape(parts[1])}” is not a time of day (use 24-hour HH:MM)")
-    if problems:
-        sentence = "; ".join(problems)
-        return RetroRequest("unclear", channel.group("id"), problem=f"{sentence[0].upper()}{sentence[1:]}.")
+    day, clock, problem = read_day_and_time(parts[0], parts[1].removeprefix("at ").strip())
+    if problem:
+        return RetroRequest("unclear", channel.group("id"), problem=problem)
     return RetroRequest("set", channel.group("id"), day, clock, every)
 
 

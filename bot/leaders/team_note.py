@@ -22,11 +22,12 @@ from zoneinfo import ZoneInfo
 
 from bot.blocks.text import escape
 from bot.checkins.plan import plan_for
-from bot.domain.clock import format_clock, parse_clock, parse_weekday, weekday_name
+from bot.domain.clock import format_clock, parse_clock, weekday_name
 from bot.domain.schedule import current_slot, zone
 from bot.growthlog.access import Reader, can_read
 from bot.growthlog.home import streak
 from bot.growthlog.one_on_ones import next_meeting
+from bot.leaders.plan import read_day_and_time
 from bot.outbox.sender import queue
 from bot.services import Services
 from storage.repositories import Engineers
@@ -190,15 +191,9 @@ def team_command(services: Services, team_id: str, user_id: str, text: str) -> T
             return f"Your weekly team note is *on*: {_when(manager)}, your local time."
     schedule = _NOTE_SCHEDULE.match(words)
     if schedule:
-        day, clock = parse_weekday(schedule.group("day")), parse_clock(schedule.group("time"))
-        problems = []
-        if day is None:
-            problems.append(f"“{escape(schedule.group('day'))}” is not a weekday")
-        if clock is None:
-            problems.append(f"“{escape(schedule.group('time'))}” is not a time of day (use 24-hour HH:MM)")
-        if problems:
-            sentence = "; ".join(problems)
-            return f"{sentence[0].upper()}{sentence[1:]}. Try {USAGE}. Nothing was changed."
+        day, clock, problem = read_day_and_time(schedule.group("day"), schedule.group("time"))
+        if problem:
+            return f"{problem} Try {USAGE}. Nothing was changed."
         with services.uow.writing() as session:
             manager = Engineers(session).get_or_create(team_id, user_id)
             manager.team_note_enabled = True

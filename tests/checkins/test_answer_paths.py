@@ -33,6 +33,14 @@ def dm_event(text: str, ts: str, thread_ts: str | None = None, **extra) -> dict:
     return event
 
 
+def edit_event(text: str, thread_ts: str, ts: str = "1700000999.000300", previous: str = "first draft") -> dict:
+    """U1 editing their reply `ts` in the check-in thread `thread_ts` to read `text`."""
+    return {"type": "message", "subtype": "message_changed", "channel": "DU1", "channel_type": "im",
+            "message": {"type": "message", "user": "U1", "text": text, "ts": ts, "thread_ts": thread_ts},
+            "previous_message": {"user": "U1", "text": previous, "ts": ts},
+            "ts": "1700001000.000001", "event_ts": "1700001000.000001"}
+
+
 def send_event(bot, event: dict, event_id: str, retry: bool = False) -> None:
     body, ctype = req.event_callback(event, event_id=event_id)
     kwargs = {"retry_num": 1, "retry_reason": "http_timeout"} if retry else {}
@@ -79,11 +87,7 @@ def test_editing_and_deleting_a_thread_reply_in_slack_updates_the_log(running_bo
     send_event(bot, dm_event("first draft", "1700000999.000300", dm["ts"]), "EvR1")
     wait_until(lambda: stored_answers(bot, checkin_id))
 
-    edited = {"type": "message", "subtype": "message_changed", "channel": "DU1", "channel_type": "im",
-              "message": {"type": "message", "user": "U1", "text": "final words", "ts": "1700000999.000300",
-                          "thread_ts": dm["ts"]},
-              "previous_message": {"user": "U1", "text": "first draft", "ts": "1700000999.000300"},
-              "ts": "1700001000.000001", "event_ts": "1700001000.000001"}
+    edited = edit_event("final words", dm["ts"])
     send_event(bot, edited, "EvEdit")
     wait_until(lambda: [a.text for a in stored_answers(bot, checkin_id)] == ["final words"])
     with bot.services.session_factory() as session:

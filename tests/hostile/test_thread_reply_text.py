@@ -10,7 +10,7 @@ import pytest
 
 from bot.domain.limits import ANSWER_MAX_LENGTH
 from tests.checkins.desk import thread_replies
-from tests.checkins.test_answer_paths import dm_event, send_event, wait_until
+from tests.checkins.test_answer_paths import dm_event, edit_event, send_event, wait_until
 from tests.checkins.test_checkins_e2e import QUIET, answer_button, checkin_now, enrol, stored_answers
 from tests.hostile.test_answers import bot_on, quiet_log  # noqa: F401 - the fixture
 from tests.running_bot import blocks_text
@@ -54,11 +54,7 @@ def test_an_edit_that_cannot_be_stored_keeps_the_earlier_reply_and_says_why(bot_
     checkin_id = int(answer_button(dm))
     send_event(bot, dm_event("first draft", "1700000999.000300", dm["ts"]), "EvR1")
     wait_until(lambda: stored_answers(bot, checkin_id))
-    edited = {"type": "message", "subtype": "message_changed", "channel": "DU1", "channel_type": "im",
-              "message": {"type": "message", "user": "U1", "text": "final\x00words", "ts": "1700000999.000300",
-                          "thread_ts": dm["ts"]},
-              "previous_message": {"user": "U1", "text": "first draft", "ts": "1700000999.000300"},
-              "ts": "1700001000.000001", "event_ts": "1700001000.000001"}
+    edited = edit_event("final\x00words", dm["ts"])
     send_event(bot, edited, "EvEdit")
     time.sleep(QUIET)
     bot.services.outbox.drain()

@@ -10,7 +10,7 @@ import pytest
 
 from bot.inbox import intake
 from storage.models import AnswerRevision, InboxItem
-from tests.checkins.test_answer_paths import dm_event, send_event, wait_until
+from tests.checkins.test_answer_paths import dm_event, edit_event, send_event, wait_until
 from tests.checkins.test_checkins_e2e import answer_button, checkin_now, enrol, stored_answers
 from tests.running_bot import start_bot
 
@@ -66,11 +66,7 @@ def test_a_retried_edit_is_one_revision_even_when_both_copies_race(bot):
     checkin_id = int(answer_button(dm))
     send_event(bot, dm_event("first draft", "1700000999.000300", dm["ts"]), "EvR1")
     wait_until(lambda: stored_answers(bot, checkin_id))
-    edited = {"type": "message", "subtype": "message_changed", "channel": "DU1", "channel_type": "im",
-              "message": {"type": "message", "user": "U1", "text": "final words", "ts": "1700000999.000300",
-                          "thread_ts": dm["ts"]},
-              "previous_message": {"user": "U1", "text": "first draft", "ts": "1700000999.000300"},
-              "ts": "1700001000.000001", "event_ts": "1700001000.000001"}
+    edited = edit_event("final words", dm["ts"])
     senders = [threading.Thread(target=send_event, args=(bot, edited, "EvEdit"), kwargs={"retry": n > 0})
                for n in range(4)]
     for thread in senders:
