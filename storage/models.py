@@ -88,6 +88,8 @@ class Engineer(Base):
     team_note_weekday: Mapped[int | None]  # NULL = Monday
     team_note_time: Mapped[str | None]  # "HH:MM" in `tz`; NULL = 09:00
     team_note_week: Mapped[date | None]  # the week of the last note queued: one a week
+    # "Your manager read 3 entries this week" in the check-in DM (bot reads of the log).
+    reads_weekly_line: Mapped[bool] = mapped_column(default=True, server_default=true())
 
 
 class CheckInKind(StrEnum):
@@ -305,3 +307,27 @@ class RetroRun(Base):
     summary_due_at: Mapped[datetime]  # the end of the retro's week
     summarized_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+
+
+class LogRead(Base):
+    """One read of an engineer's log by someone else: the engineer's to see, deleted with them."""
+
+    __tablename__ = "log_reads"
+    __table_args__ = (Index("ix_log_reads_engineer_id_read_at", "engineer_id", "read_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    engineer_id: Mapped[int] = mapped_column(ForeignKey("engineers.id", ondelete="CASCADE"))
+    reader_user_id: Mapped[str]
+    what: Mapped[str]  # "log", "prep", "export", "profile"
+    entries: Mapped[int] = mapped_column(default=0, server_default="0")
+    read_at: Mapped[datetime]
+
+
+class ReadNotice(Base):
+    """A reader has been told, once, that the engineers whose logs they read see each read."""
+
+    __tablename__ = "read_notices"
+
+    team_id: Mapped[str] = mapped_column(primary_key=True)
+    reader_user_id: Mapped[str] = mapped_column(primary_key=True)
+    told_at: Mapped[datetime]
