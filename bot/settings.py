@@ -46,6 +46,11 @@ class Settings:
     prep_lead_hours: float
     send_concurrency: int
     admin_user_ids: frozenset[str]
+    # Encryption at rest (storage.crypto): keys as given, newest first; parsed and checked there.
+    encryption_keys: tuple[str, ...] = ()
+    encryption_key_file: Path | None = None
+    # Answers, revisions and assessments older than this are deleted by the daily pass; None keeps.
+    answer_retention_months: int | None = None
 
     @property
     def socket_mode(self) -> bool:
@@ -90,6 +95,9 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         prep_lead_hours=read.number("PREP_LEAD_HOURS", 3.0, 0.0, 48.0),
         send_concurrency=read.integer("SEND_CONCURRENCY", 4, 1, 64),
         admin_user_ids=frozenset(read.optional("ADMIN_USER_IDS", "").replace(" ", "").split(",")) - {""},
+        encryption_keys=tuple(k for k in read.optional("GROWTH_ENCRYPTION_KEY", "").replace(" ", "").split(",") if k),
+        encryption_key_file=read.file_path("GROWTH_ENCRYPTION_KEY_FILE"),
+        answer_retention_months=read.optional_integer("ANSWER_RETENTION_MONTHS", 1, 1200),
     )
 
 
@@ -141,6 +149,20 @@ class _Reader:
         if not low <= number <= high:
             raise SettingsError(f"{name}={number} is out of range: use {low} to {high}.")
         return number
+
+    def optional_integer(self, name: str, low: int, high: int) -> int | None:
+        if self.optional(name) is None:
+            return None
+        return self.integer(name, low, low, high)
+
+    def file_path(self, name: str) -> Path | None:
+        value = self.optional(name)
+        if value is None:
+            return None
+        path = Path(value).expanduser()
+        if not path.is_file():
+            raise SettingsError(f"{name}={path} is not a readable file; point it at the mounted key file.")
+        return path
 
     def number(self, name: str, default: float, low: float, high: float) -> float:
         value = self.optional(name)

@@ -331,3 +331,7 @@ class ReadNotice(Base):
     team_id: Mapped[str] = mapped_column(primary_key=True)
     reader_user_id: Mapped[str] = mapped_column(primary_key=True)
     told_at: Mapped[datetime]
+
+
+# Registered on the same metadata; imported last because it builds on `Base` above.
+from storage import workspace_models as _workspace_models  # noqa: E402,F401
