@@ -48,9 +48,11 @@ def _parser() -> argparse.ArgumentParser:
     upgrade = db.add_parser("upgrade", help="apply database migrations (Alembic) to DATABASE_URL")
     upgrade.set_defaults(run=_db_upgrade)
 
-    from bot import cli_growth
+    from bot import cli_growth, cli_keys, cli_workspace
 
     cli_growth.add_commands(commands)
+    cli_keys.add_commands(commands)
+    cli_workspace.add_commands(commands)
     return parser
 
 
