@@ -7,6 +7,7 @@ Nothing else in the bot touches `os.environ`. A missing or malformed setting rai
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
@@ -21,6 +22,7 @@ from bot.domain.clock import parse_clock, parse_weekday
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///growth-bot.db"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+DEFAULT_UNINSTALL_RETENTION_DAYS = 30
 
 
 class SettingsError(Exception):
@@ -51,17 +53,53 @@ class Settings:
     encryption_key_file: Path | None = None
     # Answers, revisions and assessments older than this are deleted by the daily pass; None keeps.
     answer_retention_months: int | None = None
+    # Multi-workspace mode (Slack's OAuth install, bot.oauth): both set and no SLACK_BOT_TOKEN.
+    slack_client_id: str | None = None
+    slack_client_secret: str | None = None
+    # An uninstalled workspace's data is deleted this many days after the uninstall.
+    uninstall_retention_days: int = DEFAULT_UNINSTALL_RETENTION_DAYS
 
     @property
     def socket_mode(self) -> bool:
         return bool(self.slack_app_token)
 
+    @property
+    def multi_workspace(self) -> bool:
+        """Installed through Slack's OAuth flow into any number of workspaces (bot.oauth)."""
+        return bool(self.slack_client_id and self.slack_client_secret) and not self.slack_bot_token
+
     def require_slack(self) -> None:
-        """Raise unless the Slack settings needed to serve requests are present and valid."""
+        """Raise unless the Slack settings needed to serve requests are present and consistent."""
+        oauth = self.slack_client_id or self.slack_client_secret
+        if self.slack_bot_token and oauth:
+            raise SettingsError(
+                "Both SLACK_BOT_TOKEN and SLACK_CLIENT_ID/SLACK_CLIENT_SECRET are set: keep SLACK_BOT_TOKEN for one "
+                "workspace, or remove it to install in several workspaces through Slack's OAuth flow.")
+        if oauth and not self.slack_client_id:
+            raise SettingsError(
+                "SLACK_CLIENT_SECRET is set without SLACK_CLIENT_ID: paste the Client ID from your Slack app's "
+                "Basic Information page into .env (both are needed to install in several workspaces).")
+        if oauth and not self.slack_client_secret:
+            raise SettingsError(
+                "SLACK_CLIENT_ID is set without SLACK_CLIENT_SECRET: paste the Client Secret from your Slack app's "
+                "Basic Information page into .env (both are needed to install in several workspaces).")
+        if self.multi_workspace:
+            if self.socket_mode:
+                # The install page and the OAuth redirect are HTTP endpoints that Socket Mode never serves.
+                raise SettingsError(
+                    "SLACK_APP_TOKEN (Socket Mode) cannot serve Slack's OAuth install: remove it and serve HTTP "
+                    "(Slack must reach https://YOUR-HOST/slack/oauth_redirect), or use SLACK_BOT_TOKEN for one "
+                    "workspace.")
+            if not self.slack_signing_secret:
+                raise SettingsError(
+                    "SLACK_SIGNING_SECRET is not set: installing in several workspaces serves HTTP, so paste the "
+                    "Signing Secret from your Slack app's Basic Information page into .env.")
+            return
         if not self.slack_bot_token:
             raise SettingsError(
                 "SLACK_BOT_TOKEN is not set: copy .env.example to .env and paste the Bot User "
-                "OAuth Token (xoxb-…) from your Slack app's OAuth & Permissions page."
+                "OAuth Token (xoxb-…) from your Slack app's OAuth & Permissions page (or set SLACK_CLIENT_ID "
+                "and SLACK_CLIENT_SECRET to install in several workspaces)."
             )
         if not self.socket_mode and not self.slack_signing_secret:
             raise SettingsError(
@@ -98,6 +136,9 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         encryption_keys=tuple(k for k in read.optional("GROWTH_ENCRYPTION_KEY", "").replace(" ", "").split(",") if k),
         encryption_key_file=read.file_path("GROWTH_ENCRYPTION_KEY_FILE"),
         answer_retention_months=read.optional_integer("ANSWER_RETENTION_MONTHS", 1, 1200),
+        slack_client_id=read.client_id("SLACK_CLIENT_ID"),
+        slack_client_secret=read.optional("SLACK_CLIENT_SECRET"),
+        uninstall_retention_days=read.integer("UNINSTALL_RETENTION_DAYS", DEFAULT_UNINSTALL_RETENTION_DAYS, 0, 3650),
     )
 
 
@@ -113,6 +154,14 @@ class _Reader:
         value = self.optional(name)
         if value is not None and not value.startswith(prefix):
             raise SettingsError(f"{name} should be {what}, starting with {prefix!r}; check .env.")
+        return value
+
+    def client_id(self, name: str) -> str | None:
+        value = self.optional(name)
+        # Slack's client ids are two numbers joined by a dot; a pasted secret or app id is not.
+        if value is not None and not re.fullmatch(r"\d+\.\d+", value):
+            raise SettingsError(f"{name} should be the Client ID from your Slack app's Basic Information page, "
+                                "like 1234567890.1234567890; check .env.")
         return value
 
     def url(self, name: str, default: str) -> str:
