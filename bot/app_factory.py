@@ -18,10 +18,7 @@ LISTENER_THREADS = 8
 def create_app(services: Services, client: WebClient | None = None) -> App:
     settings = services.settings
     client = client or make_web_client(settings.slack_bot_token, settings.slack_api_url)
-    # A wrong token or an unreachable Slack is one clear line (SlackUnavailable), not the
-    # traceback Bolt's own auth.test below would print.
-    check_slack(client, settings.slack_api_url)
-    app = App(
+    common = dict(
         client=client,
         # The ack of a modal waits for one of these threads; the work after an ack runs on
         # bot.after_ack's, so these are only ever busy briefly. As many as the HTTP server's.
@@ -31,9 +28,15 @@ def create_app(services: Services, client: WebClient | None = None) -> App:
         # by the front door (bot.server) before anything parses them; Bolt's own check would
         # come after parsing, and it logs the body of every request it refuses.
         request_verification_enabled=False,
-        # auth.test at start-up catches a wrong token before the first user does.
-        token_verification_enabled=True,
     )
+    if settings.multi_workspace:
+        app = _multi_workspace_app(services, common)
+    else:
+        # A wrong token or an unreachable Slack is one clear line (SlackUnavailable), not the
+        # traceback Bolt's own auth.test below would print.
+        check_slack(client, settings.slack_api_url)
+        # auth.test at start-up catches a wrong token before the first user does.
+        app = App(**common, token_verification_enabled=True)
 
     @app.use
     def provide_services(context: BoltContext, next) -> None:  # noqa: A002 - Bolt's name
@@ -41,4 +44,34 @@ def create_app(services: Services, client: WebClient | None = None) -> App:
         next()
 
     register_listeners(app)
+    if settings.multi_workspace:
+        # Registered here, not in register_listeners: these events only mean something when
+        # the app is installed through OAuth (single-workspace mode has no installation to drop).
+        from bot.listeners import workspace_events
+
+        workspace_events.register(app)
+    return app
+
+
+def _multi_workspace_app(services: Services, common: dict) -> App:
+    """Bolt's OAuth flow and per-request authorize from the installation store (bot.installs).
+
+    The store is also given to the App itself so that Bolt builds `authorize` with the App's
+    client: token rotation (the refresh exchange) then goes to SLACK_API_URL too."""
+    from bot.installs import oauth_settings
+    from bot.workspace_lifecycle import note_workspace
+
+    settings, store = oauth_settings(services.settings, services.uow)
+    app = App(**common, oauth_settings=settings, installation_store=store)
+    seen: set[str] = set()
+
+    @app.use
+    def remember_workspace(context: BoltContext, next) -> None:  # noqa: A002 - Bolt's name
+        # Which Enterprise Grid org a workspace belongs to is how an org-wide install's token is
+        # found for the sends to it; recorded once per workspace and process.
+        if context.team_id and context.team_id not in seen:
+            note_workspace(services, context.team_id, context.enterprise_id)
+            seen.add(context.team_id)
+        next()
+
     return app

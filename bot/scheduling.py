@@ -32,6 +32,11 @@ def make_due_runner(services: Services, client: WebClient) -> DueRunner:
     # Only a 429 is retried in place: Slack did not post anything. A 5xx or a dropped connection
     # may come *after* the DM was posted, so blindly re-posting could double it; such a send is
     # released instead, and the next tick's retry first looks for the DM (bot.checkins.delivery).
+    if services.settings.multi_workspace:
+        # Each send goes with its engineer's workspace's token and allowance (bot.workspace_clients).
+        sender = services.clients.sender()
+        return DueRunner(services.uow, services.catalog, services.settings, sender,
+                         WorkspaceBackoff(sender))  # type: ignore[arg-type]
     pacer = Pacer(DatabaseAllowances(services.uow))
     sender = PacedWebClient(token=services.settings.slack_bot_token or client.token,
                             base_url=services.settings.slack_api_url, timeout=15, retry_handlers=[], pacer=pacer)
@@ -45,7 +50,19 @@ def prune_processed_events(services: Services) -> int:
         return ProcessedEvents(session).prune(older_than=services.now() - DEDUPE_RETENTION)
 
 
+def _purge_uninstalled(services: Services) -> None:
+    from bot.workspace_lifecycle import purge_expired
+
+    try:
+        purge_expired(services)
+    except Exception:  # noqa: BLE001 - log it; the next hour tries again
+        logger.exception("Purging uninstalled workspaces failed")
+
+
 def start_scheduler(services: Services, client: WebClient) -> BackgroundScheduler:
+    if services.settings.multi_workspace:
+        # No one token: each pass's calls go to the workspace they are about (bot.workspace_clients).
+        client = services.clients.sender()
     runner = make_due_runner(services, client)
     scheduler = BackgroundScheduler(timezone="UTC")
 
@@ -62,6 +79,10 @@ def start_scheduler(services: Services, client: WebClient) -> BackgroundSchedule
 
     scheduler.add_job(tick, "interval", seconds=TICK_SECONDS, id="due-pass", max_instances=1,
                       coalesce=True, next_run_time=services.now())
+    if services.settings.multi_workspace:
+        # Uninstalled workspaces' data goes once their grace period is over (bot.workspace_lifecycle).
+        scheduler.add_job(_purge_uninstalled, "interval", args=[services], hours=1, id="workspace-purge",
+                          max_instances=1, coalesce=True, next_run_time=services.now())
     scheduler.start()
     logger.info("Check-in scheduler ticking every %d s", TICK_SECONDS)
     return scheduler

@@ -39,7 +39,8 @@ _INVALID = '{"error": "invalid request"}'
 
 def make_wsgi_app(app: App, is_ready: Callable[[], bool], signing_secret: str | None = None) -> Callable:
     """WSGI app: `POST /slack/events` through the front door to Bolt, `GET /healthz` to the
-    readiness check, `GET /metrics` to the counters. `signing_secret` defaults to the one the
+    readiness check, `GET /metrics` to the counters; in multi-workspace mode also Bolt's
+    `GET /slack/install` and `GET /slack/oauth_redirect`. `signing_secret` defaults to the one the
     App was built with; without one no request gets past the front door."""
     secret = signing_secret or getattr(app, "_signing_secret", None)
     if not secret:
@@ -50,6 +51,11 @@ def make_wsgi_app(app: App, is_ready: Callable[[], bool], signing_secret: str | 
         path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
         if path == SLACK_PATH and method == "POST":
             response = _front_door(app, verifier, environ)
+            start_response(response.status, response.get_headers())
+            return response.get_body()
+        oauth = app.oauth_flow
+        if oauth is not None and method == "GET" and path in (oauth.install_path, oauth.redirect_uri_path):
+            response = _oauth_page(oauth, path, environ)
             start_response(response.status, response.get_headers())
             return response.get_body()
         if path == METRICS_PATH and method in ("GET", "HEAD"):
@@ -69,6 +75,20 @@ def make_wsgi_app(app: App, is_ready: Callable[[], bool], signing_secret: str | 
         return [b"Not Found\n"]
 
     return wsgi
+
+
+def _oauth_page(oauth, path: str, environ: dict) -> WsgiHttpResponse:
+    """Multi-workspace mode: Bolt's "Add to Slack" page, or the end of an install (bot.installs).
+
+    No signature here: a browser makes these requests. Bolt checks the OAuth state against its
+    store and the browser's cookie, and exchanges the code with Slack itself."""
+    headers = {key[5:].lower().replace("_", "-"): value for key, value in environ.items() if key.startswith("HTTP_")}
+    request = BoltRequest(body="", query=environ.get("QUERY_STRING") or "", headers=headers)
+    if path == oauth.install_path:
+        response = oauth.handle_installation(request)
+    else:
+        response = oauth.handle_callback(request)
+    return WsgiHttpResponse(status=response.status, headers=response.headers, body=response.body or "")
 
 
 def _body_for(method: str, body: bytes) -> list[bytes]:

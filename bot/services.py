@@ -21,6 +21,7 @@ from bot.settings import Settings
 if TYPE_CHECKING:
     from bot.after_ack import AfterAck
     from bot.outbox.sender import OutboxSender
+    from bot.workspace_clients import Clients
     from storage.uow import UnitOfWork
 
 
@@ -51,6 +52,9 @@ class Services:
     uow: UnitOfWork | None = None
     # Threads for the work that follows an ack (bot.after_ack).
     after_ack: AfterAck | None = None
+    # The client of each workspace for what the bot sends on its own (bot.workspace_clients).
+    # Made from the settings when not given: the .env token, or the installation store.
+    clients: Clients | None = None
 
     def __post_init__(self) -> None:
         if self.after_ack is None:
@@ -68,15 +72,27 @@ class Services:
             from storage.uow import UnitOfWork
 
             self.uow = UnitOfWork(self.session_factory, self.read_session_factory)
+        if self.clients is None:
+            self.clients = workspace_clients_for(self.settings, self.uow)
         if self.outbox is None:
             from bot.outbox.sender import OutboxSender
-            from bot.slack_client import make_poster_client
-            from bot.slack_pacing import DatabaseAllowances, Pacer
 
-            # Paced with the due runner's sends: one allowance per workspace, kept in the database.
-            poster = make_poster_client(self.settings.slack_bot_token, self.settings.slack_api_url,
-                                        Pacer(DatabaseAllowances(self.uow)))
-            self.outbox = OutboxSender(self.uow, poster, lambda: self.now())
+            self.outbox = OutboxSender(self.uow, self.clients.sender(), lambda: self.now())
+
+
+def workspace_clients_for(settings: Settings, uow: UnitOfWork) -> Clients:
+    """One pacer (an allowance per workspace, kept in the database) for every workspace's sends,
+    shared with the due runner; the .env token's client, or each installed workspace's."""
+    from bot.slack_client import make_poster_client
+    from bot.slack_pacing import DatabaseAllowances, Pacer
+    from bot.workspace_clients import Clients, InstalledWorkspaces, OneWorkspace
+
+    pacer = Pacer(DatabaseAllowances(uow))
+    if settings.multi_workspace:
+        return Clients(InstalledWorkspaces(uow, settings.slack_api_url, pacer, settings.slack_client_id,
+                                           settings.slack_client_secret), settings.slack_api_url, pacer)
+    return Clients(OneWorkspace(make_poster_client(settings.slack_bot_token, settings.slack_api_url, pacer)),
+                   settings.slack_api_url, pacer)
 
 
 def build_content_services(settings: Settings) -> tuple[Catalog, Resolver, Ladder]:

@@ -17,6 +17,7 @@ method). Clocks are read with ``time.clock_gettime`` so freezegun cannot stall
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import mimetypes
@@ -72,6 +73,7 @@ class Call:
     status: int = 200
     ok: bool = True
     error: str | None = None
+    token: str = ""  # the bearer token it was made with
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,14 @@ class FakeSlack:
     ``{"ok": false, "error": "ratelimited"}`` and a whole-second ``Retry-After`` >= 1 (the
     wait for a token, rounded up). As in Slack, the buckets are per workspace and method: a
     token's workspace is ``token_teams[token]`` (default ``TEAM_ID``), which auth.test reports.
+
+    Several workspaces: ``add_workspace(team)`` gives the OAuth ``code`` Slack would hand the
+    browser for an install there; ``oauth.v2.access`` trades it (checking the client id and
+    secret) for a bot token of that workspace only, and rotates it (``refresh_token``) when
+    ``token_rotation`` is on. ``set_user(..., team_id=T)`` makes a user exist in T only: asked
+    for with another workspace's token, users.info says ``user_not_found``, as Slack does.
+    ``revoke(team)`` makes every token of the workspace ``invalid_auth``. Each Call records its
+    ``token``.
     """
 
     def __init__(
@@ -132,6 +142,9 @@ class FakeSlack:
         rate_limit_methods: Iterable[str] | None = ("chat.postMessage",),
         rate_limit_burst: float | None = None,
         token_teams: dict[str, str] | None = None,
+        client_id: str = "1111.2222",
+        client_secret: str = "fake-client-secret",
+        token_rotation: bool = False,
     ):
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
@@ -143,6 +156,13 @@ class FakeSlack:
         self._burst = default_burst if rate_limit_burst is None else max(1.0, float(rate_limit_burst))
         self._buckets: dict[tuple[str, str], list[float]] = {}  # (team, method) -> [tokens, at]
         self._token_teams = dict(token_teams or {})
+        self.client_id, self.client_secret, self._rotation = client_id, client_secret, token_rotation
+        self._codes: dict[str, str] = {}  # OAuth code -> team (or enterprise, for an org-wide install)
+        self._enterprises: dict[str, str | None] = {}  # team -> its Enterprise Grid org
+        self._org_installs: set[str] = set()  # enterprises installed org-wide
+        self._refresh: dict[str, str] = {}  # refresh token -> team
+        self._revoked: set[str] = set()
+        self._token_seq = 0
         self._caller_team = TEAM_ID
         self._failures: dict[str, deque] = defaultdict(deque)
         self._users: dict[str, dict] = {}
@@ -151,6 +171,7 @@ class FakeSlack:
         self._seq = 0  # ts / id counter; never reset so ids stay unique across clear()
         self._methods = {
             "auth.test": self._auth_test,
+            "oauth.v2.access": self._oauth_v2_access,
             "chat.postMessage": self._chat_post_message,
             "chat.postEphemeral": self._chat_post_ephemeral,
             "chat.update": self._chat_update,
@@ -241,6 +262,27 @@ class FakeSlack:
             status = 429 if error == "ratelimited" else 200
         with self._lock:
             self._failures[method].extend([(error, status, retry_after, after_work)] * times)
+
+    def add_workspace(self, team_id: str, *, enterprise_id: str | None = None, org_install: bool = False) -> str:
+        """An install of the app in ``team_id`` (with ``org_install``: in all of ``enterprise_id``,
+        the org): the one-time code Slack would redirect the browser with."""
+        with self._lock:
+            self._enterprises[team_id] = enterprise_id
+            if org_install:
+                self._org_installs.add(enterprise_id or team_id)
+            code = self._next_id("code-")
+            self._codes[code] = enterprise_id if org_install else team_id
+            return code
+
+    def tokens_of(self, team_id: str) -> list[str]:
+        """Every bot token handed out for ``team_id`` (an org's for an org-wide install), oldest first."""
+        with self._lock:
+            return [t for t, team in self._token_teams.items() if team == team_id]
+
+    def revoke(self, team_id: str) -> None:
+        """The app is uninstalled from ``team_id``: its tokens stop working."""
+        with self._lock:
+            self._revoked.add(team_id)
 
     def set_user(self, user_id: str, **fields: Any) -> None:
         """Set users.info fields for ``user_id`` (tz, tz_offset, tz_label, real_name, name, email,
@@ -416,11 +458,15 @@ class FakeSlack:
         headers = {k.lower(): v for k, v in req_headers.items()}
         try:
             args = self._parse_args(query, raw, headers.get("content-type", ""))
+            if headers.get("authorization", "").startswith("Basic "):
+                args["_basic"] = base64.b64decode(headers["authorization"][6:]).decode("utf-8", "replace")
         except ValueError:
             args, parse_error = {"_raw": raw.decode("utf-8", "replace")}, "invalid_json"
         else:
             parse_error = None
-        has_token = headers.get("authorization", "").startswith("Bearer ") or bool(args.get("token"))
+        has_token = headers.get("authorization", "").startswith("Bearer ") or bool(args.get("token")) or (
+            method.startswith("oauth.") and (headers.get("authorization", "").startswith("Basic ")
+                                             or bool(args.get("client_id"))))
         status, extra = 200, {}
         with self._cond:
             script = self._failures.get(method)
@@ -451,6 +497,8 @@ class FakeSlack:
                 payload = {"ok": False, "error": "not_authed"}
             elif method not in self._methods:
                 payload = {"ok": False, "error": "unknown_method"}
+            elif not method.startswith("oauth.") and self._caller_team in self._revoked:
+                payload = {"ok": False, "error": "invalid_auth"}
             else:
                 try:
                     payload = self._methods[method](args)
@@ -459,7 +507,8 @@ class FakeSlack:
                 except Exception as e:  # a bug in the fake or an odd argument: answer, don't drop the socket
                     status, payload = 500, {"ok": False, "error": "fake_internal_error", "detail": repr(e)}
             ok = bool(payload.get("ok"))
-            call = Call(method, args, headers, _wall(), status, ok, None if ok else payload.get("error"))
+            call = Call(method, args, headers, _wall(), status, ok, None if ok else payload.get("error"),
+                        headers.get("authorization", "").removeprefix("Bearer ") or str(args.get("token") or ""))
             self._calls.append(call)
             self._by_method[method].append(call)
             self._cond.notify_all()
@@ -505,8 +554,46 @@ class FakeSlack:
 
     # ------------------------------------------------------------ methods (called under the lock)
     def _auth_test(self, args: dict) -> dict:
+        team = self._caller_team
+        enterprise = team if team in self._org_installs else self._enterprises.get(team)
         return {"ok": True, "url": "https://test.slack.com/", "team": TEAM_NAME, "user": "growth-bot",
-                "team_id": self._caller_team, "user_id": BOT_USER_ID, "bot_id": BOT_ID, "is_enterprise_install": False}
+                "team_id": team, "user_id": BOT_USER_ID, "bot_id": BOT_ID, "enterprise_id": enterprise,
+                "is_enterprise_install": team in self._org_installs}
+
+    def _sees(self, caller: str, home: str) -> bool:
+        """A token of `caller` sees users of `home`: its own, or its org's (Enterprise Grid users are org-wide)."""
+        org = self._enterprises.get(home)
+        return caller == home or (org is not None and org in (caller, self._enterprises.get(caller)))
+
+    def _oauth_v2_access(self, args: dict) -> dict:
+        if args.get("grant_type") == "refresh_token":
+            team = self._refresh.pop(str(args.get("refresh_token")), None)
+            if team is None:
+                raise _ApiError("invalid_refresh_token")
+        else:
+            team = self._codes.pop(str(args.get("code")), None)
+            if team is None:
+                raise _ApiError("invalid_code")
+        # The client's credentials come as HTTP Basic auth (slack_sdk) or as form fields.
+        if args.get("_basic") not in (None, f"{self.client_id}:{self.client_secret}") or (
+                args.get("client_id") and args.get("client_id") != self.client_id):
+            raise _ApiError("invalid_client_id")
+        self._revoked.discard(team)
+        self._token_seq += 1
+        token = f"xoxb-{team}-{self._token_seq}"
+        self._token_teams[token] = team
+        org = team in self._org_installs
+        enterprise = team if org else self._enterprises.get(team)
+        out = {"ok": True, "app_id": APP_ID, "access_token": token, "token_type": "bot",
+               "scope": "chat:write,commands,users:read", "bot_user_id": BOT_USER_ID,
+               "team": None if org else {"id": team, "name": f"Workspace {team}"},
+               "enterprise": {"id": enterprise, "name": f"Org {enterprise}"} if enterprise else None,
+               "is_enterprise_install": org, "authed_user": {"id": "UINSTALLER"}}
+        if self._rotation:
+            refresh = f"xoxe-{team}-{self._token_seq}"
+            self._refresh[refresh] = team
+            out.update(refresh_token=refresh, expires_in=43200)
+        return out
 
     def _chat_post_message(self, args: dict) -> dict:
         channel = self._channel(args.get("channel"))
@@ -641,7 +728,10 @@ class FakeSlack:
             offset, label = 0, tz
         real_name = p.pop("real_name", f"User {uid}")
         name, email = p.pop("name", uid.lower()), p.pop("email", f"{uid.lower()}@example.com")
-        user = {"id": uid, "team_id": TEAM_ID, "name": name, "deleted": p.pop("deleted", False),
+        home = p.pop("team_id", None)
+        if home is not None and not self._sees(self._caller_team, home):
+            raise _ApiError("user_not_found")  # another workspace's user
+        user = {"id": uid, "team_id": home or TEAM_ID, "name": name, "deleted": p.pop("deleted", False),
                 "real_name": real_name, "tz": tz, "tz_label": p.pop("tz_label", label),
                 "tz_offset": p.pop("tz_offset", offset), "is_bot": p.pop("is_bot", False), "is_admin": False,
                 "is_owner": False, "is_app_user": False, "updated": 1700000000,

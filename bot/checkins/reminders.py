@@ -9,6 +9,7 @@ from bot import metrics
 from bot.checkins.delivery import post_reminder
 from bot.checkins.outcomes import CLAIM_LEASE, outcome_of
 from bot.checkins.plan import plan_for
+from bot.workspace_clients import for_workspace
 from storage.models import CheckIn, Engineer
 from storage.repositories import Answers, CheckIns
 
@@ -20,7 +21,7 @@ def send_reminders(runner, clock, owner: str, pool: Executor, report) -> None:
     """Claim, post and record every reminder owed at `clock()`; `runner` is the DueRunner."""
     now = clock()
     delay = timedelta(hours=runner.settings.reminder_delay_hours)
-    claimed: list[tuple[CheckIn, bool]] = []
+    claimed: list[tuple[CheckIn, bool, str]] = []
     with runner.uow.writing() as session:
         checkins = CheckIns(session)
         # Only this week's can be owed a reminder: older ones are not even looked at, so the
@@ -37,8 +38,9 @@ def send_reminders(runner, clock, owner: str, pool: Executor, report) -> None:
             # A claim that had an owner before was taken over from a sender that died.
             recovering = checkin.reminder_owner is not None
             if checkins.claim_reminder(checkin.id, owner, now, CLAIM_LEASE):
-                claimed.append((checkin, recovering))
-    futures = [(checkin, pool.submit(_remind, runner, checkin, recovering)) for checkin, recovering in claimed]
+                claimed.append((checkin, recovering, engineer.team_id))
+    futures = [(checkin, pool.submit(_remind, runner, checkin, recovering, team_id))
+               for checkin, recovering, team_id in claimed]
     metrics.MESSAGES_CLAIMED.labels(metrics.REMINDER).inc(len(futures))
     outcomes = [(checkin, outcome_of(future)) for checkin, future in futures]
     if not outcomes:
@@ -53,8 +55,9 @@ def send_reminders(runner, clock, owner: str, pool: Executor, report) -> None:
                 metrics.MESSAGES_FAILED.labels(metrics.REMINDER, metrics.failure_reason(outcome)).inc()
 
 
-def _remind(runner, checkin: CheckIn, recovering: bool) -> bool:
-    runner.backoff.wait()
-    post_reminder(runner.client, checkin.channel_id, checkin.message_ts, checkin.id, checkin.week_start,
-                  recovering=recovering)
+def _remind(runner, checkin: CheckIn, recovering: bool, team_id: str) -> bool:
+    with for_workspace(team_id):  # the engineer's own workspace's token and allowance
+        runner.backoff.wait()
+        post_reminder(runner.client, checkin.channel_id, checkin.message_ts, checkin.id, checkin.week_start,
+                      recovering=recovering)
     return True

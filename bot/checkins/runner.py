@@ -43,6 +43,7 @@ from bot.checkins.timezones import refresh_zones, zones_worth_refreshing
 from bot.domain.rotation import pick_questions
 from bot.domain.schedule import Slot, due_this_week
 from bot.settings import Settings
+from bot.workspace_clients import for_workspace
 from storage.models import CheckInStatus, Engineer
 from storage.repositories import CheckIns, Engineers
 from storage.uow import UnitOfWork
@@ -89,6 +90,7 @@ class Job:
     week_start: object
     recovering: bool  # a retried claim: an earlier sender may have posted before dying
     week_ends_at: datetime | None = None  # nothing is posted for the week after this
+    team_id: str | None = None  # the engineer's workspace: its token and allowance (bot.workspace_clients)
     due_at: datetime | None = None  # when it was scheduled; None when sent on request (`/growth now`)
 
 
@@ -247,7 +249,7 @@ class DueRunner:
         framework = self.catalog.framework(pool.source.framework_id)
         return Job(row.id, engineer.id, engineer.user_id, list(row.questions), pool.source.name,
                    framework.name, slot.week_start, recovering=row.attempts > 1, week_ends_at=slot.ends_at,
-                   due_at=None if force else slot.due_at)
+                   due_at=None if force else slot.due_at, team_id=engineer.team_id)
 
     @staticmethod
     def _still_due(engineer: Engineer, plan, slot: Slot, now: datetime) -> bool:
@@ -255,10 +257,11 @@ class DueRunner:
                 and due_this_week(slot, engineer.created_at, engineer.paused_until))
 
     def _deliver(self, job: Job, clock: PassClock) -> Delivery:
-        self.backoff.wait()
-        if job.week_ends_at is not None and clock() >= job.week_ends_at:
-            raise WeekOver(f"the week of {job.week_start} is over")
-        return post_checkin(self.client, job)
+        with for_workspace(job.team_id):
+            self.backoff.wait()
+            if job.week_ends_at is not None and clock() >= job.week_ends_at:
+                raise WeekOver(f"the week of {job.week_start} is over")
+            return post_checkin(self.client, job)
 
     def _record(self, batch: list[tuple[Job, Future]], clock: PassClock, owner: str, report: RunReport) -> None:
         outcomes = [(job, outcome_of(future)) for job, future in batch]

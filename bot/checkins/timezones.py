@@ -12,6 +12,7 @@ from slack_sdk.errors import SlackApiError
 from bot.checkins.plan import plan_for
 from bot.domain.schedule import zone
 from bot.settings import Settings
+from bot.workspace_clients import for_workspace
 from storage.models import Engineer
 from storage.uow import UnitOfWork
 
@@ -63,6 +64,11 @@ def zones_worth_refreshing(engineers: list[Engineer], due: list[int], now: datet
     return [item[3] for item in ranked[:TZ_REFRESHES_PER_PASS]]
 
 
+def _fetch_in_workspace(client: WebClient, engineer: Engineer) -> str | None:
+    with for_workspace(engineer.team_id):  # asked with the engineer's own workspace's token
+        return fetch_tz(client, engineer.user_id)
+
+
 def refresh_zones(uow: UnitOfWork, client: WebClient, engineers: list[Engineer], now: datetime,
                   pool: Executor) -> list[Engineer]:
     """Re-read time zones from Slack, outside any transaction; returns those that changed.
@@ -72,7 +78,7 @@ def refresh_zones(uow: UnitOfWork, client: WebClient, engineers: list[Engineer],
     """
     if not engineers:
         return []
-    fetched = [(engineer, pool.submit(fetch_tz, client, engineer.user_id)) for engineer in engineers]
+    fetched = [(engineer, pool.submit(_fetch_in_workspace, client, engineer)) for engineer in engineers]
     answers: dict[int, str | None] = {}
     for engineer, future in fetched:
         try:

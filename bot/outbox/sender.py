@@ -7,7 +7,8 @@ its id in the message metadata, and records the post. One retry policy for all o
 - 429: the client's rate-limit handler waits `Retry-After` and tries again (nothing was posted);
 - 5xx, timeout, dropped connection: maybe posted, so never re-posted blindly: the message is
   marked `maybe_posted` and the next attempt first looks for it by its metadata;
-- any other Slack error (the user left, the channel is gone): failed for good, kept with its reason.
+- any other Slack error (the user left, the channel is gone): failed for good, kept with its reason;
+- its workspace uninstalled the app: held, unsent (drains skip it), until a reinstall or the purge.
 
 A process that dies mid-send leaves a claim whose lease runs out; the next drain finds the
 message (it may have been posted) the same way.
@@ -28,6 +29,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import metrics
 from bot.outbox.finding import find_posted, maybe_posted, outbox_metadata
+from bot.workspace_clients import WorkspaceGone, for_workspace
 from storage.models import OutboxMessage
 from storage.repositories.outbox import Outbox
 from storage.uow import UnitOfWork
@@ -40,6 +42,8 @@ SEND_LEASE = timedelta(minutes=2)
 RETRY_DELAYS = (timedelta(seconds=20), timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30))
 # Past this many attempts a message that keeps failing is given up on (about a day of tries).
 MAX_ATTEMPTS = 50
+# A message claimed just as its workspace uninstalled is looked at again after this.
+HOLD_UNINSTALLED = timedelta(hours=1)
 SENT, FOUND, RETRY, FAILED, BUSY = "sent", "found", "retry", "failed", "busy"
 
 
@@ -109,11 +113,12 @@ class _Claimed:
     maybe_posted: bool
     attempts: int
     created_at: datetime
+    team_id: str | None = None
 
     @classmethod
     def of(cls, row: OutboxMessage) -> "_Claimed":
         return cls(row.id, row.channel, row.thread_ts, row.text, list(row.blocks or []), row.maybe_posted,
-                   row.attempts, row.created_at)
+                   row.attempts, row.created_at, row.team_id)
 
 
 class OutboxSender:
@@ -126,7 +131,8 @@ class OutboxSender:
 
     @property
     def client(self) -> WebClient:
-        """The client it posts with: no blind retries (see bot.slack_client)."""
+        """The client it posts with: no blind retries (see bot.slack_client); each message goes
+        out with its own workspace's client (bot.workspace_clients)."""
         return self._client
 
     def send(self, message_id: int | None) -> str:
@@ -144,6 +150,10 @@ class OutboxSender:
             claimed = _Claimed.of(row) if row is not None else None
         if claimed is None:
             return BUSY  # sent already, or another sender has it
+        with for_workspace(claimed.team_id):
+            return self._post(claimed)
+
+    def _post(self, claimed: _Claimed) -> str:
         try:
             found = None
             # A claim taken over from a dead sender may have been posted as well.
@@ -158,6 +168,8 @@ class OutboxSender:
             )
         except SlackApiError as exc:
             return self._after_error(claimed, exc)
+        except WorkspaceGone as exc:
+            return self._hold(claimed, str(exc))
         except Exception as exc:  # noqa: BLE001 - a timeout, a dropped connection: maybe posted
             return self._retry(claimed, f"{type(exc).__name__}: {exc}", maybe_posted=True)
         self._finish(claimed, response["channel"], response["ts"])
@@ -199,6 +211,13 @@ class OutboxSender:
         with self._uow.writing() as session:
             Outbox(session).mark_failed(claimed.id, self.owner, error)
         return FAILED
+
+    def _hold(self, claimed: _Claimed, reason: str) -> str:
+        """Nothing was posted and nothing may be: back to pending, not counted as an attempt's failure."""
+        with self._uow.writing() as session:
+            Outbox(session).retry_later(claimed.id, self.owner, reason, self._now() + HOLD_UNINSTALLED,
+                                        claimed.maybe_posted)
+        return RETRY
 
     def _retry(self, claimed: _Claimed, error: str, *, maybe_posted: bool) -> str:
         with self._uow.writing() as session:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from storage.models import OutboxMessage, OutboxStatus
 from storage.repositories._common import insert_or_get, literal_limit, rowcount, update_if
+from storage.workspace_models import Workspace
 
 
 class Outbox:
@@ -43,11 +44,15 @@ class Outbox:
         return self.session.get(OutboxMessage, message_id, populate_existing=True) if taken else None
 
     def due_ids(self, now: datetime, limit: int = 200) -> list[int]:
-        """Messages a drain should try: due pending ones, and claims whose sender died."""
+        """Messages a drain should try: due pending ones, and claims whose sender died; none
+        for a workspace that uninstalled the app (held until a reinstall or the purge)."""
+        gone = select(Workspace.team_id).where(Workspace.team_id == OutboxMessage.team_id,
+                                               Workspace.uninstalled_at.is_not(None))
         return list(self.session.scalars(
             select(OutboxMessage.id)
             .where(or_(and_(OutboxMessage.status == OutboxStatus.PENDING.value, OutboxMessage.next_attempt_at <= now),
-                       and_(OutboxMessage.status == OutboxStatus.SENDING.value, OutboxMessage.lease_until < now)))
+                       and_(OutboxMessage.status == OutboxStatus.SENDING.value, OutboxMessage.lease_until < now)),
+                   ~gone.exists())
             .order_by(OutboxMessage.id)
             .limit(literal_limit())
         , {"limit": limit}))
