@@ -25,6 +25,42 @@ def add_commands(commands) -> None:
     org_import.set_defaults(run=_org_import)
 
 
+def _org_import_into_one_of_several(args, settings) -> int:
+    """Multi-workspace mode: into the workspace named by --team, with its own token, and only by an
+    admin who is a user of that workspace (an admin acts within their own workspace only)."""
+    from slack_sdk.errors import SlackApiError
+
+    from bot.growthlog.org_import import import_relationships
+    from bot.runtime import build_services
+    from bot.workspace_clients import WorkspaceGone
+
+    if not args.team:
+        print("growth-bot: --team T… is required: the app serves several workspaces, so say which one.",
+              file=sys.stderr)
+        return 2
+    try:
+        text = args.file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"growth-bot: cannot read {args.file}: {exc}", file=sys.stderr)
+        return 2
+    services = build_services(settings)
+    try:
+        client = services.clients.for_team(args.team)
+        client.users_info(user=args.admin)
+    except WorkspaceGone:
+        print(f"growth-bot: the app is not installed in {args.team}.", file=sys.stderr)
+        return 2
+    except SlackApiError as exc:
+        print(f"growth-bot: {args.admin} is not a user of {args.team} ({exc.response.get('error')}); an admin "
+              "imports into their own workspace only.", file=sys.stderr)
+        return 2
+    report = import_relationships(services.uow, client, args.team, text)
+    print(report.summary())
+    for error in report.errors:
+        print(f"  {error}", file=sys.stderr)
+    return 1 if report.errors else 0
+
+
 def _instant(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -43,12 +79,15 @@ def _run_due(args) -> int:
 
     settings = load_settings()
     configure_logging(settings.log_level)
-    if not settings.slack_bot_token:
+    if not settings.slack_bot_token and not settings.multi_workspace:
         # Only the bot token: a cron job posts DMs but serves no requests, so it has no use for
         # the signing secret (and should not need it in its environment).
-        raise SettingsError("SLACK_BOT_TOKEN is not set: run-due sends the check-ins through Slack.")
+        raise SettingsError("SLACK_BOT_TOKEN is not set: run-due sends the check-ins through Slack (or set "
+                            "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET to send to every installed workspace).")
     services = build_services(settings)
-    client = make_web_client(settings.slack_bot_token, settings.slack_api_url)
+    # Several workspaces: each call goes with the token of the workspace it is about.
+    client = (services.clients.sender() if settings.multi_workspace
+              else make_web_client(settings.slack_bot_token, settings.slack_api_url))
     report = make_due_runner(services, client).run(args.now or services.now())
     print(report.summary())
     for error in report.errors[:20]:
@@ -79,6 +118,8 @@ def _org_import(args) -> int:
         print(f"growth-bot: {who} one of ADMIN_USER_IDS; only a listed admin may import relationships.",
               file=sys.stderr)
         return 2
+    if settings.multi_workspace:
+        return _org_import_into_one_of_several(args, settings)
     if not settings.slack_bot_token:
         raise SettingsError("SLACK_BOT_TOKEN is not set: the import checks users and sends DMs through Slack.")
     try:

@@ -22,7 +22,7 @@ def _purge(args) -> int:
     from bot.settings import load_settings
     from bot.workspace_lifecycle import purge
 
-    if not re.fullmatch(r"[TE][A-Z0-9]{2,}", args.team):
+    if not re.fullmatch(r"[TE][A-Z0-9]+", args.team):
         print(f"growth-bot: {args.team!r} is not a workspace id: it starts with T (E for an org), "
               "e.g. T0123ABCD", file=sys.stderr)
         return 2
