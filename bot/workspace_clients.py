@@ -122,18 +122,33 @@ class InstalledWorkspaces:
         bot = SQLAlchemyInstallationStore.build_bot_entity(row)
         until = now + CACHE_SECONDS
         if bot.bot_refresh_token is not None:
-            refreshed = self._rotator.perform_bot_token_rotation(bot=bot, minutes_before_expiration=ROTATE_MINUTES_BEFORE)
-            if refreshed is not None:
-                self._store.save_bot(refreshed)
-                bot = refreshed
-            # Never reuse a rotating token past the point where it must be rotated.
+            bot = self._rotated(bot)
+            # Never reuse a rotating token past its expiry (a fresh one lives hours).
             if bot.bot_token_expires_at is not None:
-                left = bot.bot_token_expires_at - time.time() - ROTATE_MINUTES_BEFORE * 60
-                until = now + max(0.0, min(CACHE_SECONDS, left))
+                until = now + max(0.0, min(CACHE_SECONDS, bot.bot_token_expires_at - time.time() - 60))
         client = PacedWebClient(token=bot.bot_token, base_url=self._base_url, timeout=15, retry_handlers=[],
                                 pacer=self._pacer)
         client._team = team_id  # paced under the workspace sent to, not auth.test's answer for an org token
         return client, until
+
+
+    def _rotated(self, bot):
+        """The bot with a token good for a while yet: rotated the way Bolt's authorize does it
+        (the whole installation, so that Bolt and this find the same refresh token next time)."""
+        installation = self._store.find_installation(enterprise_id=bot.enterprise_id, team_id=bot.team_id,
+                                                     is_enterprise_install=bot.is_enterprise_install)
+        if installation is not None and installation.bot_refresh_token is not None:
+            refreshed = self._rotator.perform_token_rotation(installation=installation,
+                                                             minutes_before_expiration=ROTATE_MINUTES_BEFORE)
+            if refreshed is None:
+                return installation.to_bot()
+            self._store.save(refreshed)
+            return refreshed.to_bot()
+        refreshed_bot = self._rotator.perform_bot_token_rotation(bot=bot, minutes_before_expiration=ROTATE_MINUTES_BEFORE)
+        if refreshed_bot is None:
+            return bot
+        self._store.save_bot(refreshed_bot)
+        return refreshed_bot
 
 
 class RoutedClient(WebClient):

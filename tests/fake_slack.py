@@ -145,6 +145,7 @@ class FakeSlack:
         client_id: str = "1111.2222",
         client_secret: str = "fake-client-secret",
         token_rotation: bool = False,
+        token_lifetime: int = 43200,
     ):
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
@@ -157,6 +158,7 @@ class FakeSlack:
         self._buckets: dict[tuple[str, str], list[float]] = {}  # (team, method) -> [tokens, at]
         self._token_teams = dict(token_teams or {})
         self.client_id, self.client_secret, self._rotation = client_id, client_secret, token_rotation
+        self._lifetime = token_lifetime  # seconds a rotating token lives (Slack: 12 hours)
         self._codes: dict[str, str] = {}  # OAuth code -> team (or enterprise, for an org-wide install)
         self._enterprises: dict[str, str | None] = {}  # team -> its Enterprise Grid org
         self._org_installs: set[str] = set()  # enterprises installed org-wide
@@ -592,7 +594,7 @@ class FakeSlack:
         if self._rotation:
             refresh = f"xoxe-{team}-{self._token_seq}"
             self._refresh[refresh] = team
-            out.update(refresh_token=refresh, expires_in=43200)
+            out.update(refresh_token=refresh, expires_in=self._lifetime)
         return out
 
     def _chat_post_message(self, args: dict) -> dict:

@@ -8,6 +8,8 @@ from datetime import timedelta
 
 from slack_sdk.errors import SlackApiError
 
+from bot.workspace_clients import WorkspaceGone
+
 logger = logging.getLogger(__name__)
 
 # How long a claim is ours; another sender may take it over after that (a crashed process).
@@ -26,6 +28,9 @@ def outcome_of(future: Future):
         return exc
     except SlackApiError as exc:
         return f"slack error: {exc.response.get('error')}"
+    except WorkspaceGone as exc:
+        # Expected after an uninstall (nothing was sent): a reason, not a traceback every tick.
+        return f"not sent: {exc}"
     except Exception as exc:  # noqa: BLE001 - any failure is retried on a later tick, with its reason kept
         logger.exception("Sending failed")
         return f"{type(exc).__name__}: {exc}"
