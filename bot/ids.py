@@ -45,6 +45,7 @@ FORGET_CANCEL = "growth_forget_cancel"       # button: keep everything
 LOG_OLDER = "growth_log_older"               # paging buttons; the value carries owner, filters and page
 LOG_NEWER = "growth_log_newer"
 LOG_PRIVACY = "growth_log_privacy"           # prefix: "growth_log_privacy:<answer id>", the owner's toggle
+LOG_DELETE = "growth_log_delete"             # prefix: "growth_log_delete:<answer id>", the owner's Delete button
 
 # Self-assessment (/growth assess, /growth profile)
 ASSESS_MODAL = "growth_assess_modal"         # callback_id of the capability-matrix form

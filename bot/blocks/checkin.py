@@ -30,7 +30,8 @@ def checkin_heading(stage_name: str, framework_name: str, week_start: date) -> s
 
 
 def build_checkin_message(checkin_id: int, questions: list[dict], stage_name: str, framework_name: str,
-                          week_start: date) -> list[Block]:
+                          week_start: date, reads_line: str | None = None) -> list[Block]:
+    """The weekly DM; `reads_line` (bot.blocks.reads.weekly_line) says who read the log that week."""
     numbered = "\n".join(f"{i}. {escape(q['text'])}" for i, q in enumerate(questions, 1))
     return [
         header("Your weekly reflection"),
@@ -39,6 +40,7 @@ def build_checkin_message(checkin_id: int, questions: list[dict], stage_name: st
         ActionsBlock(elements=[button("Answer", ids.CHECKIN_ANSWER, str(checkin_id), primary=True)]),
         context(f"Press *Answer*, or reply in this thread. {PRIVACY_NOTE} "
                 "`/growth pause` to take a break, `/growth help` for settings."),
+        *([context(f"{reads_line} (`/growth reads weekly off` to leave this out)")] if reads_line else []),
     ]
 
 

@@ -17,7 +17,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot import ids
-from bot.blocks.content import header, markdown_sections
+from bot.blocks.content import context, header, markdown_sections
 from bot.blocks.ladder import button
 from bot.blocks.text import escape
 from bot.domain.clock import WEEKDAYS, format_clock
@@ -33,7 +33,9 @@ COMMANDS_HELP = (
     "• `/growth log [since 2026-09-01 | last 5]` — your reflections; `/growth export [md|csv]` as a file\n"
     "• `/growth manager @someone` — who may read your log (`/growth manager none` to remove)\n"
     "• `/growth assess` — place yourself on the capability matrix; `/growth profile` charts it\n"
-    "• `/growth forget-me` — delete everything I store about you\n"
+    "• `/growth reads` — who read your log, when and how much; `/growth reads weekly on|off` — the line "
+    "about it in your check-in DM\n"
+    "• `/growth forget-me` — delete everything I store about you (or *Delete* one answer in `/growth log`)\n"
     "*For managers*\n"
     "• `/growth log @report`, `/growth prep @report` — their log and a 1:1 prep digest\n"
     "• `/growth 1on1 @report thu 10:00` — get the digest by DM before every 1:1\n"
@@ -47,13 +49,24 @@ COMMANDS_HELP = (
 )
 
 
-def build_status(lines: list[str], set_up: bool) -> list[Block]:
-    """`/growth` and `/growth help`: what the bot does, the engineer's settings, what to type."""
+def retention_text(months: int | None) -> str:
+    """The org's ANSWER_RETENTION_MONTHS, said to the people whose answers it deletes."""
+    if months is None:
+        return "Answers are kept until you delete them."
+    return (f"Answers are kept for {months} month{'s' if months != 1 else ''}, then deleted with their edits "
+            "(self-assessments too).")
+
+
+def build_status(lines: list[str], set_up: bool, retention_months: int | None = None) -> list[Block]:
+    """`/growth` and `/growth help`: what the bot does, the engineer's settings, what to type,
+    and how long the org keeps answers."""
     intro = ("Every week, at the time you choose, I send you a few reflection questions for your stage. "
              "Your answers go to your *growth log*: yours, readable by the manager you name, exportable, deletable.")
     blocks: list[Block] = [header("Growth check-ins"), *markdown_sections(intro)]
     blocks.extend(markdown_sections("\n".join(lines)))
     blocks.extend(markdown_sections(COMMANDS_HELP))
+    blocks.append(context(f"{retention_text(retention_months)} Every read of your log by someone else is "
+                          "listed in `/growth reads`."))
     actions = [button("Set up" if not set_up else "Change settings", ids.OPEN_SETUP, "setup", primary=not set_up)]
     if set_up:
         actions.append(button("Send this week's check-in now", ids.CHECKIN_NOW, "now"))

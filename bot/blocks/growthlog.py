@@ -9,18 +9,20 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 
-from slack_sdk.models.blocks import ActionsBlock, Block, DividerBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import (ActionsBlock, Block, ButtonElement, ConfirmObject, DividerBlock, MarkdownTextObject,
+                                     PlainTextObject, SectionBlock)
 
 from bot import ids
 from bot.blocks.content import context, markdown_sections, section_text
 from bot.blocks.ladder import Message, button, paginate
 from bot.growthlog.export import week_title
-from bot.blocks.text import escape, split_text
+from bot.blocks.text import escape, shorten, split_text
 from bot.domain.numbers import strict_int
 from storage.repositories.growth_log import Entry, LoggedCheckin
 from bot.growthlog.log_view import LogQuery, LogView
 from bot.growthlog.mentions import mention
 from bot.growthlog.prep import FIRST_PREP_WINDOW, PrepDigest
+from bot.growthlog.reads import READS_NOTICE
 
 PRIVATE_MARK = "🔒 _private_"
 
@@ -57,6 +59,8 @@ def build_log_messages(view: LogView) -> list[Message]:
         if view.own:
             notes.append(f"{PRIVATE_MARK} answers are shown to you only")
         body.append(context(" · ".join(notes)))
+    if view.reads_notice:
+        body.append(context(READS_NOTICE))
     if not view.page.checkins:
         body.extend(markdown_sections(_empty_text(view)))
     for checkin in view.page.checkins:
@@ -107,7 +111,32 @@ def entry_blocks(entry: Entry, own: bool, query: LogQuery | None) -> list[Block]
     blocks = [SectionBlock(text=MarkdownTextObject(text=chunk)) for chunk in chunks]
     if own and query is not None:
         blocks[0] = SectionBlock(text=MarkdownTextObject(text=chunks[0]), accessory=privacy_button(entry, query))
+        blocks.append(ActionsBlock(elements=[delete_button(entry, query)]))
     return blocks
+
+
+def delete_button(entry: Entry, query: LogQuery) -> ButtonElement:
+    """The owner's Delete, behind Slack's own confirm dialog; the value names the answer and the
+    page to show again (the handler checks the clicker owns the answer, whatever it names)."""
+    value = json.dumps({"a": entry.answer_id, "q": query.to_value()}, separators=(",", ":"))
+    return ButtonElement(
+        text="Delete", action_id=f"{ids.LOG_DELETE}:{entry.answer_id}", value=value, style="danger",
+        confirm=ConfirmObject(title="Delete this answer?",
+                              text=PlainTextObject(text=f"Your answer to “{shorten(' '.join(entry.question.split()), 150)}” "
+                                                        "and its earlier versions are deleted for good, for your "
+                                                        "manager too."),
+                              confirm="Delete", deny="Keep it", style="danger"))
+
+
+def parse_delete_value(value: str | None) -> tuple[int, LogQuery] | None:
+    """(answer id, the page to show again) from a Delete button's value; None if not ours."""
+    try:
+        data = json.loads(value or "")
+        answer_id = strict_int(data["a"], 1)
+    except (TypeError, KeyError, ValueError, RecursionError):
+        return None
+    query = LogQuery.from_value(data.get("q"))
+    return (answer_id, query) if answer_id is not None and query is not None else None
 
 
 def privacy_button(entry: Entry, query: LogQuery):
@@ -160,6 +189,8 @@ def build_prep_messages(digest: PrepDigest, automatic: bool = False) -> list[Mes
         intro += f"\n{escape(digest.level_name)}"
     body: list[Block] = [*markdown_sections(intro),
                          context(("Before your 1:1: what" if automatic else "What") + f" {who} shared {period}.")]
+    if digest.reads_notice:
+        body.append(context(READS_NOTICE))
 
     body.append(DividerBlock())
     body.extend(markdown_sections("*What they wrote*"))

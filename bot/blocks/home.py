@@ -16,6 +16,7 @@ from slack_sdk.models.views import View
 from bot import ids
 from bot.blocks.content import context, header, markdown_sections
 from bot.blocks.ladder import button
+from bot.blocks.reads import latest_read_line
 from bot.blocks.text import escape
 from bot.domain.schedule import describe_local
 from bot.growthlog.export import PRIVATE_MARK, week_label, week_title
@@ -65,6 +66,8 @@ def _overview(me: Me, tz: ZoneInfo, now: datetime) -> list[Block]:
     lines.append(f"*Streak:* {streak_text(me.streak)}")
     lines.append(f"*Manager:* <@{me.manager_user_id}> can read your log, never your private answers"
                  if me.manager_user_id else "*Manager:* none named (`/growth manager @someone`)")
+    if me.latest_read is not None:
+        lines.append(latest_read_line(me.latest_read, tz))
     actions = []
     if me.open_checkin is not None:
         label = "Edit this week's answers" if me.open_checkin.answered else "Answer this week's check-in"

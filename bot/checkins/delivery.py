@@ -31,7 +31,7 @@ def post_checkin(client: WebClient, job) -> Delivery:
             channel=job.user_id,  # a user id posts to the app's DM with them, no conversations.open
             text=checkin_fallback_text(job.questions),
             blocks=build_checkin_message(job.checkin_id, job.questions, job.stage_name, job.framework_name,
-                                         job.week_start),
+                                         job.week_start, job.reads_line),
             metadata={"event_type": ids.CHECKIN_METADATA_EVENT,
                       "event_payload": {"checkin_id": job.checkin_id}},
             unfurl_links=False,

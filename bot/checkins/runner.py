@@ -26,13 +26,14 @@ import time
 import uuid
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Callable
 
 from slack_sdk import WebClient
 
 from bot import metrics
+from bot.blocks.reads import weekly_line
 from bot.catalog.model import Catalog
 from bot.checkins.delivery import Delivery, post_checkin
 from bot.checkins.pacing import SharedBackoff
@@ -46,11 +47,13 @@ from bot.settings import Settings
 from bot.workspace_clients import for_workspace
 from storage.models import CheckInStatus, Engineer
 from storage.repositories import CheckIns, Engineers
+from storage.repositories.log_reads import LogReads
 from storage.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
 
 CHUNK = 50
+READS_WEEK = timedelta(days=7)  # the check-in DM's line counts the reads since last week's
 # A send Slack refused for a reason that will not go away by itself (the user left, DMs with
 # the app are off) is given up after this many attempts; anything else (Slack down, timeouts)
 # is retried every tick until the week is over, so an outage never drops a check-in.
@@ -92,6 +95,7 @@ class Job:
     week_ends_at: datetime | None = None  # nothing is posted for the week after this
     team_id: str | None = None  # the engineer's workspace: its token and allowance (bot.workspace_clients)
     due_at: datetime | None = None  # when it was scheduled; None when sent on request (`/growth now`)
+    reads_line: str | None = None  # "Your manager read 3 entries of your log this week" (bot.growthlog.reads)
 
 
 class PassClock:
@@ -104,6 +108,15 @@ class PassClock:
 
     def __call__(self) -> datetime:
         return self.start + timedelta(seconds=max(0.0, self._monotonic() - self._origin))
+
+
+def with_reads_lines(session, jobs: list[Job], engineers: dict[int, Engineer], now: datetime) -> list[Job]:
+    """The jobs, each with the week's line about reads of the engineer's log by others, where
+    they keep it on and there were any (one grouped query for the chunk)."""
+    wanted = [job.engineer_id for job in jobs if engineers[job.engineer_id].reads_weekly_line]
+    totals = LogReads(session).totals_since(wanted, now - READS_WEEK)
+    return [replace(job, reads_line=weekly_line(totals[job.engineer_id], engineers[job.engineer_id].manager_user_id))
+            if job.engineer_id in totals else job for job in jobs]
 
 
 def is_permanent(error: str | None) -> bool:
@@ -214,10 +227,12 @@ class DueRunner:
         now = clock()
         with self.uow.writing() as session, session.no_autoflush:
             checkins = CheckIns(session)
-            for engineer in Engineers(session).by_ids(engineer_ids):
+            engineers = Engineers(session).by_ids(engineer_ids)
+            for engineer in engineers:
                 job = self._claim_one(checkins, engineer, now, owner, report, force or engineer.id in forced)
                 if job is not None:
                     jobs.append(job)
+            jobs = with_reads_lines(session, jobs, {e.id: e for e in engineers}, now)
             # The chosen questions and rotation offsets go in one flush for the chunk (batched
             # UPDATEs) rather than one autoflush before every claim; each claim touches only its
             # own engineer's rows, so nothing read in between depends on them.

@@ -98,7 +98,7 @@ class Enrolment:
             lines.append(f"*Next check-in:* {describe_local(upcoming, plan.tz)}" if upcoming else
                          "*Next check-in:* after you `/growth resume`")
         lines.append(f"*Manager:* <@{manager}>" if manager else "*Manager:* none named (`/growth manager @someone`)")
-        return build_status(lines, set_up=level is not None)
+        return build_status(lines, set_up=level is not None, retention_months=settings.answer_retention_months)
 
     def setup_view(self, who: Who):
         """The setup form from what is stored: one quick read and no Slack call, because the

@@ -12,7 +12,7 @@ functions at the bottom read and write through the repositories; their caller ow
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -22,6 +22,7 @@ from bot.blocks.text import escape
 from bot.catalog.model import Capability, Catalog, Level, Matrix, MatrixStage
 from bot.domain.schedule import zone
 from bot.growthlog.access import Reader, can_read
+from bot.growthlog.reads import PROFILE, record_read
 from bot.domain.dedupe import view_submission_key
 from storage.repositories import Assessments, Engineers, ProcessedEvents
 
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from storage.models import Engineer
+    from storage.uow import UnitOfWork
 
 FRAMEWORK_ID = "engineering-levels"
 PROFILE_DEPTH = 4          # assessments drawn in the chart, newest last
@@ -473,6 +475,23 @@ class Profile:
 class ProfileRead:
     refused: bool
     profile: Profile | None = None        # None (not refused): no assessment yet
+    reads_notice: bool = False            # someone else's first read: tell them reads are visible
+
+
+def read_profile_recorded(uow: "UnitOfWork", catalog: Catalog, reader: Reader, user_id: str,
+                          now: datetime) -> ProfileRead:
+    """`read_profile` in a unit of work of its own; someone else's profile shown is recorded as a
+    read of that engineer's log in the same one (bot.growthlog.reads)."""
+    if user_id == reader.user_id:
+        with uow.reading() as session:
+            return read_profile(session, catalog, reader, user_id)
+    with uow.writing() as session:
+        found = read_profile(session, catalog, reader, user_id)
+        if found.profile is None:
+            return found
+        engineer = Engineers(session).get(reader.team_id, user_id)
+        told = record_read(session, reader, engineer.id, user_id, PROFILE, len(found.profile.snapshots), now)
+        return replace(found, reads_notice=told)
 
 
 def read_profile(session: "Session", catalog: Catalog, reader: Reader, user_id: str) -> ProfileRead:

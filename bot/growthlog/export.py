@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from storage.repositories.growth_log import Entry, LoggedCheckin
+from storage.repositories.log_reads import ReadRecord
 from bot.growthlog.mentions import split_mention
+from bot.growthlog.reads import what_was_read
 
 FORMATS = {"md": "md", "markdown": "md", "csv": "csv"}
 DEFAULT_FORMAT = "md"
@@ -69,11 +71,13 @@ def date_range(checkins: list[LoggedCheckin]) -> str:
     return f"weeks of {week_label(weeks[0])} to {week_label(weeks[-1])}"
 
 
-def to_markdown(name: str, checkins: list[LoggedCheckin], *, own: bool, exported_on: date) -> str:
+def to_markdown(name: str, checkins: list[LoggedCheckin], *, own: bool, exported_on: date,
+                reads: tuple[ReadRecord, ...] = (), reader_names: dict[str, str] | None = None) -> str:
     """The log as a Markdown document, newest week first; answers are quoted whole, never cut.
 
     `own` says the reader is the engineer: private answers (if any are in `checkins`) are marked,
-    and the preamble explains who else can see what.
+    and the preamble explains who else can see what. `reads` (the engineer's own export only)
+    adds a last section: who read their log, when (UTC), and how much.
     """
     count = len(checkins)
     span = date_range(checkins)
@@ -93,6 +97,11 @@ def to_markdown(name: str, checkins: list[LoggedCheckin], *, own: bool, exported
         lines += [f"## {week_title(checkin.kind, week_label(checkin.week_start))}", ""]
         for entry in checkin.entries:
             lines += _markdown_entry(entry, own)
+    if reads:
+        names = reader_names or {}
+        lines += ["## Who read your log", ""]
+        lines += [f"- {read.read_at:%Y-%m-%d %H:%M} UTC: {names.get(read.reader_user_id, read.reader_user_id)} "
+                  f"{what_was_read(read.what, read.entries)}" for read in reads]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
@@ -112,10 +121,12 @@ def _one_line(text: str) -> str:
     return " ".join((text or "").split())
 
 
-def to_csv(checkins: list[LoggedCheckin]) -> str:
+def to_csv(checkins: list[LoggedCheckin], reads: tuple[ReadRecord, ...] = ()) -> str:
     """One row per answer under `CSV_HEADER`, quoted by the csv module (commas, quotes, newlines survive).
 
     A question or answer that a spreadsheet would run as a formula gets a leading apostrophe.
+    `reads` (the engineer's own export) follow as rows of kind "read", in the same columns, so
+    the file stays one table: the reader's Slack id as question, what they read as answer.
     """
     out = io.StringIO()
     writer = csv.writer(out)
@@ -133,6 +144,10 @@ def to_csv(checkins: list[LoggedCheckin]) -> str:
                 "true" if entry.edited else "false",
                 "team reflection" if checkin.kind == "lead" else "check-in",
             ])
+    for read in reads:
+        writer.writerow([read.read_at.date().isoformat(), "", _cell(read.reader_user_id),
+                         _cell(what_was_read(read.what, read.entries)), read.what, "false",
+                         read.read_at.isoformat(timespec="seconds"), "false", "read"])
     return out.getvalue()
 
 

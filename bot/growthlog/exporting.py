@@ -15,7 +15,9 @@ from slack_sdk.errors import SlackApiError
 
 from bot.growthlog import export
 from bot.growthlog.access import REFUSAL, Reader, can_read, sees_private
+from bot.growthlog.reads import EXPORT, READS_NOTICE, record_read
 from storage.repositories.growth_log import LoggedCheckin, read_all
+from storage.repositories.log_reads import LogReads, ReadRecord
 from bot.services import Services
 from storage.repositories import Engineers
 
@@ -25,6 +27,15 @@ EMPTY_OWN = ("Your growth log is empty so far, so there is no file to send. Your
              "check-ins go there: `/growth setup` to start, or `/growth now` for this week's questions.")
 EMPTY_OTHER = "<@{user}>'s growth log has nothing you can read yet, so there is no file to send."
 UPLOAD_FAILED = "I couldn't upload the file just now (Slack said `{error}`). Please try again in a minute."
+MAX_NAMED_READERS = 10   # users.info calls for the reads section; the rest keep their Slack id
+
+
+@dataclass(frozen=True)
+class Readable:
+    checkins: list[LoggedCheckin]
+    refused: bool = False
+    reads: tuple[ReadRecord, ...] = ()   # the engineer's own export: who read their log
+    reads_notice: bool = False           # someone else's: their first read, tell them it is visible
 
 
 @dataclass(frozen=True)
@@ -53,15 +64,19 @@ class Exporter:
         """Upload `owner_user_id`'s log (default: the requester's) to the requester's DM, if they may read it."""
         owner_user_id = owner_user_id or requester
         own = owner_user_id == requester
-        checkins, refused = self._readable_log(Reader(team_id, requester), team_id, owner_user_id)
-        if refused:
+        readable = self._readable_log(Reader(team_id, requester), team_id, owner_user_id)
+        checkins = readable.checkins
+        if readable.refused:
             return ExportResult(REFUSAL)
         if not checkins:
             return ExportResult(EMPTY_OWN if own else EMPTY_OTHER.format(user=owner_user_id))
         today = self.services.now().date()
         name = display_name(self.client, owner_user_id)
-        content = (export.to_markdown(name, checkins, own=own, exported_on=today) if fmt == "md"
-                   else export.to_csv(checkins))
+        names = {reader: display_name(self.client, reader)
+                 for reader in list(dict.fromkeys(r.reader_user_id for r in readable.reads))[:MAX_NAMED_READERS]}
+        content = (export.to_markdown(name, checkins, own=own, exported_on=today, reads=readable.reads,
+                                      reader_names={k: v for k, v in names.items() if not v.startswith("<@")})
+                   if fmt == "md" else export.to_csv(checkins, readable.reads))
         file_name = export.filename(name, fmt, today)
         count = f"{len(checkins)} check-in{'s' if len(checkins) != 1 else ''}, {export.date_range(checkins)}"
         whose = "Your growth log" if own else f"<@{owner_user_id}>'s growth log (without private answers)"
@@ -73,14 +88,26 @@ class Exporter:
             logger.exception("uploading an export for %s failed", requester)
             return ExportResult(UPLOAD_FAILED.format(error=exc.response.get("error")))
         where = "in our DM" if own else "in your DM with me"
-        return ExportResult(f"{whose} is {where}: `{file_name}` ({count}).", uploaded=True)
+        told = f"\n{READS_NOTICE}" if readable.reads_notice else ""
+        return ExportResult(f"{whose} is {where}: `{file_name}` ({count}).{told}", uploaded=True)
 
-    def _readable_log(self, reader: Reader, team_id: str, owner_user_id: str) -> tuple[list[LoggedCheckin], bool]:
-        """(check-ins the reader may see, refused). One's own missing log is empty, not refused."""
-        with self.services.uow.reading() as session:
+    def _readable_log(self, reader: Reader, team_id: str, owner_user_id: str) -> Readable:
+        """The check-ins the reader may see; one's own missing log is empty, not refused.
+
+        Someone else's export is recorded as a read in the unit of work that decided it (so
+        a write): recorded even if the upload then fails, as the log has left the database."""
+        own = owner_user_id == reader.user_id
+        with (self.services.uow.reading() if own else self.services.uow.writing()) as session:
             owner = Engineers(session).get(team_id, owner_user_id)
-            if owner is None and owner_user_id == reader.user_id:
-                return [], False
+            if owner is None and own:
+                return Readable([])
             if not can_read(reader, owner):
-                return [], True
-            return read_all(session, owner.id, include_private=sees_private(reader, owner)), False
+                return Readable([], refused=True)
+            checkins = read_all(session, owner.id, include_private=sees_private(reader, owner))
+            if own:
+                return Readable(checkins, reads=tuple(LogReads(session).all_for(owner.id)))
+            if not checkins:
+                return Readable([])  # nothing left the database: no file, no read
+            entries = sum(len(c.entries) for c in checkins)
+            told = record_read(session, reader, owner.id, owner_user_id, EXPORT, entries, self.services.now())
+            return Readable(checkins, reads_notice=told)

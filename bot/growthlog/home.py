@@ -24,6 +24,7 @@ from bot.services import Services
 from storage.models import CheckInStatus
 from storage.repositories import Answers, CheckIns, Engineers
 from storage.repositories.growth_log import LoggedCheckin, read_log
+from storage.repositories.log_reads import LogReads, ReadRecord
 
 RECENT_CHECKINS = 3
 _STREAK_PAGE = 12
@@ -60,6 +61,7 @@ class Me:
     open_checkin: OpenCheckin | None
     recent: tuple[LoggedCheckin, ...]
     manager_user_id: str | None
+    latest_read: ReadRecord | None = None   # the last read of their log by someone else
 
     @property
     def is_new(self) -> bool:
@@ -118,6 +120,7 @@ def gather_home(services: Services, team_id: str, user_id: str) -> HomeData:
             open_checkin=open_checkin,
             recent=recent,
             manager_user_id=engineer.manager_user_id,
+            latest_read=next(iter(LogReads(session).latest(engineer.id, 1)), None),
         )
         return HomeData(user_id, plan.tz, me, lines, team)
 

@@ -17,6 +17,7 @@ from bot.domain.numbers import strict_int
 from bot.domain.schedule import zone
 from bot.growthlog.access import Reader, can_read, can_read_where
 from bot.growthlog.mentions import split_mention
+from bot.growthlog.reads import LOG, record_read, recording_reads
 from storage.repositories import Answers, Engineers
 from storage.repositories.growth_log import PAGE_SIZE, LogPage, Person, people, read_log_as_reader
 from storage.uow import UnitOfWork
@@ -131,13 +132,17 @@ class LogView:
     own: bool
     page: LogPage
     query: LogQuery  # with the owner filled in: what the paging buttons carry
+    reads_notice: bool = False  # the reader's first read of anyone's log: tell them it is visible
 
 
-def read_log_view(uow: UnitOfWork, reader: Reader, query: LogQuery, page_size: int = PAGE_SIZE) -> LogView | None:
+def read_log_view(uow: UnitOfWork, reader: Reader, query: LogQuery, page_size: int = PAGE_SIZE,
+                  now: datetime | None = None) -> LogView | None:
     """The page the query asks for, or None when the reader may not read that log (say REFUSAL).
 
-    It reads in `uow.reading()` (a read-only session, storage.db.make_session_factory(readonly=True)):
-    this runs before the ack, so it must never wait for SQLite's write lock. Private answers
+    One's own log is read in `uow.reading()` (a read-only session): this runs before the ack,
+    so it must never wait for SQLite's write lock. Anyone else's is read in an urgent
+    `uow.writing()`, which also records the read (bot.growthlog.reads) at `now`: the page is
+    shown only if its record commits with it. Private answers
     are included only for the engineer themself. One statement when the page has entries: the
     access rule is part of the page's query (`can_read_where`). An empty page is then explained
     by `can_read` on the people involved, as is a `since`, which needs the reader's time zone
@@ -145,26 +150,40 @@ def read_log_view(uow: UnitOfWork, reader: Reader, query: LogQuery, page_size: i
     """
     owner_id = query.owner_user_id or reader.user_id
     query = query.for_owner(owner_id)
+    if owner_id != reader.user_id:
+        with recording_reads(), uow.writing(urgent=True) as session:
+            view = _read_page_view(session, reader, query, page_size)
+            if view is not None:
+                owner = people(session, reader.team_id, owner_id)[owner_id]
+                entries = sum(len(checkin.entries) for checkin in view.page.checkins)
+                told = record_read(session, reader, owner.id, owner_id, LOG, entries, now or datetime.now(timezone.utc))
+                view = replace(view, reads_notice=told)
+            return view
     with uow.reading() as session:
-        found: dict[str, Person] = {}
-        since = None
-        if query.since:
-            found = people(session, reader.team_id, owner_id, reader.user_id)
-            me = found.get(reader.user_id)
-            since = _start_of_day(query.since, me.tz if me else None)
-        # Private answers for the engineer only (`sees_private`): the page is the owner's, in
-        # the reader's workspace, so that is the reader reading their own.
-        page = read_log_as_reader(session, reader.team_id, reader.user_id, owner_id, can_read_where,
-                                  include_private=owner_id == reader.user_id, since=since, last=query.last,
-                                  page=query.page, page_size=page_size)
-        if not page.checkins:
-            found = found or people(session, reader.team_id, owner_id)
-            owner = found.get(owner_id)
-            if owner is None and owner_id == reader.user_id:
-                return LogView(owner_id, True, LogPage((), query.page, False), query)
-            if not can_read(reader, owner):
-                return None
-        return LogView(owner_id, owner_id == reader.user_id, page, query)
+        return _read_page_view(session, reader, query, page_size)
+
+
+def _read_page_view(session, reader: Reader, query: LogQuery, page_size: int) -> LogView | None:
+    owner_id = query.owner_user_id or reader.user_id
+    found: dict[str, Person] = {}
+    since = None
+    if query.since:
+        found = people(session, reader.team_id, owner_id, reader.user_id)
+        me = found.get(reader.user_id)
+        since = _start_of_day(query.since, me.tz if me else None)
+    # Private answers for the engineer only (`sees_private`): the page is the owner's, in
+    # the reader's workspace, so that is the reader reading their own.
+    page = read_log_as_reader(session, reader.team_id, reader.user_id, owner_id, can_read_where,
+                              include_private=owner_id == reader.user_id, since=since, last=query.last,
+                              page=query.page, page_size=page_size)
+    if not page.checkins:
+        found = found or people(session, reader.team_id, owner_id)
+        owner = found.get(owner_id)
+        if owner is None and owner_id == reader.user_id:
+            return LogView(owner_id, True, LogPage((), query.page, False), query)
+        if not can_read(reader, owner):
+            return None
+    return LogView(owner_id, owner_id == reader.user_id, page, query)
 
 
 def _start_of_day(day: date, tz_name: str | None) -> datetime:
@@ -177,6 +196,14 @@ def _start_of_day(day: date, tz_name: str | None) -> datetime:
         # means "from the beginning", not a 500.
         return datetime.min.replace(tzinfo=timezone.utc)
     return start
+
+
+def delete_own_answer(uow: UnitOfWork, reader: Reader, answer_id: int) -> bool:
+    """Delete one of the reader's own answers, with its revisions; False (nothing deleted) if it
+    isn't theirs. The owner is the clicker's own identity, never anything the button says."""
+    with uow.writing() as session:
+        engineer = Engineers(session).get(reader.team_id, reader.user_id)
+        return engineer is not None and Answers(session).delete_own(answer_id, engineer.id)
 
 
 def set_answer_privacy(uow: UnitOfWork, reader: Reader, answer_id: int, private: bool) -> bool:

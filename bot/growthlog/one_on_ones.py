@@ -23,7 +23,7 @@ from bot.domain.schedule import describe_local, local_week_start, slot_for_week,
 from bot.growth.enrolment import Enrolment, Who
 from bot.growthlog.access import REFUSAL, Reader
 from bot.growthlog.mentions import mention, split_mention
-from bot.growthlog.prep import build_digest, can_prep
+from bot.growthlog.prep import build_digest, can_prep, record_digest_read
 from bot.outbox.messages import PrepDigestReady
 from bot.outbox.sender import FOUND, SENT, queue_message
 from bot.services import Services
@@ -219,6 +219,8 @@ def _send(services: Services, client: WebClient, due: _Due, now: datetime, owner
             # The report no longer names this manager: the pair is gone, and so is its row.
             OneOnOnes(session).remove_for_pair(due.team_id, due.manager, due.report)
             return False
+        # Queued is read: the digest is the manager's from here on, so its record commits with it.
+        digest = record_digest_read(session, reader, digest, now)
         parts = queue_message(session, f"prep:{due.id}:{due.meeting.isoformat()}", PrepDigestReady(digest),
                               channel=due.manager, now=now, team_id=due.team_id)
         OneOnOnes(session).mark_auto_prepped(due.id, owner, due.meeting, now)

@@ -17,6 +17,7 @@ from bot.catalog.model import Catalog, Level, Section
 from bot.domain.schedule import zone
 from bot.growthlog.access import Reader, can_prep, can_prep_where
 from bot.growthlog.assessment import FRAMEWORK_ID, profile_summary
+from bot.growthlog.reads import PREP, record_read, recording_reads
 from storage.models import CheckInStatus
 from storage.repositories import Engineers, OneOnOnes
 from storage.repositories.growth_log import LoggedCheckin, prep_context, read_prep_period
@@ -53,6 +54,12 @@ class PrepDigest(NamedTuple):
     level_name: str | None
     guidance: tuple[Guidance, ...]
     profile: tuple[str, ...]
+    report_engineer_id: int = 0
+    reads_notice: bool = False             # the manager's first read: tell them reads are visible
+
+    @property
+    def entries(self) -> int:
+        return sum(len(checkin.entries) for checkin in self.checkins)
 
 
 def stage_guidance(catalog: Catalog, level: Level) -> tuple[Guidance, ...]:
@@ -108,15 +115,25 @@ def build_digest(session, catalog: Catalog, reader: Reader, report_user_id: str,
         level_name=f"{level.name} ({framework.name})" if level else None,
         guidance=stage_guidance(catalog, level) if level else (),
         profile=tuple(profile_summary(catalog, context.assessments, level, zone(owner.tz))),
+        report_engineer_id=owner.id,
     )
+
+
+def record_digest_read(session, reader: Reader, digest: PrepDigest, now: datetime) -> PrepDigest:
+    """Record the digest as a read of the report's log, in the caller's transaction (the one
+    `build_digest` ran in); the digest comes back saying whether to tell the manager."""
+    told = record_read(session, reader, digest.report_engineer_id, digest.report_user_id, PREP, digest.entries, now)
+    return digest._replace(reads_notice=told)
 
 
 def read_digest(uow: UnitOfWork, catalog: Catalog, reader: Reader, report_user_id: str,
                 now: datetime) -> PrepDigest | None:
-    """`build_digest` in a read-only unit of work of its own (`uow.reading()`, as for
-    log_view.read_log_view): it runs before the ack and takes no write lock."""
-    with uow.reading() as session:
-        return build_digest(session, catalog, reader, report_user_id, now)
+    """`build_digest` and its read record in one unit of work (an urgent `uow.writing()`: it
+    runs before the ack, as log_view.read_log_view does for someone else's log). A refused
+    digest writes nothing."""
+    with recording_reads(), uow.writing(urgent=True) as session:
+        digest = build_digest(session, catalog, reader, report_user_id, now)
+        return None if digest is None else record_digest_read(session, reader, digest, now)
 
 
 def mark_prepped(uow: UnitOfWork, reader: Reader, report_user_id: str, at: datetime) -> bool:

@@ -14,6 +14,7 @@ from bot.listeners import (
     growth_log,
     ladder,
     leaders,
+    reads,
     setup_view,
 )
 
@@ -22,7 +23,7 @@ def register_listeners(app: App) -> None:
     errors.register(app)
     ladder.register(app)
     growth_command.register(app, rich_verbs={**growth_log.VERBS, **growth_files.VERBS, **assessment.VERBS,
-                                                    **leaders.VERBS},
+                                                    **leaders.VERBS, **reads.VERBS},
                             ack_verbs=growth_log.ACK_VERBS)
     checkin_answers.register(app)
     setup_view.register(app)

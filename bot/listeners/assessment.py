@@ -18,13 +18,14 @@ from bot.growthlog.assessment import (
     matrix_intro,
     merge_page,
     previous_picks,
-    read_profile,
+    read_profile_recorded,
     record_assessment,
     submission_key,
 )
 from bot.growthlog.exporting import display_name
 from bot.growthlog.mentions import split_mention
 from bot.growthlog.profile_chart import profile_png
+from bot.growthlog.reads import READS_NOTICE
 from bot.listeners.replies import say
 from bot.services import Services
 
@@ -78,8 +79,7 @@ def send_profile(command: dict, rest: str, respond: Respond, client: WebClient, 
         return
     target = target or requester
     own = target == requester
-    with services.uow.reading() as session:
-        found = read_profile(session, services.catalog, Reader(team_id, requester), target)
+    found = read_profile_recorded(services.uow, services.catalog, Reader(team_id, requester), target, services.now())
     if found.refused:
         say(respond, REFUSAL)
         return
@@ -98,7 +98,7 @@ def send_profile(command: dict, rest: str, respond: Respond, client: WebClient, 
         logger.exception("uploading a profile chart for %s failed", requester)
         say(respond, blocks.UPLOAD_FAILED.format(error=exc.response.get("error")))
         return
-    say(respond, blocks.profile_sent(target, own))
+    say(respond, blocks.profile_sent(target, own) + (f"\n{READS_NOTICE}" if found.reads_notice else ""))
 
 
 # The /growth verbs this feature answers (see growth_command.register).

@@ -16,20 +16,24 @@ from bot.blocks.growthlog import (
     build_log_messages,
     build_prep_messages,
     log_fallback_text,
+    parse_delete_value,
     parse_privacy_value,
     prep_fallback_text,
 )
 from bot.growth.enrolment import Who
 from bot.growthlog.access import REFUSAL, Reader
-from bot.growthlog.log_view import LogQuery, LogQueryError, parse_log_query, read_log_view, set_answer_privacy
+from bot.growthlog.log_view import (LogQuery, LogQueryError, delete_own_answer, parse_log_query, read_log_view,
+                                   set_answer_privacy)
 from bot.growthlog.mentions import split_mention
 from bot.growthlog.one_on_ones import OneOnOneDesk
 from bot.growthlog.prep import mark_prepped, read_digest
+from bot.growthlog.reads import NOT_RECORDED, ReadNotRecorded
 from bot.growthlog.relationships import Relationships
 from bot.listeners.replies import Answer, say, sentence
 from bot.services import Services
 
 NOT_YOUR_ANSWER = "That answer isn't yours to change, so nothing was changed."
+NOT_YOURS_TO_DELETE = "That answer isn't yours to delete (or is already gone), so nothing was deleted."
 PREP_USAGE = "Name the person: `/growth prep @name` (someone who named you as their manager)."
 
 
@@ -56,7 +60,10 @@ def log_answer(command: dict, rest: str, services: Services) -> Answer:
         query = parse_log_query(rest)
     except LogQueryError as problem:
         return sentence(str(problem))
-    view = read_log_view(services.uow, _reader_of_command(command), query)
+    try:
+        view = read_log_view(services.uow, _reader_of_command(command), query, now=services.now())
+    except ReadNotRecorded:
+        return sentence(NOT_RECORDED)
     return sentence(REFUSAL) if view is None else Answer(build_log_messages(view), log_fallback_text(view))
 
 
@@ -66,7 +73,10 @@ def prep_answer(command: dict, rest: str, services: Services) -> Answer:
         return sentence(PREP_USAGE)
     reader = _reader_of_command(command)
     now = services.now()
-    digest = read_digest(services.uow, services.catalog, reader, report, now)
+    try:
+        digest = read_digest(services.uow, services.catalog, reader, report, now)
+    except ReadNotRecorded:
+        return sentence(NOT_RECORDED)
     if digest is None:
         return sentence(REFUSAL)
     # The next digest starts here: recorded once this one is on screen (a write, after the ack).
@@ -79,7 +89,11 @@ def one_on_one_verb(command: dict, rest: str, respond: Respond, client: WebClien
 
 
 def show_log(reader: Reader, query: LogQuery, respond: Respond, services: Services, replace_original: bool) -> None:
-    view = read_log_view(services.uow, reader, query)
+    try:
+        view = read_log_view(services.uow, reader, query, now=services.now())
+    except ReadNotRecorded:
+        say(respond, NOT_RECORDED, replace_original=replace_original)
+        return
     if view is None:
         # On a click this also wipes the stale page from the screen of someone who lost access.
         say(respond, REFUSAL, replace_original=replace_original)
@@ -111,6 +125,18 @@ def handle_privacy(ack: Ack, body: dict, action: dict, respond: Respond, context
     show_log(reader, parsed[2], respond, services, replace_original=True)
 
 
+def handle_delete(ack: Ack, body: dict, action: dict, respond: Respond, context: BoltContext) -> None:
+    ack()
+    services: Services = context["services"]
+    reader = _reader_of_action(body)
+    parsed = parse_delete_value(action.get("value"))
+    if parsed is None or not delete_own_answer(services.uow, reader, parsed[0]):
+        say(respond, NOT_YOURS_TO_DELETE)
+        return
+    # The same page again, without the answer: the message is updated in place.
+    show_log(reader, parsed[1].for_owner(reader.user_id), respond, services, replace_original=True)
+
+
 # The /growth verbs this feature answers (see growth_command.register): those that call Slack
 # or write answer after the ack, the reads in the ack itself.
 VERBS = {"manager": manager_verb, "1on1": one_on_one_verb, "1:1": one_on_one_verb}
@@ -121,3 +147,4 @@ def register(app: App) -> None:
     app.action(ids.LOG_OLDER)(handle_page)
     app.action(ids.LOG_NEWER)(handle_page)
     app.action(re.compile(rf"^{re.escape(ids.LOG_PRIVACY)}:\d+$"))(handle_privacy)
+    app.action(re.compile(rf"^{re.escape(ids.LOG_DELETE)}:\d+$"))(handle_delete)

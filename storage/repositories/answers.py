@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from storage.models import Answer, AnswerRevision, CheckIn, Engineer
-from storage.repositories._common import insert_or_get
+from storage.repositories._common import insert_or_get, rowcount
 
 
 class Answers:
@@ -100,6 +100,37 @@ class Answers:
         self.session.execute(delete(AnswerRevision).where(AnswerRevision.answer_id == answer.id))
         self.session.delete(answer)
         self.session.flush()
+
+    def delete_older_than(self, cutoff: datetime, batch: int) -> tuple[int, int]:
+        """Delete up to `batch` answers written before `cutoff`, with all their revisions, and
+        up to `batch` revisions of newer answers edited before it (text older still); return
+        (answers, revisions) deleted. The retention pass calls it until both come back short."""
+        ids = list(self.session.scalars(select(Answer.id).where(Answer.created_at < cutoff)
+                                        .order_by(Answer.id).limit(batch)))
+        revisions = 0
+        if ids:
+            revisions = rowcount(self.session.execute(
+                delete(AnswerRevision).where(AnswerRevision.answer_id.in_(ids))
+                .execution_options(synchronize_session=False)))
+        old = list(self.session.scalars(select(AnswerRevision.id).where(AnswerRevision.edited_at < cutoff)
+                                        .order_by(AnswerRevision.id).limit(batch)))
+        if old:
+            revisions += rowcount(self.session.execute(
+                delete(AnswerRevision).where(AnswerRevision.id.in_(old)).execution_options(synchronize_session=False)))
+        answers = 0
+        if ids:
+            answers = rowcount(self.session.execute(
+                delete(Answer).where(Answer.id.in_(ids)).execution_options(synchronize_session=False)))
+        return answers, revisions
+
+    def delete_own(self, answer_id: int, engineer_id: int) -> bool:
+        """Delete `engineer_id`'s own answer and its revisions; False (nothing deleted) if the
+        answer is someone else's or gone."""
+        answer = self.session.get(Answer, answer_id)
+        if answer is None or answer.engineer_id != engineer_id:
+            return False
+        self.delete(answer)
+        return True
 
     def revisions(self, answer_id: int) -> list[AnswerRevision]:
         """Earlier texts of an answer, oldest first."""

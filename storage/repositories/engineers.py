@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Select, bindparam, delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import Answer, AnswerRevision, Assessment, CheckIn, Engineer, OneOnOne
+from storage.models import Answer, AnswerRevision, Assessment, CheckIn, Engineer, LogRead, OneOnOne, ReadNotice
 from storage.repositories._common import insert_or_get, rowcount
 
 
@@ -73,8 +73,9 @@ class Engineers:
     def forget(self, team_id: str, user_id: str) -> int:
         """Delete everything stored about one person; return the number of rows deleted.
 
-        Removes their engineer row with its check-ins, answers, answer revisions and
-        assessments, and every one-on-one row where they are manager or report (even if
+        Removes their engineer row with its check-ins, answers, answer revisions,
+        assessments and the record of who read their log, their "reads are visible" notice
+        as a reader, and every one-on-one row where they are manager or report (even if
         they never had an engineer row). Engineers who named them as manager keep their
         rows with `manager_user_id` set to NULL (not counted as deleted).
         """
@@ -89,6 +90,7 @@ class Engineers:
                 delete(Answer).where(Answer.engineer_id == engineer.id),
                 delete(CheckIn).where(CheckIn.engineer_id == engineer.id),
                 delete(Assessment).where(Assessment.engineer_id == engineer.id),
+                delete(LogRead).where(LogRead.engineer_id == engineer.id),
                 delete(Engineer).where(Engineer.id == engineer.id),
             ):
                 deleted += rowcount(self.session.execute(statement))
@@ -100,6 +102,9 @@ class Engineers:
                 )
             )
         )
+        # Their reads of other people's logs stay: those records are the other engineers'.
+        deleted += rowcount(self.session.execute(
+            delete(ReadNotice).where(ReadNotice.team_id == team_id, ReadNotice.reader_user_id == user_id)))
         self.session.execute(
             update(Engineer)
             .where(Engineer.team_id == team_id, Engineer.manager_user_id == user_id)

@@ -1,0 +1,107 @@
+"""Every read of an engineer's log by someone else, recorded for the engineer to see.
+
+`record_read` is called inside the unit of work that decided the read was allowed and read
+what is shown, so a read is shown only once its record is in the same commit: there is no
+read the engineer cannot see. The engineer's own reads, and refused ones, record nothing.
+A reader is told once per workspace that reads are visible (`ReadNotices.first_time`): the
+caller adds one context line to what that first read shows (bot.blocks.reads.READS_NOTICE).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from bot.domain.schedule import zone
+from bot.growthlog.access import Reader
+from storage.repositories import Engineers
+from storage.repositories.log_reads import LogReads, ReadNotices, ReadRecord
+from storage.uow import UnitOfWork
+
+LOG, PREP, EXPORT, PROFILE = "log", "prep", "export", "profile"
+LISTED = 20
+# Said once per reader and workspace, under their first read of anyone's log (where they look,
+# not a DM to dismiss): the engineers see each read, so the reader should know before reading on.
+READS_NOTICE = ("ℹ️ Reads are visible: the person whose log you read sees who read it, when and how many "
+                "entries (`/growth reads`). I'll say this only once.")
+WEEKLY_WORDS = {"on": True, "off": False}
+
+
+NOT_RECORDED = ("I couldn't record this read just now (the database is busy), so I showed nothing: every read "
+                "of someone's log is recorded for them. Please try again in a moment.")
+
+
+class ReadNotRecorded(Exception):
+    """The read could not be recorded (SQLite's write lock stayed taken), so nothing is shown."""
+
+
+@contextmanager
+def recording_reads() -> Iterator[None]:
+    """Around a unit of work that reads someone else's log and records it: on SQLite it needs
+    the write lock, and when another process keeps it past the busy timeout the read raises
+    ReadNotRecorded (the listener says NOT_RECORDED) instead of a traceback, showing nothing."""
+    try:
+        yield
+    except OperationalError as exc:
+        if "locked" not in str(exc):
+            raise
+        raise ReadNotRecorded() from exc
+
+
+def entries_text(count: int) -> str:
+    return f"{count} entr{'y' if count == 1 else 'ies'}"
+
+
+def what_was_read(what: str, entries: int) -> str:
+    """What a reader did, as the engineer reads it after the reader's name: "read 5 entries of your log"."""
+    if what == PREP:
+        return f"read a 1:1 prep digest of your log ({entries_text(entries)})"
+    if what == EXPORT:
+        return f"exported your log ({entries_text(entries)}, without private answers)"
+    if what == PROFILE:
+        return "looked at your self-assessment profile"
+    return f"read {entries_text(entries)} of your log" if entries else "opened your log (nothing to show)"
+
+
+def record_read(session: Session, reader: Reader, owner_engineer_id: int, owner_user_id: str, what: str,
+                entries: int, now: datetime) -> bool:
+    """Record one allowed read of `owner_user_id`'s log by `reader`, in the caller's transaction.
+
+    Returns True when this is the reader's first read in their workspace, so the caller adds
+    the notice to what it shows. The engineer's own read records nothing and returns False."""
+    if reader.user_id == owner_user_id:
+        return False
+    LogReads(session).record(owner_engineer_id, reader.user_id, what, entries, now)
+    return ReadNotices(session).first_time(reader.team_id, reader.user_id, now)
+
+
+@dataclass(frozen=True)
+class MyReads:
+    """What `/growth reads` shows the engineer."""
+
+    records: tuple[ReadRecord, ...]   # newest first
+    tz: ZoneInfo
+    weekly_line: bool
+    manager_user_id: str | None
+
+
+def my_reads(uow: UnitOfWork, team_id: str, user_id: str, limit: int = LISTED) -> MyReads:
+    """The engineer's latest reads by others (none when the bot stores nothing about them)."""
+    with uow.reading() as session:
+        engineer = Engineers(session).get(team_id, user_id)
+        if engineer is None:
+            return MyReads((), zone(None), True, None)
+        records = tuple(LogReads(session).latest(engineer.id, limit))
+        return MyReads(records, zone(engineer.tz), engineer.reads_weekly_line, engineer.manager_user_id)
+
+
+def set_weekly_line(uow: UnitOfWork, team_id: str, user_id: str, on: bool) -> None:
+    """Switch the check-in DM's "Your manager read 3 entries this week" line (creates the engineer)."""
+    with uow.writing() as session:
+        Engineers(session).get_or_create(team_id, user_id).reads_weekly_line = on

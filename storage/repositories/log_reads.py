@@ -1,0 +1,103 @@
+"""Reads of an engineer's log by someone else, and the one notice each reader gets about them.
+
+A read is recorded in the same transaction as the decision to show it (bot.growthlog.reads):
+if the record cannot be written, nothing is shown. Rows hang off the engineer (ON DELETE
+CASCADE), so forget-me takes them too; the retention pass ages them out with the answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import NamedTuple
+
+from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy.orm import Session
+
+from storage.models import LogRead, ReadNotice
+from storage.repositories._common import insert_or_get, literal_limit, rowcount
+
+
+class ReadRecord(NamedTuple):
+    reader_user_id: str
+    what: str          # "log", "prep", "export", "profile"
+    entries: int
+    read_at: datetime
+
+
+class ReaderTotal(NamedTuple):
+    """One reader's reads of one engineer's log over a period (the check-in DM's weekly line)."""
+
+    reader_user_id: str
+    reads: int
+    entries: int
+
+
+class LogReads:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def record(self, engineer_id: int, reader_user_id: str, what: str, entries: int, now: datetime) -> None:
+        """One read by `reader_user_id` of `engineer_id`'s log: `entries` shown, at `now`."""
+        self.session.add(LogRead(engineer_id=engineer_id, reader_user_id=reader_user_id, what=what,
+                                 entries=max(0, entries), read_at=now))
+        self.session.flush()
+
+    def latest(self, engineer_id: int, limit: int = 20) -> list[ReadRecord]:
+        """The engineer's newest reads first, at most `limit`."""
+        rows = self.session.execute(_LATEST, {"engineer_id": engineer_id, "limit": limit})
+        return [ReadRecord(r.reader_user_id, r.what, r.entries, r.read_at) for r in rows]
+
+    def all_for(self, engineer_id: int) -> list[ReadRecord]:
+        """Every read of the engineer's log, newest first (for their export)."""
+        rows = self.session.execute(_ALL, {"engineer_id": engineer_id})
+        return [ReadRecord(r.reader_user_id, r.what, r.entries, r.read_at) for r in rows]
+
+    def totals_since(self, engineer_ids: Iterable[int], since: datetime) -> dict[int, list[ReaderTotal]]:
+        """Per engineer, each reader's reads and entries read at or after `since`, in one query."""
+        ids = list(engineer_ids)
+        if not ids:
+            return {}
+        rows = self.session.execute(
+            select(LogRead.engineer_id, LogRead.reader_user_id, func.count(), func.sum(LogRead.entries))
+            .where(LogRead.engineer_id.in_(ids), LogRead.read_at >= since)
+            .group_by(LogRead.engineer_id, LogRead.reader_user_id)
+            .order_by(LogRead.engineer_id, LogRead.reader_user_id))
+        found: dict[int, list[ReaderTotal]] = {}
+        for engineer_id, reader, reads, entries in rows:
+            found.setdefault(engineer_id, []).append(ReaderTotal(reader, reads, int(entries or 0)))
+        return found
+
+    def delete_older_than(self, cutoff: datetime, batch: int) -> int:
+        """Delete up to `batch` reads made before `cutoff` (the retention pass); return how many."""
+        ids = list(self.session.scalars(select(LogRead.id).where(LogRead.read_at < cutoff)
+                                        .order_by(LogRead.id).limit(batch)))
+        if not ids:
+            return 0
+        return rowcount(self.session.execute(delete(LogRead).where(LogRead.id.in_(ids))
+                                             .execution_options(synchronize_session=False)))
+
+
+class ReadNotices:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def first_time(self, team_id: str, reader_user_id: str, now: datetime) -> bool:
+        """Record that the reader is being told; True only the first time in their workspace.
+
+        Race-safe: two first reads at once insert the same key, one wins, the other is told
+        nothing (the INSERT runs in a SAVEPOINT, so the loser's transaction carries on)."""
+        key = {"team_id": team_id, "reader_user_id": reader_user_id}
+        if self.session.get(ReadNotice, (team_id, reader_user_id)) is not None:
+            return False
+        _, created = insert_or_get(
+            self.session, ReadNotice(told_at=now, **key),
+            select(ReadNotice).where(ReadNotice.team_id == team_id, ReadNotice.reader_user_id == reader_user_id))
+        return created
+
+
+_NEWEST_FIRST = (select(LogRead.reader_user_id, LogRead.what, LogRead.entries, LogRead.read_at)
+                 .where(LogRead.engineer_id == bindparam("engineer_id"))
+                 .order_by(LogRead.read_at.desc(), LogRead.id.desc()))
+_ALL = _NEWEST_FIRST
+_LATEST = _NEWEST_FIRST.limit(literal_limit())
