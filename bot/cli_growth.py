@@ -73,6 +73,7 @@ def _instant(text: str) -> datetime:
 
 def _run_due(args) -> int:
     from bot.runtime import build_services, configure_logging
+    from bot.growthlog.retention import run_retention
     from bot.scheduling import make_due_runner, prune_processed_events
     from bot.settings import SettingsError, load_settings
     from bot.slack_client import make_web_client
@@ -100,6 +101,10 @@ def _run_due(args) -> int:
 
     print(run_leaders(services, client, args.now or services.now()).summary())  # team reflections due now
     prune_processed_events(services)
+    # The daily retention pass, once a day whichever instance or cron run gets there first.
+    pruned = run_retention(services.uow, settings.answer_retention_months, args.now or services.now())
+    if pruned is not None:
+        print(pruned.summary())
     return 1 if report.failed or prep.failed else 0
 
 

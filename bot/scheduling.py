@@ -15,6 +15,7 @@ from slack_sdk import WebClient
 
 from bot.checkins.runner import DueRunner
 from bot.growthlog.one_on_ones import run_auto_prep
+from bot.growthlog.retention import run_retention
 from bot.leaders.reflections import run_leaders
 from bot.services import Services
 from bot.slack_pacing import DatabaseAllowances, PacedWebClient, Pacer, WorkspaceBackoff
@@ -50,6 +51,11 @@ def prune_processed_events(services: Services) -> int:
         return ProcessedEvents(session).prune(older_than=services.now() - DEDUPE_RETENTION)
 
 
+def retention_pass(services: Services):
+    """The daily ANSWER_RETENTION_MONTHS pass: every tick asks, one process a day does it."""
+    return run_retention(services.uow, services.settings.answer_retention_months, services.now())
+
+
 def _purge_uninstalled(services: Services) -> None:
     from bot.workspace_lifecycle import purge_expired
 
@@ -71,7 +77,8 @@ def start_scheduler(services: Services, client: WebClient) -> BackgroundSchedule
         for name, step in (("Due pass", lambda: runner.run(services.now())),
                            ("1:1 prep pass", lambda: run_auto_prep(services, client, services.now())),
                            ("Leaders pass", lambda: run_leaders(services, client, services.now())),
-                           ("Event dedupe pruning", lambda: prune_processed_events(services))):
+                           ("Event dedupe pruning", lambda: prune_processed_events(services)),
+                           ("Retention pass", lambda: retention_pass(services))):
             try:
                 step()
             except Exception:  # noqa: BLE001 - log it; the ticker must not die

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from storage.models import Assessment
-from storage.repositories._common import literal_limit
+from storage.repositories._common import literal_limit, rowcount
 
 
 class Assessments:
@@ -21,6 +21,15 @@ class Assessments:
         self.session.add(assessment)
         self.session.flush()
         return assessment
+
+    def delete_older_than(self, cutoff: datetime, batch: int) -> int:
+        """Delete up to `batch` self-assessments made before `cutoff` (the retention pass)."""
+        ids = list(self.session.scalars(select(Assessment.id).where(Assessment.created_at < cutoff)
+                                        .order_by(Assessment.id).limit(batch)))
+        if not ids:
+            return 0
+        return rowcount(self.session.execute(delete(Assessment).where(Assessment.id.in_(ids))
+                                             .execution_options(synchronize_session=False)))
 
     def for_engineer(self, engineer_id: int, limit: int | None = None) -> list[Assessment]:
         """The engineer's assessments, newest first; the newest `limit` when given."""
