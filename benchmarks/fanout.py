@@ -2,6 +2,13 @@
 
     .venv/bin/python benchmarks/fanout.py [--engineers 10000] [--rate 200] [--burst N ...] [--instances N ...]
         [--database sqlite|postgresql] [--concurrency N] [--tracemalloc] [--profile] [--stale-zones]
+    .venv/bin/python benchmarks/fanout.py --workspaces 20 [--engineers 500] [--rate 5]
+
+With `--workspaces W` the bot runs in multi-workspace mode: W workspaces, each installed (a row
+in slack-sdk's installation store) with a token of its own, `--engineers` engineers in each, and
+the fake's bucket of `--rate` per workspace (Slack's limits are per workspace). The floor is then
+the largest workspace's N / rate: the workspaces are sent to side by side, so the pass should take
+about as long as one of them alone (target <= 1.15x), not W times as long.
 
 Seeds N engineers whose check-in is due at the same instant (spread over time zones from UTC-10
 to UTC+14, each at whatever local weekday and time that instant is for them) with one bulk
@@ -71,16 +78,43 @@ TARGET = 1.15
 TARGET_INSTANCES = 1.25  # several instances share one workspace's allowance
 
 
-def seed_rows(count: int, stale_zones: bool = False) -> list[dict]:
-    """Engineers due exactly at NOW: each at the local weekday and time NOW is in their zone."""
+def seed_rows(count: int, stale_zones: bool = False, workspaces: int = 0) -> list[dict]:
+    """Engineers due exactly at NOW: each at the local weekday and time NOW is in their zone;
+    with `workspaces`, `count` in each of that many workspaces (T000 …)."""
     checked = None if stale_zones else NOW - timedelta(hours=1)
     rows = []
-    for n in range(count):
-        tz = ZONES[n % len(ZONES)]
-        local = NOW.astimezone(zone(tz))
-        rows.append(engineer_row(f"U{n:06d}", tz=tz, weekday=local.weekday(), at=format_clock(local.time()),
-                                 created_at=NOW - timedelta(days=30), tz_checked_at=checked))
+    for w in range(max(1, workspaces)):
+        for n in range(count):
+            tz = ZONES[n % len(ZONES)]
+            local = NOW.astimezone(zone(tz))
+            extra = {"team_id": team_of(w)} if workspaces else {}
+            rows.append(engineer_row(f"U{w:03d}{n:06d}", tz=tz, weekday=local.weekday(),
+                                     at=format_clock(local.time()), created_at=NOW - timedelta(days=30),
+                                     tz_checked_at=checked, **extra))
     return rows
+
+
+def team_of(index: int) -> str:
+    return f"T{index:03d}"
+
+
+def install_workspaces(session_factory, count: int) -> dict[str, str]:
+    """A bot row per workspace in slack-sdk's installation store, as an OAuth install leaves it;
+    the tokens, by workspace, for the fake Slack to know them by."""
+    from storage.workspace_models import SLACK_BOTS, Workspace
+
+    tokens = {team_of(w): f"xoxb-bench-{team_of(w)}" for w in range(count)}
+    with session_factory.begin() as session:
+        for team, token in tokens.items():
+            session.execute(SLACK_BOTS.insert().values(
+                client_id=BENCH_CLIENT_ID, app_id="A1", team_id=team, bot_token=token, bot_id="BBOT",
+                bot_user_id="UBOT", bot_scopes="chat:write", is_enterprise_install=False,
+                installed_at=datetime(2026, 1, 1)))
+            session.add(Workspace(team_id=team, installed_at=datetime(2026, 1, 1, tzinfo=UTC)))
+    return tokens
+
+
+BENCH_CLIENT_ID = "1111.2222"
 
 
 class FakeSlackProcess:
@@ -170,7 +204,7 @@ def run_pass(runners, fake: FakeSlackProcess, profiler: cProfile.Profile | None 
 
 
 def run(engineers: int, rate: float, burst: float | None, instances: int, database: str, concurrency: int | None,
-        trace: bool, profile: bool, stale_zones: bool) -> bool:
+        trace: bool, profile: bool, stale_zones: bool, workspaces: int = 0) -> bool:
     """Seed, then a cold pass (nothing learned) and a warm one (the same fan-out again, with the rate
     the first pass learned still in the database). True if both sent every DM exactly once."""
     burst_label = "1 s" if burst is None else f"{burst:g}"
@@ -187,14 +221,18 @@ def run(engineers: int, rate: float, burst: float | None, instances: int, databa
             engine = make_engine(url)
             session_factory = make_session_factory(engine)
             started = time.perf_counter()
-            rows = seed_rows(engineers, stale_zones)
+            rows = seed_rows(engineers, stale_zones, workspaces)
             add_engineers(session_factory, rows)
+            tokens = install_workspaces(session_factory, workspaces) if workspaces else {}
             seeding = time.perf_counter() - started
 
-            with FakeSlackProcess(rate_limit_per_second=rate, rate_limit_burst=burst) as fake:
+            token_teams = {token: team for team, token in tokens.items()}
+            with FakeSlackProcess(rate_limit_per_second=rate, rate_limit_burst=burst, token_teams=token_teams) as fake:
                 environ = {"SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": "bench",
                            "SLACK_API_URL": fake.base_url, "DATABASE_URL": url, "SCHEDULER_ENABLED": "false",
                            "LOG_LEVEL": "WARNING"}
+                if workspaces:
+                    environ.update(SLACK_BOT_TOKEN="", SLACK_CLIENT_ID=BENCH_CLIENT_ID, SLACK_CLIENT_SECRET="bench")
                 if concurrency:
                     environ["SEND_CONCURRENCY"] = str(concurrency)
                 settings = load_settings(environ, env_file=None)
@@ -229,11 +267,14 @@ def run(engineers: int, rate: float, burst: float | None, instances: int, databa
             if server is not None:
                 server.stop()
 
-    floor = engineers / rate
+    floor = engineers / rate  # with workspaces: the largest one's (they are all this size)
     target = TARGET if instances == 1 else TARGET_INSTANCES
-    print(f"fan-out: {engineers} engineers, {rate:g} msg/s, burst {burst_label}, {instances} instance(s), "
+    where = f"{workspaces} workspaces x {engineers} engineers, {rate:g} msg/s each" if workspaces else \
+        f"{engineers} engineers, {rate:g} msg/s"
+    print(f"fan-out: {where}, burst {burst_label}, {instances} instance(s), "
           f"{database}, SEND_CONCURRENCY={settings.send_concurrency}; seeding {seeding:.2f} s; "
-          f"floor N/rate {floor:.2f} s")
+          f"floor N/rate {floor:.2f} s" + (" (the largest workspace's)" if workspaces else ""))
+    engineers = engineers * max(1, workspaces)  # every DM, for the exactly-once counts
     ok = True
     for (result, posted, statuses, traced_peak, profiler), label in zip(passes, ("cold", "warm")):
         once = sum(1 for n in posted.values() if n == 1)
@@ -272,9 +313,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, help="SEND_CONCURRENCY (default: the setting's default)")
     parser.add_argument("--tracemalloc", action="store_true", help="also measure Python allocations in the pass")
     parser.add_argument("--profile", action="store_true", help="cProfile the pass (main thread)")
+    parser.add_argument("--workspaces", type=int, default=0,
+                        help="multi-workspace mode: this many workspaces of --engineers each, --rate each")
     parser.add_argument("--stale-zones", action="store_true",
                         help="seed time zones as never checked (the pass re-reads a capped number first)")
     args = parser.parse_args(argv)
+    if args.workspaces:
+        engineers = args.engineers if "--engineers" in (argv or sys.argv) else 500
+        rate = args.rate if "--rate" in (argv or sys.argv) else 5.0
+        ok = all([run(engineers, rate, None if not args.burst else args.burst[0], 1, args.database,
+                      args.concurrency, args.tracemalloc, args.profile, args.stale_zones, args.workspaces)])
+        return 0 if ok else 1
     if args.burst or args.instances:
         configs = [(None if b == 0 else b, n) for b in (args.burst or [0]) for n in (args.instances or [1])]
     else:

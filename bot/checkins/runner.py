@@ -53,6 +53,9 @@ from storage.uow import UnitOfWork
 logger = logging.getLogger(__name__)
 
 CHUNK = 50
+# Workspaces sent to side by side in one pass (each its own lane of SEND_CONCURRENCY senders);
+# more wait for a lane, biggest first.
+MAX_PARALLEL_WORKSPACES = 32
 READS_WEEK = timedelta(days=7)  # the check-in DM's line counts the reads since last week's
 # A send Slack refused for a reason that will not go away by itself (the user left, DMs with
 # the app are off) is given up after this many attempts; anything else (Slack down, timeouts)
@@ -143,7 +146,13 @@ class DueRunner:
                                 thread_name_prefix="checkin-send") as pool:
             due = self._due_engineers(now, report, pool)
             retries = self._failed_this_week(now, set(due))
-            self._send_checkins(sorted(set(due) | retries), clock, owner, pool, report, retries)
+            ids = sorted(set(due) | retries)
+            lanes = self._by_workspace(ids) if self.settings.multi_workspace else [ids]
+            if len(lanes) <= 1:
+                for lane in lanes:
+                    self._send_checkins(lane, clock, owner, pool, report, retries)
+            else:
+                self._send_in_parallel(lanes, clock, owner, report, retries)
             send_reminders(self, clock, owner, pool, report)
         logger.info("Due pass at %s: %s", now.isoformat(), report.summary())
         return report
@@ -209,6 +218,39 @@ class DueRunner:
         return settled
 
     # -- sending check-ins --------------------------------------------------------------------
+
+    def _by_workspace(self, engineer_ids: list[int]) -> list[list[int]]:
+        """The ids split by workspace, the biggest first (each in id order): every workspace has
+        its own allowance, so each is a lane of its own; the biggest sets the pass's length."""
+        if not engineer_ids:
+            return []
+        teams: dict[str, list[int]] = {}
+        with self.uow.reading() as session:
+            for start in range(0, len(engineer_ids), 5000):
+                for engineer in Engineers(session).by_ids(engineer_ids[start:start + 5000]):
+                    teams.setdefault(engineer.team_id, []).append(engineer.id)
+        return sorted(teams.values(), key=len, reverse=True)
+
+    def _send_in_parallel(self, lanes: list[list[int]], clock: PassClock, owner: str, report: RunReport,
+                          forced: set[int]) -> None:
+        """One lane per workspace, side by side, each with SEND_CONCURRENCY senders: a workspace
+        waiting for its allowance never holds up another's sends (one sender pool for all
+        would queue every workspace behind the slowest)."""
+        reports = [RunReport() for _ in lanes]
+
+        def lane(index: int) -> None:
+            with ThreadPoolExecutor(max_workers=self.settings.send_concurrency,
+                                    thread_name_prefix="checkin-send") as pool:
+                self._send_checkins(lanes[index], clock, owner, pool, reports[index], forced)
+
+        with ThreadPoolExecutor(max_workers=min(len(lanes), MAX_PARALLEL_WORKSPACES),
+                                thread_name_prefix="workspace-lane") as lanes_pool:
+            for future in [lanes_pool.submit(lane, n) for n in range(len(lanes))]:
+                future.result()
+        for part in reports:
+            report.sent, report.skipped, report.failed = (report.sent + part.sent, report.skipped + part.skipped,
+                                                          report.failed + part.failed)
+            report.errors += part.errors
 
     def _send_checkins(self, due: list[int], clock: PassClock, owner: str, pool: ThreadPoolExecutor,
                        report: RunReport, forced: set[int] = frozenset()) -> None:

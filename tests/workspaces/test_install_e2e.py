@@ -137,3 +137,14 @@ def test_the_grace_period_ends_in_a_purge(bot):
     assert list(purge_expired(bot.services)) == ["TA"]
     assert rows_of(bot, "TA") == {}
     assert rows_of(bot, "TB") == {"engineers": 1}
+
+
+def test_a_revoked_bot_token_stops_sends_and_a_revoked_user_token_does_not(bot):
+    assert install(bot, "TA")[0] == 200 and install(bot, "TB")[0] == 200
+    send_event(bot, {"type": "tokens_revoked", "tokens": {"oauth": ["UA1"]}}, "TB", "Ev10")
+    send_event(bot, {"type": "tokens_revoked", "tokens": {"bot": ["UBOT"]}}, "TA", "Ev11")
+    wait_uninstalled(bot, "TA")
+    time.sleep(0.2)   # the TB event was handled before TA's, on the same listener threads
+    with bot.services.session_factory() as session:
+        assert session.get(Workspace, "TB").uninstalled_at is None
+        assert session.scalars(select(SLACK_BOTS.c.team_id)).all() == ["TB"]
