@@ -7,6 +7,7 @@ from slack_sdk import WebClient
 
 from bot.checkins.answering import ThreadReply, edit_thread_reply, record_thread_reply, top_level_hint
 from bot.checkins.delivery import find_checkin_id_of_message
+from bot.workspace_clients import for_workspace
 from storage.repositories import Answers
 from storage.repositories.inbox import Inbox
 
@@ -27,7 +28,8 @@ def process_message_event(services, item_id: int) -> list[int]:
         if queued is None:
             # The reply may have beaten the sender's bookkeeping: the parent's metadata names its
             # check-in. Asked outside the transaction: no write lock is held across a Slack call.
-            hint = find_checkin_id_of_message(_client(services), reply.channel_id, thread_ts)
+            with for_workspace(team_id):  # asked with the reply's own workspace's token
+                hint = find_checkin_id_of_message(_client(services), reply.channel_id, thread_ts)
             queued = _record_reply(services, item_id, reply, hint=hint, last_try=True)
         return queued or []
     with services.uow.writing() as session:
