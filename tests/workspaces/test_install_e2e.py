@@ -148,3 +148,22 @@ def test_a_revoked_bot_token_stops_sends_and_a_revoked_user_token_does_not(bot):
     with bot.services.session_factory() as session:
         assert session.get(Workspace, "TB").uninstalled_at is None
         assert session.scalars(select(SLACK_BOTS.c.team_id)).all() == ["TB"]
+
+
+def test_the_same_user_id_in_another_workspace_cannot_open_or_fill_a_check_in(bot):
+    from bot import ids
+    from bot.checkins.answering import NOT_YOURS
+    from tests import slack_requests as req
+    from tests.running_bot import blocks_text
+
+    assert install(bot, "TA")[0] == 200 and install(bot, "TB")[0] == 200
+    add_engineers(bot.services.session_factory, [engineer_row("UA1", team_id="TA")])
+    assert run_due(bot, FRIDAY).sent == 1
+    with bot.services.session_factory() as session:
+        checkin_id = session.scalars(select(CheckIn.id)).one()
+    body, ctype = req.block_action(user_id="UA1", action_id=ids.CHECKIN_ANSWER, value=str(checkin_id),
+                                   response_url=bot.fake.response_url("crafted"), channel_id="DUA1", team_id="TB")
+    assert bot.post(body, ctype)[0] == 200
+    [refusal] = bot.fake.wait_for_response("crafted")
+    assert NOT_YOURS in blocks_text(refusal.get("blocks") or [])
+    assert not bot.fake.calls_to("views.open")
