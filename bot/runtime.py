@@ -39,8 +39,26 @@ def build_services(settings: Settings) -> Services:
         upgrade_database(engine)
     else:
         _require_migrated(engine)
+    session_factory = make_session_factory(engine)
+    install_keys(settings, engine)
     return Services(settings=settings, catalog=catalog, resolver=resolver, ladder=ladder,
-                    session_factory=make_session_factory(engine))
+                    session_factory=session_factory)
+
+
+def install_keys(settings: Settings, engine) -> None:
+    """Load the encryption keys (or, on SQLite with none set, the key file beside the database,
+    made on the first start), check they open a sample of what is stored, and install them for
+    the column types (storage.crypto). Raises SettingsError with one line otherwise."""
+    from storage.crypto import KeyringError, install_keyring
+    from storage.key_sources import check_keyring_opens, load_keyring
+    from storage.uow import UnitOfWork
+
+    try:
+        keyring = load_keyring(settings.encryption_keys, settings.encryption_key_file, engine.url)
+        check_keyring_opens(UnitOfWork.on(engine), keyring)
+    except KeyringError as exc:
+        raise SettingsError(str(exc)) from None
+    install_keyring(keyring)
 
 
 def _require_migrated(engine) -> None:

@@ -119,6 +119,9 @@ def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys = ON")
+        # Deleted rows and overwritten values are zeroed, not left in free pages: an inbox
+        # payload emptied once processed, a deleted answer, a value rotate re-encrypted.
+        cursor.execute("PRAGMA secure_delete = ON")
         if wal:
             _enable_wal(cursor)
         cursor.close()

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, MetaData, Text, UniqueConstraint, false, true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from storage.types import UTCDateTime
+from storage.types import EncryptedJSON, EncryptedText, UTCDateTime
 
 # Deterministic constraint names, identical on both databases, so later migrations can
 # drop or alter them by name (SQLite batch migrations need names too).
@@ -141,7 +141,7 @@ class Answer(Base):
     engineer_id: Mapped[int] = mapped_column(ForeignKey("engineers.id", ondelete="CASCADE"))
     question_id: Mapped[str | None]  # NULL = a free reply typed in the DM thread
     question_text: Mapped[str] = mapped_column(Text)
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(EncryptedText("answers.text"))
     source: Mapped[str]  # AnswerSource
     is_private: Mapped[bool] = mapped_column(default=False, server_default=false())
     slack_ts: Mapped[str | None]  # dedupes thread replies, per engineer (a ts is unique per channel)
@@ -154,7 +154,7 @@ class AnswerRevision(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     answer_id: Mapped[int] = mapped_column(ForeignKey("answers.id", ondelete="CASCADE"), index=True)
-    previous_text: Mapped[str] = mapped_column(Text)
+    previous_text: Mapped[str] = mapped_column(EncryptedText("answer_revisions.previous_text"))
     edited_at: Mapped[datetime]
 
 
@@ -172,7 +172,7 @@ class Assessment(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     engineer_id: Mapped[int] = mapped_column(ForeignKey("engineers.id", ondelete="CASCADE"))
     framework_id: Mapped[str]
-    picks: Mapped[dict[str, Any]]  # capability id -> role level id
+    picks: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("assessments.picks"))  # capability id -> role level id
     created_at: Mapped[datetime]
 
 
@@ -208,7 +208,7 @@ class InboxItem(Base):
     key: Mapped[str] = mapped_column(unique=True)  # "event:<event_id>": Slack's retries collide here
     kind: Mapped[str]
     team_id: Mapped[str | None]
-    payload: Mapped[dict[str, Any]]
+    payload: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("inbox.payload"))
     received_at: Mapped[datetime]
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     lease_until: Mapped[datetime | None]  # a processor is on it until then
@@ -238,8 +238,8 @@ class OutboxMessage(Base):
     team_id: Mapped[str | None]
     channel: Mapped[str]  # a channel id, or a user id for a DM
     thread_ts: Mapped[str | None]
-    text: Mapped[str] = mapped_column(Text)
-    blocks: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
+    text: Mapped[str] = mapped_column(EncryptedText("outbox.text"))
+    blocks: Mapped[list[dict[str, Any]]] = mapped_column(EncryptedJSON("outbox.blocks"), default=list)
     status: Mapped[str] = mapped_column(default=OutboxStatus.PENDING.value, server_default=OutboxStatus.PENDING.value)
     owner: Mapped[str | None]
     lease_until: Mapped[datetime | None]

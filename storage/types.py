@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime
+from sqlalchemy import JSON, DateTime, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
+
+from storage.crypto import installed_keyring
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -44,3 +47,65 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def __repr__(self) -> str:
         return "UTCDateTime()"
+
+
+class EncryptedText(TypeDecorator[str]):
+    """Text an engineer wrote: AES-GCM ciphertext in the database (storage.crypto), plain `str`
+    in Python. The column stays `Text`, so no migration; legacy plain text reads as it is.
+
+    `column` ("answers.text") is bound into each ciphertext, so one cannot be moved to another
+    column. The keyring is the process-wide one (storage.crypto.install_keyring): a
+    TypeDecorator is called by SQLAlchemy with a value and a dialect only, nothing else of ours.
+    A ciphertext never compares equal in SQL (each has a fresh nonce): filter in Python.
+    """
+
+    impl = Text
+    cache_ok = True
+
+    def __init__(self, column: str) -> None:
+        super().__init__()
+        self.column = column
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise TypeError(f"{self.column}: expected str, got {type(value).__name__}")
+        return installed_keyring().encrypt(value, self.column)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else installed_keyring().decrypt(value, self.column)
+
+    def __repr__(self) -> str:
+        return f"EncryptedText({self.column!r})"
+
+
+class EncryptedJSON(TypeDecorator[Any]):
+    """A JSON value an engineer's words live in (picks, a Slack payload, a message's blocks),
+    stored as one JSON string holding its ciphertext: `"enc1:…"`.
+
+    The column stays `JSON` (PostgreSQL's `json` takes a JSON string as readily as an object),
+    so no migration. A stored object or array is legacy plain JSON and reads as it is.
+    """
+
+    impl = JSON
+    cache_ok = True
+
+    def __init__(self, column: str) -> None:
+        super().__init__()
+        self.column = column
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        # ASCII escapes: a Slack payload may carry a lone surrogate (half an emoji), which is valid
+        # JSON escaped and not encodable as UTF-8 raw; the handler refuses it later, in a sentence.
+        return installed_keyring().encrypt(json.dumps(value, separators=(",", ":")), self.column)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if isinstance(value, str):
+            return json.loads(installed_keyring().decrypt(value, self.column))
+        return value
+
+    def __repr__(self) -> str:
+        return f"EncryptedJSON({self.column!r})"

@@ -4,8 +4,24 @@ pytest_plugins = ["tests.db_fixtures"]
 
 import pytest
 
+from storage.crypto import install_keyring
 from tests.fake_slack import FakeSlack
+from tests.keys import fixed_keyring
 from tests.running_bot import start_bot
+
+# What engineers write is encrypted by the column types with the process-wide keyring
+# (storage.crypto); every test reads and writes under the one fixed test key.
+_TEST_KEYRING = fixed_keyring()
+install_keyring(_TEST_KEYRING)
+
+
+@pytest.fixture(autouse=True)
+def _fixed_keyring():
+    """A test that starts the bot's own start-up in-process (bot.runtime.build_services) installs
+    the keyring it loads; the next test gets the fixed one back."""
+    install_keyring(_TEST_KEYRING)
+    yield
+    install_keyring(_TEST_KEYRING)
 
 
 @pytest.fixture

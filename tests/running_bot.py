@@ -14,6 +14,7 @@ from typing import Any
 from waitress.server import create_server
 
 from bot.app_factory import create_app
+from bot.runtime import install_keys
 from bot.server import WAITRESS_LIMITS, make_wsgi_app
 from bot.services import Services, build_content_services
 from bot.settings import Settings, load_settings
@@ -21,6 +22,7 @@ from bot.slack_client import make_web_client
 from storage.db import make_engine, make_session_factory
 from tests import slack_requests as req
 from tests.fake_slack import FakeSlack
+from tests.keys import TEST_KEY_ENV
 
 SIGNING_SECRET = "test-signing-secret"
 
@@ -32,6 +34,7 @@ def test_settings(fake: FakeSlack, database_url: str, **overrides: str) -> Setti
         "SLACK_API_URL": fake.base_url,
         "DATABASE_URL": database_url,
         "SCHEDULER_ENABLED": "false",
+        **TEST_KEY_ENV,
         **overrides,
     }
     return load_settings(environ=environ, env_file=None)
@@ -117,6 +120,7 @@ def start_bot(fake: FakeSlack, database_url: str, **overrides: str) -> tuple[Run
     settings = test_settings(fake, database_url, **overrides)
     catalog, resolver, ladder = build_content_services(settings)
     engine = make_engine(database_url)
+    install_keys(settings, engine)             # as bot.runtime.build_services does
     services = Services(settings=settings, catalog=catalog, resolver=resolver, ladder=ladder,
                         session_factory=make_session_factory(engine))
     app = create_app(services, client=make_web_client(settings.slack_bot_token, settings.slack_api_url))

@@ -21,6 +21,7 @@ from storage.models import Answer, CheckIn
 from storage.repositories import Answers, Engineers
 from tests import slack_requests as req
 from tests.checkins.desk import TEAM, add_engineers, checkin_dms, engineer_row, sparse_content, thread_replies
+from tests.keys import TEST_KEY_ENV
 from tests.running_bot import blocks_text, start_bot
 
 QUIET = 0.3  # how long to watch for a second message that must not come
@@ -310,7 +311,7 @@ def test_someone_else_pressing_your_answer_button_is_refused_and_sees_nothing(ru
 def run_due(fake_slack, database_url: str, now: str, cwd: Path, **extra: str) -> subprocess.CompletedProcess:
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(cwd), "SLACK_BOT_TOKEN": "xoxb-cron",
            "SLACK_API_URL": fake_slack.base_url, "DATABASE_URL": database_url, "SCHEDULER_ENABLED": "false",
-           "LOG_LEVEL": "WARNING", **extra}
+           "LOG_LEVEL": "WARNING", **TEST_KEY_ENV, **extra}
     growth_bot = Path(sys.executable).with_name("growth-bot")
     return subprocess.run([str(growth_bot), "checkins", "run-due", "--now", now], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=120)

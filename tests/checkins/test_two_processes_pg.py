@@ -23,6 +23,7 @@ from storage.db import make_engine, make_session_factory, upgrade_database
 from storage.models import CheckIn
 from tests.checkins.desk import add_engineers, checkin_dms, engineer_row
 from tests.fake_slack import FakeSlack
+from tests.keys import TEST_KEY_ENV
 
 ENGINEERS = 200
 NOW = "2026-03-13T15:00:00Z"          # Friday 16:00 in Berlin: everyone below is due
@@ -60,7 +61,7 @@ def pg_url(postgres_server):
 def run_together(fake: FakeSlack, url: str, processes: int, tmp_path: Path, **extra: str) -> list[tuple[int, str, str]]:
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "PYTHONPATH": str(REPO),
            "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_API_URL": fake.base_url, "DATABASE_URL": url,
-           "SCHEDULER_ENABLED": "false", "LOG_LEVEL": "WARNING", **extra}
+           "SCHEDULER_ENABLED": "false", "LOG_LEVEL": "WARNING", **TEST_KEY_ENV, **extra}
     barrier = tmp_path / "barrier"
     barrier.mkdir()
     running = [subprocess.Popen([sys.executable, "-c", LAUNCHER, str(barrier), str(processes),

@@ -18,6 +18,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from tests.keys import TEST_KEY_ENV
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -34,7 +36,7 @@ def bot_environment(*, api_url: str, database_url: str, port: int, signing_secre
     return {"PATH": os.environ.get("PATH", ""), "HOME": str(home), "PYTHONUNBUFFERED": "1",
             "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": signing_secret, "SLACK_API_URL": api_url,
             "DATABASE_URL": database_url, "PORT": str(port), "SCHEDULER_ENABLED": "false", "LOG_LEVEL": "INFO",
-            **extra}
+            **TEST_KEY_ENV, **extra}
 
 
 class BotProcess:

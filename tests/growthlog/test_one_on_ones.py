@@ -232,13 +232,14 @@ def test_the_cron_run_due_command_sends_due_digests_too(fake_slack, sqlite_url, 
 
     from bot.cli_growth import _run_due
     from storage.db import make_engine, make_session_factory
+    from tests.keys import TEST_KEY_ENV
 
     engine = make_engine(sqlite_url)
     seed_pair(make_session_factory(engine))
     engine.dispose()
     monkeypatch.chdir(tmp_path)  # no stray .env
     for name, value in {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "s", "DATABASE_URL": sqlite_url,
-                        "SLACK_API_URL": fake_slack.base_url, "SLACK_APP_TOKEN": ""}.items():
+                        "SLACK_API_URL": fake_slack.base_url, "SLACK_APP_TOKEN": "", **TEST_KEY_ENV}.items():
         monkeypatch.setenv(name, value)
     assert _run_due(Namespace(now=BEFORE_DST_END - timedelta(hours=1))) == 0
     assert "prep digests: sent 1" in capsys.readouterr().out

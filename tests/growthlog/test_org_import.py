@@ -15,6 +15,7 @@ from bot.growthlog.org_import import (
 )
 from storage.repositories import Engineers, OneOnOnes
 from tests.growthlog.files_seed import add_checkin, add_engineer
+from tests.keys import TEST_KEY_ENV
 
 GROWTH_BOT = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "growth-bot"
 
@@ -103,7 +104,7 @@ def run_import(tmp_path: Path, fake_slack, database_url: str, csv_text: str, *ex
     path.write_text(csv_text)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_", "ADMIN_"))}
     env.update(SLACK_BOT_TOKEN="xoxb-test", SLACK_API_URL=fake_slack.base_url, DATABASE_URL=database_url,
-               ADMIN_USER_IDS="UADMIN, UOTHERADMIN")
+               ADMIN_USER_IDS="UADMIN, UOTHERADMIN", **TEST_KEY_ENV)
     args = [str(GROWTH_BOT), "org", "import", str(path), "--team", "T1", *extra]
     if admin:
         args += ["--admin", admin]
