@@ -25,6 +25,9 @@ from bot.growthlog.prep import FIRST_PREP_WINDOW, PrepDigest
 from bot.growthlog.reads import READS_NOTICE
 
 PRIVATE_MARK = "🔒 _private_"
+# answers.id is an INTEGER column: int4 on PostgreSQL, where a larger id in a crafted button
+# value fails the query itself ("integer out of range") instead of finding no answer.
+ANSWER_ID_MAX = 2 ** 31 - 1
 
 
 # -- the manager notice ---------------------------------------------------------------------------
@@ -132,7 +135,7 @@ def parse_delete_value(value: str | None) -> tuple[int, LogQuery] | None:
     """(answer id, the page to show again) from a Delete button's value; None if not ours."""
     try:
         data = json.loads(value or "")
-        answer_id = strict_int(data["a"], 1)
+        answer_id = strict_int(data["a"], 1, ANSWER_ID_MAX)
     except (TypeError, KeyError, ValueError, RecursionError):
         return None
     query = LogQuery.from_value(data.get("q"))
@@ -150,7 +153,7 @@ def parse_privacy_value(value: str | None) -> tuple[int, bool, LogQuery] | None:
     """(answer id, make private?, the page to show again) from a toggle's value; None if not ours."""
     try:
         data = json.loads(value or "")
-        answer_id, private = strict_int(data["a"], 1), strict_int(data["v"], 0, 1)
+        answer_id, private = strict_int(data["a"], 1, ANSWER_ID_MAX), strict_int(data["v"], 0, 1)
     except (TypeError, KeyError, ValueError, RecursionError):  # "[" * 1000 is valid JSON json.loads can't read
         return None
     if answer_id is None or private is None:

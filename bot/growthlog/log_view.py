@@ -23,6 +23,9 @@ from storage.repositories.growth_log import PAGE_SIZE, LogPage, Person, people, 
 from storage.uow import UnitOfWork
 
 MAX_LAST = 520  # ten years of weekly check-ins
+# Far past any log's last page; a crafted page beyond it would overflow the query's OFFSET
+# (page x page size past int64: a 500 on both databases), so a button carrying one is not ours.
+MAX_PAGE = 100_000
 EXAMPLES = ("`/growth log` · `/growth log @someone` · `/growth log since 2026-10-01` · "
             "`/growth log @someone last 5`")
 _DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
@@ -63,7 +66,7 @@ class LogQuery:
             owner = data["o"]
             since = date.fromisoformat(data["s"]) if data.get("s") else None
             last = strict_int(data["l"], 1, MAX_LAST) if "l" in data else None
-            page = strict_int(data.get("p", 0), 0)
+            page = strict_int(data.get("p", 0), 0, MAX_PAGE)
         except (ValueError, TypeError, KeyError, AttributeError, RecursionError):  # "[" * 1000 recurses
             return None
         if not isinstance(owner, str) or page is None or ("l" in data and last is None):
