@@ -153,3 +153,128 @@ def test_a_paging_click_with_a_huge_page_answers_and_records_at_most_one_read(bo
     shown = page == FAR_PAGE and clicker == "U2"     # an empty page of a report's log is still a look
     assert [(r.reader_user_id, r.entries) for r in reads_of(bot_on, "U1")] == ([("U2", 0)] if shown else [])
     quiet_log(caplog)
+
+
+# -- Block Kit limits: a full own page with Delete buttons, `/growth reads` with odd records -------
+
+def walk_limits(message: list) -> None:
+    """Slack's limits on one message: 50 blocks, 3,000 characters a text, 2,000 a button value,
+    action ids unique within the message; and at most 5 elements an actions block (Slack takes
+    25; five keeps a row of buttons on one line on a phone)."""
+    blocks = [b.to_dict() for b in message]    # slack_sdk validates its own limits here
+    assert len(blocks) <= 50
+    action_ids: list[str] = []
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            if node.get("type") in ("mrkdwn", "plain_text"):
+                assert len(node["text"]) <= 3000
+            if "action_id" in node:
+                action_ids.append(node["action_id"])
+                assert len(node.get("value", "")) <= 2000
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    for block in blocks:
+        if block["type"] == "actions":
+            assert len(block["elements"]) <= 5
+        walk(block)
+    assert len(action_ids) == len(set(action_ids)), action_ids
+
+
+def test_a_full_own_page_with_long_answers_and_delete_buttons_stays_within_block_kit(session_factory, uow):
+    from datetime import UTC, date, datetime, timedelta
+
+    from bot.blocks.growthlog import build_log_messages
+    from bot.growthlog.access import Reader
+    from bot.growthlog.log_view import read_log_view
+    from tests.growthlog import log_seed as seed
+
+    monday = date(2026, 11, 30)
+    questions = [(f"q{i}", f"Question {i} " + "why " * 60) for i in range(8)]
+    with session_factory.begin() as session:
+        owner = seed.engineer(session, "U1", manager="U2")
+        for n, week in enumerate(seed.weeks_back(monday, 7)):
+            row = seed.checkin(session, owner, week, questions)
+            for question_id, _ in questions:
+                seed.answer(session, row, question_id, ("long *text* & <b> " * 400)[:7000],
+                            at=datetime(2026, 12, 1, tzinfo=UTC) - timedelta(days=7 * n))
+    view = read_log_view(uow, Reader("T1", "U1"), LogQuery(page=0))
+    messages = build_log_messages(view)
+    assert len(messages) > 1                # split, not truncated
+    for message in messages:
+        walk_limits(message)
+    buttons = [e for m in messages for b in m if b.type == "actions" for e in b.elements
+               if e.action_id.startswith(ids.LOG_DELETE)]
+    assert len(buttons) == 5 * len(questions)     # one Delete per own entry on the page
+    managed = build_log_messages(read_log_view(uow, Reader("T1", "U2"), LogQuery("U1")))
+    for message in managed:
+        walk_limits(message)
+
+
+def test_growth_reads_with_twenty_records_and_very_long_reader_ids_stays_within_block_kit():
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from bot.blocks.reads import build_reads, latest_read_line
+    from bot.growthlog.reads import MyReads
+    from storage.repositories.log_reads import ReadRecord
+
+    at = datetime(2026, 12, 1, 10, 4, tzinfo=UTC)
+    records = tuple(ReadRecord("U" + "X" * 250 + str(n), what, 10 ** 6, at - timedelta(hours=n))
+                    for n, what in zip(range(20), ["log", "prep", "export", "profile"] * 5))
+    blocks = build_reads(MyReads(records, ZoneInfo("Pacific/Kiritimati"), True, None))
+    walk_limits(blocks)
+    text = blocks_text([b.to_dict() for b in blocks])
+    assert text.count("<@UXXX") == 20         # every read listed, none cut off
+    assert len(latest_read_line(records[0], ZoneInfo("UTC"))) <= 3000
+
+
+# -- `/growth reads` with odd arguments: never anyone else's record ---------------------------------
+
+def growth_command(bot, text: str, user_id: str, team_id: str = "T1"):
+    from tests import slack_requests as req
+    from tests.running_bot import Reply, _json
+
+    token = bot._token()
+    body, ctype = req.slash_command(command="/growth", text=text, user_id=user_id, team_id=team_id,
+                                    response_url=bot.fake.response_url(token))
+    status, _, answer = bot.post(body, ctype)
+    return Reply(status, _json(answer), token, bot.fake)
+
+
+ODD = ["weekly maybe", "weekly", "weekly on off", "<@U1|ada>", "<@U1>", "@U1", "U1", "all", "weekly <@U1>",
+       "WEEKLY OFF x", "-1", "20000", "weekly\u0000off", "reads", "'; drop table log_reads; --"]
+
+
+@pytest.mark.parametrize("rest", ODD)
+def test_growth_reads_with_odd_arguments_shows_nobody_elses_record(bot_on, caplog, rest):
+    caplog.set_level(logging.INFO)
+    seed_two(bot_on.services.session_factory)
+    bot_on.command("/growth log <@U1|ada>", user_id="U2")          # U2 reads U1's log
+    assert len(reads_of(bot_on, "U1")) == 1
+    with bot_on.services.session_factory() as session:
+        before = session.scalar(select(Engineer.reads_weekly_line).where(Engineer.user_id == "U3"))
+    reply = growth_command(bot_on, f"reads {rest}", user_id="U3")
+    assert reply.status == 200
+    text = reply.text() + said(bot_on, reply)
+    assert SORRY not in text and "<@U2>" not in text and "entries of your log ·" not in text
+    assert "/growth reads weekly off" in text               # the usage line, as for any other typo
+    with bot_on.services.session_factory() as session:
+        assert session.scalar(select(Engineer.reads_weekly_line).where(Engineer.user_id == "U3")) == before
+    quiet_log(caplog)
+
+
+def test_growth_reads_by_the_same_user_id_in_another_workspace_shows_nothing_of_theirs(bot_on, caplog):
+    caplog.set_level(logging.INFO)
+    seed_two(bot_on.services.session_factory)
+    bot_on.command("/growth log <@U1|ada>", user_id="U2")
+    own = said(bot_on, growth_command(bot_on, "reads", user_id="U1"))
+    assert "<@U2> read 2 entries of your log" in own
+    elsewhere = growth_command(bot_on, "reads", user_id="U1", team_id="T2")
+    text = elsewhere.text() + said(bot_on, elsewhere)
+    assert "<@U2>" not in text and "Nobody else has read" in text
+    quiet_log(caplog)
