@@ -226,6 +226,9 @@ class _Key:
     """This instance's view of one (workspace, method): its leased slots and what Slack accepted."""
 
     def __init__(self) -> None:
+        # Each (workspace, method) has a lock of its own: a lease is a database round trip, and
+        # one workspace's must never hold up another's senders (a pass sends to many at once).
+        self.lock = threading.Lock()
         self.slots: deque[float] = deque()
         self.interval = 0.0
         self.lease_until = 0.0
@@ -258,20 +261,25 @@ class Pacer:
         self.shared = shared if shared is not None else LocalAllowances()
         self._clock = clock
         self._sleep = sleep
-        self._lock = threading.Lock()
+        self._keys_lock = threading.Lock()  # only to add a key; each key has its own lock
         self._keys: dict[tuple[str, str], _Key] = {}
         self._sent = threading.local()  # when this thread's last call was let go
         self.rate_limited = 0
 
     def _key(self, team_id: str, method: str) -> _Key:
-        return self._keys.setdefault((team_id, method), _Key())
+        key = self._keys.get((team_id, method))
+        if key is None:
+            with self._keys_lock:
+                key = self._keys.setdefault((team_id, method), _Key())
+        return key
 
     def slot(self, team_id: str, method: str) -> float:
         """Return when a call to `method` in `team_id` may go out (pauses and pace honoured): the
         time it was let go. Report the answer with `accepted()` or `refused()` from the same thread."""
         self._wait_for_slot(team_id, method)
-        with self._lock:
-            self._key(team_id, method).in_flight += 1
+        key = self._key(team_id, method)
+        with key.lock:
+            key.in_flight += 1
             self._sent.at = self._clock()
             return self._sent.at
 
@@ -283,8 +291,8 @@ class Pacer:
             self._sleep(wait)
             if not is_slot:
                 continue  # waited out a pause: now queue for a slot like everyone else
-            with self._lock:
-                key = self._key(team_id, method)
+            key = self._key(team_id, method)
+            with key.lock:
                 now = self._clock()
                 if key.generation != generation or now < key.paused_until:
                     continue
@@ -300,17 +308,18 @@ class Pacer:
 
     def wait_for_pause(self, team_id: str, method: str) -> None:
         """Return once no pause is in force for (team, method), taking no slot."""
+        key = self._key(team_id, method)
         while True:
-            with self._lock:
-                remaining = self._key(team_id, method).paused_until - self._clock()
+            with key.lock:
+                remaining = key.paused_until - self._clock()
             if remaining <= 0:
                 return
             self._sleep(remaining)
 
     def _reserve(self, team_id: str, method: str) -> tuple[float, int, bool]:
         """(seconds to wait, pause generation, whether the wait ends in a slot of one's own)."""
-        with self._lock:
-            key = self._key(team_id, method)
+        key = self._key(team_id, method)
+        with key.lock:
             now = self._clock()
             if now < key.paused_until:
                 return key.paused_until - now, key.generation, False
@@ -351,8 +360,8 @@ class Pacer:
 
     def accepted(self, team_id: str, method: str) -> None:
         """Slack accepted a call (any answer but 429 counts: it took from the allowance)."""
-        with self._lock:
-            key = self._key(team_id, method)
+        key = self._key(team_id, method)
+        with key.lock:
             now = self._clock()
             key.in_flight = max(0, key.in_flight - 1)
             sent = min(getattr(self._sent, "at", now), now)
@@ -365,9 +374,10 @@ class Pacer:
 
     def refused(self, team_id: str, method: str, retry_after: float) -> None:
         """Slack answered 429: pause every sender for `retry_after` and learn the rate from it."""
-        with self._lock:
+        key = self._key(team_id, method)
+        with self._keys_lock:
             self.rate_limited += 1
-            key = self._key(team_id, method)
+        with key.lock:
             now = self._clock()
             key.in_flight = max(0, key.in_flight - 1)
             accepted = list(key.accepted)
