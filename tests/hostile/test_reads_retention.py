@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -278,3 +279,204 @@ def test_growth_reads_by_the_same_user_id_in_another_workspace_shows_nothing_of_
     text = elsewhere.text() + said(bot_on, elsewhere)
     assert "<@U2>" not in text and "Nobody else has read" in text
     quiet_log(caplog)
+
+
+# -- the read record on other paths: a kept button, a page of private answers only ----------------
+
+def test_a_former_managers_kept_paging_button_is_refused_and_not_recorded(bot_on, caplog):
+    from tests.growthlog.test_read_record import seed_weeks, value_of
+    from tests.growthlog.replies import acked
+
+    caplog.set_level(logging.INFO)
+    seed_weeks(bot_on, 7)
+    page = acked(bot_on.command("/growth log <@U1|ada>", user_id="U2"))
+    assert len(reads_of(bot_on, "U1")) == 1
+    said(bot_on, bot_on.command("/growth manager none", user_id="U1"))
+    click = bot_on.click(ids.LOG_OLDER, value_of(page, ids.LOG_OLDER), user_id="U2")
+    text = said(bot_on, click)
+    assert "shared" not in text and SORRY not in text
+    assert len(reads_of(bot_on, "U1")) == 1
+    quiet_log(caplog)
+
+
+def test_a_page_of_private_answers_only_records_a_read_of_no_entries_and_shows_none(bot_on):
+    from datetime import UTC, datetime
+
+    from tests.growthlog import log_seed as seed
+    from tests.growthlog.replies import acked
+    from tests.growthlog.test_read_record import MONDAY
+
+    with bot_on.services.session_factory.begin() as session:
+        owner = seed.engineer(session, "U1", manager="U2")
+        row = seed.checkin(session, owner, MONDAY, [("q1", "Q?")])
+        seed.answer(session, row, "q1", "secret marker", at=datetime.now(UTC), private=True)
+        seed.engineer(session, "U2")
+    text = blocks_text(acked(bot_on.command("/growth log <@U1|ada>", user_id="U2"))["blocks"])
+    assert "secret marker" not in text
+    assert [(r.reader_user_id, r.entries) for r in reads_of(bot_on, "U1")] == [("U2", 0)]
+    listed = said(bot_on, growth_command(bot_on, "reads", user_id="U1"))
+    assert "<@U2> opened your log (nothing to show)" in listed
+
+
+# -- retention: once a day across processes, month ends, racing forget-me, no setting ---------------
+
+def second_uow(database_url):
+    """Another process's way into the same database: its own engine and sessions."""
+    from storage.db import make_engine, make_session_factory
+    from storage.uow import UnitOfWork
+
+    engine = make_engine(database_url)
+    factory = make_session_factory(engine)
+    return UnitOfWork(factory, factory), engine
+
+
+def at_once(*calls):
+    """Run each call in its own thread, released together; return results (or raised exceptions)."""
+    import threading
+
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+
+    def run(index, call):
+        barrier.wait()
+        try:
+            results[index] = call()
+        except Exception as exc:   # noqa: BLE001 - the test asserts there is none
+            results[index] = exc
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+def test_two_run_dues_at_once_prune_exactly_once(database_url, session_factory, uow):
+    from bot.growthlog.retention import run_retention
+    from storage.models import ProcessedEvent
+    from tests.growthlog.test_retention import BOUNDARY, NOW, counts, seed_around
+
+    seed_around(session_factory, BOUNDARY)
+    for later in (timedelta(0), timedelta(hours=1), timedelta(hours=11)):   # three races on one UTC day
+        other, engine = second_uow(database_url)
+        try:
+            results = at_once(lambda: run_retention(uow, 24, NOW + later),
+                              lambda: run_retention(other, 24, NOW + later))
+        finally:
+            engine.dispose()
+        assert not [r for r in results if isinstance(r, Exception)], results
+        done = [r for r in results if r is not None]
+        assert len(done) == (1 if later == timedelta(0) else 0), results
+        if done:
+            assert done[0].answers == 1
+    assert counts(session_factory) == {"answers": 1, "answer_revisions": 1, "assessments": 1, "log_reads": 1}
+    with session_factory() as session:
+        keys = list(session.scalars(select(ProcessedEvent.key).where(ProcessedEvent.key.like("retention:%"))))
+    assert keys == ["retention:2028-03-15"]
+
+
+def test_jan_31_plus_one_month_is_kept_through_february_and_gone_on_march_1(session_factory, uow):
+    from datetime import UTC, datetime
+
+    from bot.growthlog.retention import months_before, run_retention
+    from tests.growthlog.test_retention import seed_around, texts
+
+    jan_31 = datetime(2027, 1, 31, 12, 0, tzinfo=UTC)
+    assert months_before(datetime(2027, 3, 31, 12, 0, tzinfo=UTC), 1) == datetime(2027, 2, 28, 12, 0, tzinfo=UTC)
+    assert months_before(datetime(2028, 3, 31, tzinfo=UTC), 1) == datetime(2028, 2, 29, tzinfo=UTC)
+    assert months_before(datetime(2028, 2, 29, tzinfo=UTC), 12) == datetime(2027, 2, 28, tzinfo=UTC)
+    assert months_before(datetime(2027, 1, 15, tzinfo=UTC), 1) == datetime(2026, 12, 15, tzinfo=UTC)
+    # The cutoff never moves backwards from one day to the next across month ends.
+    day, previous = datetime(2026, 12, 25, tzinfo=UTC), None
+    while day < datetime(2028, 4, 5, tzinfo=UTC):
+        for months in (1, 13, 24):
+            cutoff = months_before(day, months)
+            assert cutoff < day
+        cutoff = months_before(day, 1)
+        assert previous is None or cutoff >= previous
+        previous, day = cutoff, day + timedelta(days=1)
+
+    seed_around(session_factory, jan_31)     # answers on Jan 30 and Feb 1 (a day either side)
+    assert run_retention(uow, 1, datetime(2027, 2, 28, 23, 59, tzinfo=UTC)).answers == 0
+    assert texts(session_factory) == ["new edited", "old edited"]
+    assert run_retention(uow, 1, datetime(2027, 3, 1, 0, 0, tzinfo=UTC)).answers == 1    # cutoff Feb 1 00:00
+    assert texts(session_factory) == ["new edited"]
+    assert run_retention(uow, 1, datetime(2027, 3, 1, 12, 0, 1, tzinfo=UTC)) is None     # that day's pass is done
+    assert run_retention(uow, 1, datetime(2027, 3, 2, 0, 0, tzinfo=UTC)).answers == 1    # cutoff Feb 2: Feb 1 goes
+    assert texts(session_factory) == []
+
+
+def seed_old_log(session_factory, user_id: str, answers: int, at) -> None:
+    from tests.growthlog import log_seed as seed
+    from storage.repositories import Answers
+
+    with session_factory.begin() as session:
+        engineer = seed.engineer(session, user_id, manager="U2")
+        for n in range(answers):
+            when = at - timedelta(days=7 * n)
+            row = seed.checkin(session, engineer, (when - timedelta(days=when.weekday())).date(),
+                               [("q1", "Q"), ("q2", "R")])
+            for question in ("q1", "q2"):
+                answer = seed.answer(session, row, question, f"{user_id} {n} {question}", at=when)
+                Answers(session).edit_text(answer, f"{user_id} {n} {question} edited", when + timedelta(hours=1))
+            session.add(LogRead(engineer_id=engineer.id, reader_user_id="U2", what="log", entries=2, read_at=when))
+
+
+ROUNDS = 3   # 25 rounds on both databases found no deadlock or lost row either
+
+
+def test_a_forget_me_racing_a_retention_pass_leaves_nothing_behind_and_fails_neither(database_url, session_factory,
+                                                                                   uow):
+    from datetime import UTC, datetime
+
+    from bot.growthlog.forget import forget_me
+    from bot.growthlog.retention import prune_before
+    from tests.growthlog.test_retention import counts, texts
+
+    cutoff = datetime(2027, 6, 1, tzinfo=UTC)
+    for round_ in range(ROUNDS):
+        seed_old_log(session_factory, "U1", 60, cutoff - timedelta(days=1))          # all old
+        seed_old_log(session_factory, "U3", 3, cutoff + timedelta(days=30))          # all newer
+        other, engine = second_uow(database_url)
+        try:
+            results = at_once(lambda: prune_before(uow, cutoff, batch=7),
+                              lambda: forget_me(other, "T1", "U1"))
+        finally:
+            engine.dispose()
+        assert not [r for r in results if isinstance(r, Exception)], results
+        assert counts(session_factory) == {"answers": 6, "answer_revisions": 6, "assessments": 0, "log_reads": 3}
+        assert all(text.startswith("U3 ") for text in texts(session_factory))
+        with session_factory() as session:
+            assert session.scalar(select(func.count()).select_from(Engineer).where(Engineer.user_id == "U1")) == 0
+        forget_me(uow, "T1", "U3")
+
+
+@pytest.mark.parametrize("setting", [None, ""])
+def test_retention_with_the_setting_unset_or_empty_deletes_nothing_and_claims_no_day(fake_slack, database_url,
+                                                                                   session_factory, setting):
+    from bot.scheduling import retention_pass
+    from storage.models import ProcessedEvent
+    from tests.checkins.desk import make_desk
+    from tests.growthlog.test_retention import BOUNDARY, NOW, counts, seed_around
+
+    overrides = {} if setting is None else {"ANSWER_RETENTION_MONTHS": setting}
+    services = make_desk(fake_slack, database_url, session_factory, **overrides).services
+    assert services.settings.answer_retention_months is None
+    seed_around(session_factory, BOUNDARY - timedelta(weeks=520))      # ten years old
+    services.now = lambda: NOW
+    assert retention_pass(services) is None
+    assert counts(session_factory) == {"answers": 2, "answer_revisions": 2, "assessments": 2, "log_reads": 2}
+    with session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(ProcessedEvent)
+                              .where(ProcessedEvent.key.like("retention:%"))) == 0
+
+
+@pytest.mark.parametrize("setting", ["0", "-1", "24 months", "1.5", "99999"])
+def test_a_bad_retention_setting_stops_start_up_with_one_line(fake_slack, setting):
+    from bot.settings import SettingsError
+    from tests.running_bot import test_settings
+
+    with pytest.raises(SettingsError) as raised:
+        test_settings(fake_slack, "sqlite://", ANSWER_RETENTION_MONTHS=setting)
+    assert "ANSWER_RETENTION_MONTHS" in str(raised.value) and "\n" not in str(raised.value)
