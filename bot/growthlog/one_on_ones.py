@@ -220,9 +220,16 @@ def _send(services: Services, client: WebClient, due: _Due, now: datetime, owner
             OneOnOnes(session).remove_for_pair(due.team_id, due.manager, due.report)
             return False
         # Queued is read: the digest is the manager's from here on, so its record commits with it.
+        # The record goes in a savepoint: when the digest was queued before (by a process whose
+        # lease ran out under it), that one is the read, and this one records nothing.
+        recording = session.begin_nested()
         digest = record_digest_read(session, reader, digest, now)
         parts = queue_message(session, f"prep:{due.id}:{due.meeting.isoformat()}", PrepDigestReady(digest),
                               channel=due.manager, now=now, team_id=due.team_id)
+        if parts:
+            recording.commit()
+        else:
+            recording.rollback()
         OneOnOnes(session).mark_auto_prepped(due.id, owner, due.meeting, now)
     for part in parts:  # in order: part 2 waits for part 1
         if services.outbox.send(part) not in (SENT, FOUND):

@@ -480,3 +480,34 @@ def test_a_bad_retention_setting_stops_start_up_with_one_line(fake_slack, settin
     with pytest.raises(SettingsError) as raised:
         test_settings(fake_slack, "sqlite://", ANSWER_RETENTION_MONTHS=setting)
     assert "ANSWER_RETENTION_MONTHS" in str(raised.value) and "\n" not in str(raised.value)
+
+
+# -- the automatic digest: a second instance that finds it queued records no second read ------------
+
+def test_an_automatic_digest_already_queued_by_an_instance_whose_lease_ran_out_is_not_read_twice(bot_on):
+    from datetime import UTC, datetime
+
+    from slack_sdk import WebClient
+    from sqlalchemy import update
+
+    from bot.growthlog.one_on_ones import run_auto_prep
+    from storage.models import OneOnOne
+    from tests.growthlog.test_read_record import seed_weeks
+
+    seed_weeks(bot_on, 2)
+    bot_on.command("/growth 1on1 <@U1|ada> thu 10:00", user_id="U2").followups()
+    services = bot_on.services
+    now = datetime.now(UTC)
+    meeting_day = now + timedelta(days=(3 - now.weekday()) % 7 or 7)
+    at = meeting_day.replace(hour=10, minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    client = WebClient(base_url=bot_on.fake.base_url, token="xoxb-test")
+    services.now = lambda: at
+    assert run_auto_prep(services, client, at).sent == 1
+    posted = len(bot_on.fake.calls_to("chat.postMessage"))
+    # Instance A queued the digest (and its read) but its lease ran out before it marked the
+    # meeting prepped; instance B claims the same meeting and builds the digest again.
+    with services.session_factory.begin() as session:
+        session.execute(update(OneOnOne).values(last_auto_prep_for=None, prep_lease_until=None))
+    run_auto_prep(services, client, at + timedelta(minutes=1))
+    assert len(bot_on.fake.calls_to("chat.postMessage")) == posted      # the outbox sent it once
+    assert [(r.reader_user_id, r.what) for r in reads_of(bot_on, "U1")] == [("U2", "prep")]
