@@ -48,6 +48,7 @@ from bot.workspace_clients import for_workspace
 from storage.models import CheckInStatus, Engineer
 from storage.repositories import CheckIns, Engineers
 from storage.repositories.log_reads import LogReads
+from storage.repositories.workspaces import Workspaces
 from storage.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -226,10 +227,13 @@ class DueRunner:
             return []
         teams: dict[str, list[int]] = {}
         with self.uow.reading() as session:
+            gone = Workspaces(session).uninstalled_teams()
             for start in range(0, len(engineer_ids), 5000):
                 for engineer in Engineers(session).by_ids(engineer_ids[start:start + 5000]):
                     teams.setdefault(engineer.team_id, []).append(engineer.id)
-        return sorted(teams.values(), key=len, reverse=True)
+        # An uninstalled workspace gets nothing, and nothing is claimed for it (its data waits
+        # out the grace period untouched).
+        return sorted((ids for team, ids in teams.items() if team not in gone), key=len, reverse=True)
 
     def _send_in_parallel(self, lanes: list[list[int]], clock: PassClock, owner: str, report: RunReport,
                           forced: set[int]) -> None:

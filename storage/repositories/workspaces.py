@@ -69,6 +69,10 @@ class Workspaces:
     def get(self, team_id: str) -> Workspace | None:
         return self.session.get(Workspace, team_id)
 
+    def uninstalled_teams(self) -> set[str]:
+        """Every workspace uninstalled now (within its grace period, or not yet purged)."""
+        return set(self.session.scalars(select(Workspace.team_id).where(Workspace.uninstalled_at.is_not(None))))
+
     def uninstalled_before(self, before: datetime) -> list[str]:
         """Workspaces uninstalled before `before` (their grace period is over)."""
         return list(self.session.scalars(
