@@ -25,9 +25,19 @@ def configure_logging(level: str) -> None:
 
 def build_services(settings: Settings) -> Services:
     """Everything the bot needs except Slack itself; raises ContentError/SettingsError clearly."""
-    from storage.db import make_engine, make_session_factory, normalize_database_url, upgrade_database
+    from storage.db import make_session_factory
 
     catalog, resolver, ladder = build_content_services(settings)
+    engine = open_database(settings)
+    return Services(settings=settings, catalog=catalog, resolver=resolver, ladder=ladder,
+                    session_factory=make_session_factory(engine))
+
+
+def open_database(settings: Settings):
+    """The engine on DATABASE_URL, migrated (SQLite) or checked to be (PostgreSQL), with the
+    encryption keys installed (`install_keys`); raises SettingsError with one line."""
+    from storage.db import make_engine, normalize_database_url, upgrade_database
+
     try:
         url = normalize_database_url(settings.database_url)
     except ValueError as exc:
@@ -39,10 +49,8 @@ def build_services(settings: Settings) -> Services:
         upgrade_database(engine)
     else:
         _require_migrated(engine)
-    session_factory = make_session_factory(engine)
     install_keys(settings, engine)
-    return Services(settings=settings, catalog=catalog, resolver=resolver, ladder=ladder,
-                    session_factory=session_factory)
+    return engine
 
 
 def install_keys(settings: Settings, engine) -> None:
@@ -53,9 +61,10 @@ def install_keys(settings: Settings, engine) -> None:
     from storage.key_sources import check_keyring_opens, load_keyring
     from storage.uow import UnitOfWork
 
+    uow = UnitOfWork.on(engine)
     try:
-        keyring = load_keyring(settings.encryption_keys, settings.encryption_key_file, engine.url)
-        check_keyring_opens(UnitOfWork.on(engine), keyring)
+        keyring = load_keyring(settings.encryption_keys, settings.encryption_key_file, uow)
+        check_keyring_opens(uow, keyring)
     except KeyringError as exc:
         raise SettingsError(str(exc)) from None
     install_keyring(keyring)

@@ -21,9 +21,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.engine import URL
 
-from storage.crypto import Keyring, KeyringError, UnreadableValue, new_key, parse_key
+from storage.crypto import PREFIX, Keyring, KeyringError, UnreadableValue, new_key, parse_key
 
 logger = logging.getLogger("growth_bot")
 
@@ -31,8 +30,9 @@ logger = logging.getLogger("growth_bot")
 _SAMPLE = 8
 
 
-def load_keyring(keys: Sequence[str], key_file: Path | None, url: URL) -> Keyring:
-    """The keyring for the database at `url`, from the settings' keys and key file."""
+def load_keyring(keys: Sequence[str], key_file: Path | None, uow) -> Keyring:
+    """The keyring for the database of `uow`, from the settings' keys and key file."""
+    url = uow.engine.url
     parsed = [parse_key(text, f"GROWTH_ENCRYPTION_KEY (key {n} of {len(keys)})") for n, text in enumerate(keys, 1)]
     if key_file is not None:
         parsed += _read_key_file(key_file, "GROWTH_ENCRYPTION_KEY_FILE")
@@ -44,15 +44,20 @@ def load_keyring(keys: Sequence[str], key_file: Path | None, url: URL) -> Keyrin
                            "or GROWTH_ENCRYPTION_KEY_FILE.")
     if url.database in (None, "", ":memory:"):
         return Keyring([parse_key(new_key(), "a generated key")])   # nothing outlives the process
-    return Keyring(_beside_database(Path(url.database).resolve()))
+    return Keyring(_beside_database(Path(url.database).resolve(), uow))
 
 
 def key_file_beside(database: Path) -> Path:
     return database.with_name(database.name + ".key")
 
 
-def _beside_database(database: Path) -> list[bytes]:
+def _beside_database(database: Path, uow) -> list[bytes]:
     path = key_file_beside(database)
+    if not path.exists() and _holds_ciphertext(uow):
+        # A copied database without its key file: a new key would open none of it.
+        raise KeyringError(f"The database holds encrypted data but there is no key file at {path} and "
+                           "GROWTH_ENCRYPTION_KEY is not set: restore the key file, or set the key it was "
+                           "encrypted with.")
     try:
         # O_EXCL: of several processes starting on a new database together, one writes the key
         # and the others read it; 0600 from creation, never readable by others even briefly.
@@ -83,6 +88,21 @@ def _read_key_file(path: Path, what: str, wait: bool = False) -> list[bytes]:
         raise KeyringError(f"{what} {path} holds no key: put one per line, newest first "
                            "(make one with `growth-bot keys new`).")
     return [parse_key(text, f"{what} {path} (line {n})") for n, text in enumerate(keys, 1)]
+
+
+def _holds_ciphertext(uow) -> bool:
+    from sqlalchemy import Text, cast
+
+    from storage.encrypted_columns import encrypted_columns
+
+    with uow.reading() as session:
+        for column in encrypted_columns():
+            key = column.table.primary_key.columns.values()[0]
+            for order in (key.desc(), key.asc()):
+                raw = session.scalars(select(cast(column, Text())).order_by(order).limit(_SAMPLE))
+                if any(value is not None and value.lstrip('"').startswith(PREFIX) for value in raw):
+                    return True
+    return False
 
 
 def check_keyring_opens(uow, keyring: Keyring) -> None:
