@@ -128,13 +128,15 @@ def apps_process(conn, database_url: str, slack_url: str, options: dict) -> None
     from bot.server import WAITRESS_LIMITS, make_wsgi_app
     from bot.settings import load_settings
     from bot.slack_client import make_web_client
+    from storage.crypto import new_key
 
     logging.basicConfig(level=logging.WARNING)
     # "Task queue depth is N": expected at 32 clients on 8 threads, and the same for both apps.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     settings = load_settings(environ={
         "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": slack_url,
-        "DATABASE_URL": database_url, "SCHEDULER_ENABLED": "false"}, env_file=None)
+        "DATABASE_URL": database_url, "SCHEDULER_ENABLED": "false",
+        "GROWTH_ENCRYPTION_KEY": new_key()}, env_file=None)      # answers are stored encrypted, as in production
     services = build_services(settings)
     engine = services.session_factory.kw["bind"]
     synchronous = options["sqlite_synchronous"]

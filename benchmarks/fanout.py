@@ -302,6 +302,9 @@ def run(engineers: int, rate: float, burst: float | None, instances: int, databa
 
 
 def main(argv: list[str] | None = None) -> int:
+    from storage.crypto import Keyring, install_keyring, new_key
+
+    install_keyring(Keyring.from_texts([new_key()]))   # what engineers write is encrypted, as in production
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engineers", type=int, default=10_000)
     parser.add_argument("--rate", type=float, default=200.0, help="chat.postMessage calls per second the fake allows")

@@ -266,10 +266,15 @@ class Dataset:
     last_prep: dict[int, datetime] | None = None   # report index -> the pair's last_prep_at
 
 
-def seed(writer: Writer, engineers: int, weeks: int, catalog) -> Dataset:
-    """Deterministic rows (same seed, same data on both databases), written `CHUNK` engineers at a time."""
+def seed(writer: Writer, engineers: int, weeks: int, catalog, encrypted: bool = False) -> Dataset:
+    """Deterministic rows (same seed, same data on both databases), written `CHUNK` engineers at a time.
+
+    `encrypted`: answer texts and assessment picks are stored as the bot stores them, each value
+    encrypted on its own (a fresh nonce) by the column's own type, under the installed keyring."""
     rng = random.Random(20261104)
-    texts = [writer.escape(t) for t in _answer_texts(rng)]
+    plain_texts = _answer_texts(rng)
+    texts = [writer.escape(t) for t in plain_texts]
+    seal_text, seal_picks = _sealers(encrypted)
     questions = [writer.escape(q) for q in QUESTION_POOL]
     thread_question = "Reply in the check-in thread"
     levels = [(lvl.framework_id, lvl.id) for lvl in catalog.all_levels()]
@@ -302,7 +307,7 @@ def seed(writer: Writer, engineers: int, weeks: int, catalog) -> Dataset:
                 for n in range(rng.randrange(1, 4)):
                     assessment_id += 1
                     picks = {c.capability.id: rng.choice(c.choices).role for c in choices}
-                    assessment_rows.append((assessment_id, engineer_id, FRAMEWORK_ID, writer.escape(json.dumps(picks)),
+                    assessment_rows.append((assessment_id, engineer_id, FRAMEWORK_ID, writer.escape(seal_picks(picks)),
                                             ts(naive_now - timedelta(days=30 * (n + 1) + rng.randrange(20)))))
             offset = timedelta(hours=index % 9)
             for w, monday in enumerate(week_days):
@@ -325,8 +330,10 @@ def seed(writer: Writer, engineers: int, weeks: int, catalog) -> Dataset:
                         answer_id += 1
                         updated = at + timedelta(hours=1) if rng.random() < EDITED else at
                         slack_ts = f"{int(at.timestamp())}.{answer_id:06d}" if source else None
+                        pick = rng.randrange(len(texts))
                         answer_rows.append((answer_id, checkin_id, engineer_id, question_id, question_text,
-                                            texts[rng.randrange(len(texts))], source or "modal",
+                                            writer.escape(seal_text(plain_texts[pick])) if seal_text else texts[pick],
+                                            source or "modal",
                                             t if rng.random() < PRIVATE else f, slack_ts, ts(at), ts(updated)))
                         at += timedelta(seconds=rng.randrange(20, 900))
                 checkin_rows.append((checkin_id, engineer_id, day(monday.date()), ts(due),
@@ -345,11 +352,25 @@ def seed(writer: Writer, engineers: int, weeks: int, catalog) -> Dataset:
     return data
 
 
+def _sealers(encrypted: bool):
+    """(answer text → stored text, picks → stored JSON text), through the models' column types."""
+    if not encrypted:
+        return None, json.dumps
+    from storage.models import Answer, Assessment
+
+    text_type, picks_type = Answer.__table__.c.text.type, Assessment.__table__.c.picks.type
+    # The JSON column's own serialisation of the ciphertext (a JSON string) is json.dumps's.
+    return (lambda value: text_type.process_bind_param(value, None),
+            lambda picks: json.dumps(picks_type.process_bind_param(picks, None)))
+
+
 # -- the database under test --------------------------------------------------------------------
 
 @contextlib.contextmanager
-def database(kind: str, engineers: int, weeks: int, catalog) -> Iterator[tuple[Engine, Dataset]]:
-    """A migrated, seeded database of `kind`; everything it made is deleted on exit."""
+def database(kind: str, engineers: int, weeks: int, catalog,
+             encrypted: bool = False) -> Iterator[tuple[Engine, Dataset]]:
+    """A migrated, seeded database of `kind` (`encrypted`: see `seed`); everything it made is
+    deleted on exit."""
     scratch = Path(tempfile.mkdtemp(prefix="growth-bench-"))
     server = None
     try:
@@ -358,7 +379,7 @@ def database(kind: str, engineers: int, weeks: int, catalog) -> Iterator[tuple[E
             url = f"sqlite:///{path}"
             upgrade_database(url)
             started = time.perf_counter()
-            data = seed(SqliteWriter(path), engineers, weeks, catalog)
+            data = seed(SqliteWriter(path), engineers, weeks, catalog, encrypted)
             engine = make_engine(url)
         else:
             server = PostgresServer().start()
@@ -367,12 +388,13 @@ def database(kind: str, engineers: int, weeks: int, catalog) -> Iterator[tuple[E
             upgrade_database(url)
             engine = make_engine(url)
             started = time.perf_counter()
-            data = seed(PostgresWriter(engine), engineers, weeks, catalog)
+            data = seed(PostgresWriter(engine), engineers, weeks, catalog, encrypted)
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
                 connection.execute(text("VACUUM (ANALYZE)"))   # what autovacuum would have done by now
         seconds = time.perf_counter() - started
         size = _database_size(engine, kind, scratch)
-        print(f"[{kind}] seeded {data.engineers:,} engineers, {data.checkins:,} check-ins, {data.answers:,} answers "
+        what = "answers (encrypted, as the bot stores them)" if encrypted else "answers"
+        print(f"[{kind}] seeded {data.engineers:,} engineers, {data.checkins:,} check-ins, {data.answers:,} {what} "
               f"in {seconds:.1f}s ({data.answers / seconds:,.0f} answers/s){size}", flush=True)
         try:
             yield engine, data

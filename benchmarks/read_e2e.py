@@ -1,11 +1,13 @@
 """`/growth log` and `/growth prep` as a person waits for them, next to `/ladder`, in one run.
 
     .venv/bin/python benchmarks/read_e2e.py [--database sqlite|postgresql] [--engineers 10000]
-        [--weeks 104] [--clients 16] [--requests 1000] [--warmup 100]
+        [--weeks 104] [--clients 16] [--requests 1000] [--warmup 100] [--plain]
 
 The database is benchmarks/log_queries.py's (N engineers in teams of 8, `--weeks` weekly check-ins
 each, about three answers a week: 10,000 × 104 ≈ 3.1 M answers; the real schema and indexes),
-built first (a few minutes at full size; `--engineers 1000` is a quick run). The app runs as in
+built first (a few minutes at full size; `--engineers 1000` is a quick run), its answer texts and
+self-assessment picks encrypted at rest as the bot stores them (each value by the column's own type,
+under a key made for the run; `--plain` seeds plain text, to see what decrypting costs). The app runs as in
 production, in a process of its own: `create_app` on the real services, Bolt's WSGI adapter
 under waitress with 8 threads (bot.server.serve_http's), `gc.freeze()` once built (as
 bot.runtime does), its clock set to the data's "now". A fake Slack Web API (tests/fake_slack.py)
@@ -59,13 +61,14 @@ COMMANDS = ("/growth log", "/growth prep", "/ladder")
 
 # -- the app, in a process of its own ------------------------------------------------------------
 
-def serve(database_url: str, slack_url: str) -> None:
+def serve(database_url: str, slack_url: str, key: str) -> None:
     """Child process: the real app over HTTP; prints its port, serves until stdin closes."""
     import logging
 
     from waitress.server import create_server
 
     from bot.app_factory import create_app
+    from bot.runtime import install_keys
     from bot.server import make_wsgi_app
     from bot.services import Services, build_content_services
     from bot.settings import load_settings
@@ -78,9 +81,12 @@ def serve(database_url: str, slack_url: str) -> None:
     settings = load_settings(environ={
         "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": slack_url,
         "DATABASE_URL": database_url, "SCHEDULER_ENABLED": "false", "LOG_LEVEL": "WARNING",
+        **({"GROWTH_ENCRYPTION_KEY": key} if key else {}),
     }, env_file=None)
     catalog, resolver, ladder = build_content_services(settings)
     engine = make_engine(database_url)
+    if key:
+        install_keys(settings, engine)       # as bot.runtime does: the key checked against the data
     services = Services(settings=settings, catalog=catalog, resolver=resolver, ladder=ladder,
                         session_factory=make_session_factory(engine), now=lambda: NOW)
     app = create_app(services)
@@ -106,8 +112,8 @@ def serve(database_url: str, slack_url: str) -> None:
     engine.dispose()
 
 
-def start_app(database_url: str, slack_url: str) -> tuple[str, subprocess.Popen]:
-    child = subprocess.Popen([sys.executable, __file__, "--serve", database_url, slack_url],
+def start_app(database_url: str, slack_url: str, key: str) -> tuple[str, subprocess.Popen]:
+    child = subprocess.Popen([sys.executable, __file__, "--serve", database_url, slack_url, key],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
     line = child.stdout.readline()
     if not line.startswith("PORT "):
@@ -243,7 +249,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--requests", type=int, default=1000, help="measured requests per command (default 1000)")
     parser.add_argument("--warmup", type=int, default=100, help="untimed requests per command first (default 100)")
-    parser.add_argument("--serve", nargs=2, metavar=("DATABASE_URL", "SLACK_URL"), help=argparse.SUPPRESS)
+    parser.add_argument("--plain", action="store_true",
+                        help="store answers in plain text, as before encryption at rest (to see what it costs)")
+    parser.add_argument("--serve", nargs=3, metavar=("DATABASE_URL", "SLACK_URL", "KEY"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
         serve(*args.serve)
@@ -252,14 +260,21 @@ def main(argv: list[str] | None = None) -> int:
     from log_queries import TEAM_SIZE, database
 
     from bot.catalog import BUNDLED_CONTENT_DIR, load_catalog
+    from storage.crypto import Keyring, install_keyring, new_key
 
     if args.engineers < TEAM_SIZE:
         parser.error(f"--engineers must be at least {TEAM_SIZE}")
     catalog = load_catalog(BUNDLED_CONTENT_DIR)
-    with database(args.database, args.engineers, args.weeks, catalog) as (engine, _data), FakeSlack() as fake:
+    # Answers and picks are seeded as the bot stores them: encrypted under a key made for the run,
+    # which the app is started with (and checks at start-up, as it does in production).
+    key = "" if args.plain else new_key()
+    if key:
+        install_keyring(Keyring.from_texts([key]))
+    with database(args.database, args.engineers, args.weeks, catalog, encrypted=bool(key)) as (engine, _data), \
+            FakeSlack() as fake:
         database_url = engine.url.render_as_string(hide_password=False)
         engine.dispose()                     # the app has its own; this process only sends requests
-        url, child = start_app(database_url, fake.base_url)
+        url, child = start_app(database_url, fake.base_url, key)
         try:
             stream = request_stream(args.engineers, random.Random(20261203))
             warm = run_clients(url, fake, stream, 3 * args.warmup, args.clients, timed=False)
@@ -272,7 +287,9 @@ def main(argv: list[str] | None = None) -> int:
             except subprocess.TimeoutExpired:
                 child.kill()
     failures = warm.failures + tally.failures
-    print(f"[{args.database}] {args.engineers:,} engineers x {args.weeks} weeks; {args.clients} concurrent clients, "
+    print(f"[{args.database}] {args.engineers:,} engineers x {args.weeks} weeks, answers "
+          f"{'in plain text (--plain)' if args.plain else 'encrypted at rest (AES-GCM, decrypted per read)'}; "
+          f"{args.clients} concurrent clients, "
           f"{args.warmup} warm-up + {args.requests} measured requests per command, interleaved; the app in its "
           f"own process (waitress, {SERVER_THREADS} threads); timed until the answer is there")
     print(f"{'':14} {'n':>5} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'max ms':>8}  {'answered in':<22} "

@@ -67,6 +67,9 @@ def seed(session_factory, managers: int, reports: int) -> None:
 
 
 def main() -> None:
+    from storage.crypto import Keyring, install_keyring, new_key
+
+    install_keyring(Keyring.from_texts([new_key()]))   # what engineers write is encrypted, as in production
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--managers", type=int, default=1000)
     parser.add_argument("--reports", type=int, default=8)

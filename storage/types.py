@@ -10,7 +10,7 @@ from sqlalchemy import JSON, DateTime, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-from storage.crypto import installed_keyring
+from storage.crypto import PREFIX, installed_keyring
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -74,7 +74,9 @@ class EncryptedText(TypeDecorator[str]):
         return installed_keyring().encrypt(value, self.column)
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
-        return None if value is None else installed_keyring().decrypt(value, self.column)
+        if value is None or not value.startswith(PREFIX):
+            return value                        # plain text from before encryption: no key needed
+        return installed_keyring().decrypt(value, self.column)
 
     def __repr__(self) -> str:
         return f"EncryptedText({self.column!r})"
