@@ -22,7 +22,7 @@ from bot.blocks.text import escape
 from bot.catalog.model import Capability, Catalog, Level, Matrix, MatrixStage
 from bot.domain.schedule import zone
 from bot.growthlog.access import Reader, can_read
-from bot.growthlog.reads import PROFILE, record_read
+from bot.growthlog.reads import PROFILE, record_read, recording_reads
 from bot.domain.dedupe import view_submission_key
 from storage.repositories import Assessments, Engineers, ProcessedEvents
 
@@ -481,11 +481,12 @@ class ProfileRead:
 def read_profile_recorded(uow: "UnitOfWork", catalog: Catalog, reader: Reader, user_id: str,
                           now: datetime) -> ProfileRead:
     """`read_profile` in a unit of work of its own; someone else's profile shown is recorded as a
-    read of that engineer's log in the same one (bot.growthlog.reads)."""
+    read of that engineer's log in the same one (bot.growthlog.reads); raises ReadNotRecorded
+    when the write lock stays taken, showing nothing."""
     if user_id == reader.user_id:
         with uow.reading() as session:
             return read_profile(session, catalog, reader, user_id)
-    with uow.writing() as session:
+    with recording_reads(), uow.writing() as session:
         found = read_profile(session, catalog, reader, user_id)
         if found.profile is None:
             return found

@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.growthlog import export
 from bot.growthlog.access import REFUSAL, Reader, can_read, sees_private
-from bot.growthlog.reads import EXPORT, READS_NOTICE, record_read
+from bot.growthlog.reads import EXPORT, NOT_RECORDED, READS_NOTICE, ReadNotRecorded, record_read, recording_reads
 from storage.repositories.growth_log import LoggedCheckin, read_all
 from storage.repositories.log_reads import LogReads, ReadRecord
 from bot.services import Services
@@ -64,7 +64,10 @@ class Exporter:
         """Upload `owner_user_id`'s log (default: the requester's) to the requester's DM, if they may read it."""
         owner_user_id = owner_user_id or requester
         own = owner_user_id == requester
-        readable = self._readable_log(Reader(team_id, requester), team_id, owner_user_id)
+        try:
+            readable = self._readable_log(Reader(team_id, requester), team_id, owner_user_id)
+        except ReadNotRecorded:
+            return ExportResult(NOT_RECORDED)
         checkins = readable.checkins
         if readable.refused:
             return ExportResult(REFUSAL)
@@ -97,7 +100,7 @@ class Exporter:
         Someone else's export is recorded as a read in the unit of work that decided it (so
         a write): recorded even if the upload then fails, as the log has left the database."""
         own = owner_user_id == reader.user_id
-        with (self.services.uow.reading() if own else self.services.uow.writing()) as session:
+        with recording_reads(), (self.services.uow.reading() if own else self.services.uow.writing()) as session:
             owner = Engineers(session).get(team_id, owner_user_id)
             if owner is None and own:
                 return Readable([])

@@ -25,7 +25,7 @@ from bot.growthlog.assessment import (
 from bot.growthlog.exporting import display_name
 from bot.growthlog.mentions import split_mention
 from bot.growthlog.profile_chart import profile_png
-from bot.growthlog.reads import READS_NOTICE
+from bot.growthlog.reads import NOT_RECORDED, READS_NOTICE, ReadNotRecorded
 from bot.listeners.replies import say
 from bot.services import Services
 
@@ -79,7 +79,12 @@ def send_profile(command: dict, rest: str, respond: Respond, client: WebClient, 
         return
     target = target or requester
     own = target == requester
-    found = read_profile_recorded(services.uow, services.catalog, Reader(team_id, requester), target, services.now())
+    try:
+        found = read_profile_recorded(services.uow, services.catalog, Reader(team_id, requester), target,
+                                      services.now())
+    except ReadNotRecorded:
+        say(respond, NOT_RECORDED)
+        return
     if found.refused:
         say(respond, REFUSAL)
         return

@@ -511,3 +511,40 @@ def test_an_automatic_digest_already_queued_by_an_instance_whose_lease_ran_out_i
     run_auto_prep(services, client, at + timedelta(minutes=1))
     assert len(bot_on.fake.calls_to("chat.postMessage")) == posted      # the outbox sent it once
     assert [(r.reader_user_id, r.what) for r in reads_of(bot_on, "U1")] == [("U2", "prep")]
+
+
+# -- a read that cannot be recorded shows nothing, and says why -----------------------------------
+
+# `/growth log` and `/growth prep` answer in the ack: past SQLite's 5 s busy timeout Slack has
+# given up on the ack (3 s), so their NOT_RECORDED cannot reach anyone; the two answered after
+# the ack say it.
+@pytest.mark.parametrize("line", ["/growth profile <@U1|ada>", "/growth export <@U1|ada>"])
+def test_a_read_of_someone_elses_log_while_another_process_holds_the_write_lock_shows_nothing(
+        running_bot, sqlite_url, caplog, line):
+    import sqlite3
+
+    from bot.growthlog.reads import NOT_RECORDED
+    from tests.growthlog.test_read_record import seed_weeks
+
+    caplog.set_level(logging.INFO)
+    seed_weeks(running_bot, 2)
+    with running_bot.services.session_factory.begin() as session:
+        from storage.repositories import Assessments
+        owner = session.scalar(select(Engineer).where(Engineer.user_id == "U1"))
+        Assessments(session).add(owner.id, "engineering-levels", {}, owner.created_at)
+    other = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")          # another process's writer, past the busy timeout
+    try:
+        reply = running_bot.command(line, user_id="U2")
+        text = reply.text() + str((reply.body or {}).get("text", "") if isinstance(reply.body, dict) else "")
+        if NOT_RECORDED not in text:      # answered after the ack, once the busy timeout has passed
+            text += "\n".join(blocks_text(m.get("blocks", [])) + str(m.get("text", ""))
+                              for m in reply.followups(timeout=20))
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert NOT_RECORDED in text, text
+    assert "shared" not in text and SORRY not in text
+    assert reads_of(running_bot, "U1") == []
+    assert not running_bot.fake.uploaded_files
+    assert "Traceback" not in caplog.text
