@@ -15,11 +15,14 @@ that names the reason and the size, never the content.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from typing import Callable, Iterable
+from urllib.parse import parse_qs, urlencode
 
 from slack_bolt import App, BoltRequest
 from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
+from slack_bolt.oauth.callback_options import FailureArgs
 from slack_sdk.signature import SignatureVerifier
 
 from bot import metrics
@@ -35,6 +38,8 @@ MAX_BODY_BYTES = 1024 * 1024
 # reading it, while reading a chunked one. Pass these to `serve` / `create_server`.
 WAITRESS_LIMITS = {"max_request_body_size": MAX_BODY_BYTES + 1}
 _INVALID = '{"error": "invalid request"}'
+# A workspace (T…) or Enterprise Grid org (E…) id, as the install page's `team` may name one.
+_TEAM_ID = re.compile(r"[TE][A-Z0-9]{1,30}")
 
 
 def make_wsgi_app(app: App, is_ready: Callable[[], bool], signing_secret: str | None = None) -> Callable:
@@ -83,11 +88,33 @@ def _oauth_page(oauth, path: str, environ: dict) -> WsgiHttpResponse:
     No signature here: a browser makes these requests. Bolt checks the OAuth state against its
     store and the browser's cookie, and exchanges the code with Slack itself."""
     headers = {key[5:].lower().replace("_", "-"): value for key, value in environ.items() if key.startswith("HTTP_")}
-    request = BoltRequest(body="", query=environ.get("QUERY_STRING") or "", headers=headers)
+    query = environ.get("QUERY_STRING") or ""
     if path == oauth.install_path:
-        response = oauth.handle_installation(request)
-    else:
+        request = BoltRequest(body="", query=_install_query(query), headers=headers)
+        return _wsgi_response(oauth.handle_installation(request))
+    request = BoltRequest(body="", query=query, headers=headers)
+    try:
         response = oauth.handle_callback(request)
+    except Exception as exc:  # noqa: BLE001 - Slack unreachable mid-exchange (only its API errors are Bolt's)
+        # The state is spent and the code may be too: the browser gets Bolt's failure page, which
+        # says to start again, instead of waitress's bare 500.
+        logger.exception("Completing an install failed")
+        response = oauth.failure_handler(FailureArgs(
+            request=request, reason="slack_unavailable", error=exc, suggested_status_code=502,
+            settings=oauth.settings, default=oauth.default_callback_options))
+    return _wsgi_response(response)
+
+
+def _install_query(query: str) -> str:
+    """The install page's query as Bolt may see it: at most one `team`, and only a team id.
+
+    Bolt pastes `team` into Slack's authorize URL unencoded, so `?team=T1%26scope%3D...` would
+    add parameters of the caller's choosing (scopes, a redirect) to our own "Add to Slack" link."""
+    teams = [team for team in parse_qs(query).get("team", []) if _TEAM_ID.fullmatch(team)]
+    return urlencode({"team": teams[0]}) if teams else ""
+
+
+def _wsgi_response(response) -> WsgiHttpResponse:
     return WsgiHttpResponse(status=response.status, headers=response.headers, body=response.body or "")
 
 

@@ -1,0 +1,148 @@
+"""Hostile and clumsy clients of the multi-workspace install (#12): the OAuth redirect with bad
+states and codes, Slack refusing the exchange, requests from workspaces that never installed or
+have left, uninstall retried, what is sent after an uninstall, purge, and bad settings."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from sqlalchemy import func, select, update
+
+from bot.cli import main
+from storage.workspace_models import SLACK_BOTS, SLACK_INSTALLATIONS, SLACK_OAUTH_STATES, Workspace
+from tests import slack_requests as req
+from tests.fake_slack import FakeSlack
+from tests.keys import TEST_KEY_ENV
+from tests.workspaces.install import get, install, send_event, start_multi_workspace_bot
+
+FRIDAY = datetime(2026, 12, 4, 16, 5, tzinfo=UTC)
+
+
+@pytest.fixture
+def bot(database_url):
+    with FakeSlack() as fake:
+        bot, stop = start_multi_workspace_bot(fake, database_url)
+        yield bot
+        stop()
+
+
+# ------------------------------------------------------------------ helpers
+
+def begin_install(bot, query: str = "") -> tuple[str, str]:
+    """The browser opens the install page: the state in its "Add to Slack" link, and its cookie."""
+    status, headers, page = get(bot.url + "/slack/install" + query)
+    assert status == 200, page
+    link = re.search(r'href="(https://slack\.com/oauth/v2/authorize\?[^"]+)"', page).group(1).replace("&amp;", "&")
+    return parse_qs(urlsplit(link).query)["state"][0], headers["Set-Cookie"].split(";", 1)[0]
+
+
+def redirect(bot, query: str, cookie: str | None = None) -> tuple[int, str]:
+    status, _, page = get(f"{bot.url}/slack/oauth_redirect?{query}", {"Cookie": cookie} if cookie else {})
+    return status, page
+
+
+def installations(bot) -> dict[str, list]:
+    with bot.services.session_factory() as session:
+        return {"installations": sorted(session.scalars(select(SLACK_INSTALLATIONS.c.team_id)).all(), key=str),
+                "bots": sorted(session.execute(select(SLACK_BOTS.c.team_id, SLACK_BOTS.c.bot_token)).all(), key=str),
+                "workspaces": sorted(session.execute(select(Workspace.team_id, Workspace.uninstalled_at)).all())}
+
+
+def assert_refused_page(status: int, page: str) -> None:
+    assert 400 <= status < 500 or status == 502, (status, page)
+    assert "Traceback" not in page and "Internal Server Error" not in page
+    assert "<html" in page.lower()
+
+
+# ------------------------------------------------------------------ the OAuth redirect
+
+def test_forged_missing_and_cookieless_states_install_nothing(bot):
+    assert install(bot, "TB")[0] == 200
+    before = installations(bot)
+    state, cookie = begin_install(bot)
+    code = bot.fake.add_workspace("TA")
+    for query, sent_cookie in ((f"code={code}&state=forged", "slack-app-oauth-state=forged"),
+                               (f"code={code}&state=forged", cookie),
+                               (f"code={code}", cookie),
+                               (f"code={code}&state={state}", None),              # another browser's link
+                               (f"code={code}&state={state}&state=x", "slack-app-oauth-state=x"),
+                               ("state=" + state, cookie),                        # the code left out: state spent
+                               (f"code={code}&state={state}", cookie)):           # replayed: spent
+        assert_refused_page(*redirect(bot, query, sent_cookie))
+    assert installations(bot) == before
+    assert not bot.fake.calls_to("oauth.v2.access", ok=True)[1:]  # only TB's own install traded a code
+
+
+def test_an_expired_state_is_refused(bot):
+    state, cookie = begin_install(bot)
+    with bot.services.uow.writing() as session:
+        session.execute(update(SLACK_OAUTH_STATES).values(expire_at=datetime.now(UTC) - timedelta(seconds=1)))
+    code = bot.fake.add_workspace("TA")
+    assert_refused_page(*redirect(bot, f"code={code}&state={state}", cookie))
+    assert installations(bot)["installations"] == []
+
+
+def test_the_user_cancelling_on_slack_is_a_page_not_an_install(bot):
+    state, cookie = begin_install(bot)
+    status, page = redirect(bot, f"error=access_denied&state={state}", cookie)
+    assert status == 200 and "Traceback" not in page
+    assert installations(bot)["installations"] == []
+
+
+@pytest.mark.parametrize(("error", "status", "after_work"), [
+    ("invalid_code", None, False),        # Slack says no
+    ("internal_error", 500, False),       # Slack is down
+    ("timeout", 200, True),               # Slack traded the code and the answer never came
+])
+def test_slack_refusing_the_code_exchange_is_a_clear_page(bot, error, status, after_work):
+    assert install(bot, "TB")[0] == 200
+    before = installations(bot)
+    state, cookie = begin_install(bot)
+    code = bot.fake.add_workspace("TA")
+    bot.fake.fail_next("oauth.v2.access", error, status=status, after_work=after_work, times=2)
+    page_status, page = redirect(bot, f"code={code}&state={state}", cookie)
+    assert_refused_page(page_status, page)
+    assert installations(bot) == before
+
+
+def test_a_bot_token_that_fails_auth_test_is_not_stored(bot):
+    state, cookie = begin_install(bot)
+    code = bot.fake.add_workspace("TA")
+    bot.fake.fail_next("auth.test", "invalid_auth", times=2)
+    assert_refused_page(*redirect(bot, f"code={code}&state={state}", cookie))
+    assert installations(bot) == {"installations": [], "bots": [], "workspaces": []}
+
+
+def test_the_same_code_twice_installs_once_and_overwrites_nothing(bot):
+    assert install(bot, "TB")[0] == 200
+    state, cookie = begin_install(bot)
+    code = bot.fake.add_workspace("TA")
+    assert redirect(bot, f"code={code}&state={state}", cookie)[0] == 200
+    after_first = installations(bot)
+    state, cookie = begin_install(bot)
+    assert_refused_page(*redirect(bot, f"code={code}&state={state}", cookie))
+    assert installations(bot) == after_first
+    assert [team for team, _ in after_first["bots"]] == ["TA", "TB"]
+
+
+@pytest.mark.parametrize("query", [
+    "?team=T1%26scope%3Dadmin%26redirect_uri%3Dhttps%3A%2F%2Fevil.example",
+    "?team=%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+    "?team=&team=T2", "?%ff%fe=%ff", "?team", "?" + "a" * 4000, "?state=x&code=y",
+])
+def test_odd_install_queries_give_the_page_and_a_link_with_our_own_parameters_only(bot, query):
+    status, _, page = get(bot.url + "/slack/install" + query)
+    assert status == 200 and "<script>" not in page
+    link = re.search(r'href="(https://slack\.com/oauth/v2/authorize\?[^"]+)"', page).group(1).replace("&amp;", "&")
+    params = parse_qs(urlsplit(link).query, keep_blank_values=True)
+    assert all(len(values) == 1 for values in params.values()), params
+    assert set(params) <= {"state", "client_id", "scope", "user_scope", "team"}
+    assert params.get("team", ["T2"])[0] in ("T2",)
