@@ -69,7 +69,9 @@ def _multi_workspace_app(services: Services, common: dict) -> App:
     def remember_workspace(context: BoltContext, next) -> None:  # noqa: A002 - Bolt's name
         # Which Enterprise Grid org a workspace belongs to is how an org-wide install's token is
         # found for the sends to it; recorded once per workspace and process.
-        if context.team_id and context.team_id not in seen:
+        # Not for app_uninstalled / tokens_revoked, which Bolt lets through unauthorized: a
+        # workspace that never installed would be recorded as installed.
+        if context.team_id and context.bot_token and context.team_id not in seen:
             note_workspace(services, context.team_id, context.enterprise_id)
             seen.add(context.team_id)
         next()

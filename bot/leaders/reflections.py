@@ -36,7 +36,7 @@ from bot.domain.clock import format_clock
 from bot.domain.schedule import describe_local, slot_for_week
 from bot.outbox.sender import queue
 from bot.services import Services
-from bot.workspace_clients import for_workspace
+from bot.workspace_clients import WorkspaceGone, for_workspace
 from storage.repositories import CheckIns, Engineers
 from storage.repositories.leaders import Leaders
 
@@ -104,8 +104,12 @@ def offer_new_leaders(services: Services, client: WebClient, now: datetime, repo
         pending = Leaders(session).unoffered_managers()
     queued: list[int] = []
     for team_id, user_id in pending:
-        with for_workspace(team_id):
-            tz = fetch_tz(client, user_id)  # outside any transaction: a slow Slack holds no lock
+        try:
+            with for_workspace(team_id):
+                tz = fetch_tz(client, user_id)  # outside any transaction: a slow Slack holds no lock
+        except WorkspaceGone:
+            # Uninstalled: not offered now (a reinstall offers it), and the others still are.
+            continue
         with services.uow.writing() as session:
             leader = Engineers(session).get_or_create(team_id, user_id)
             if leader.lead_offered_at is not None:

@@ -23,7 +23,7 @@ from bot.blocks.retros import build_question, build_summary, question_text, summ
 from bot.blocks.text import escape
 from bot.domain.clock import format_clock, parse_clock, weekday_name
 from bot.domain.schedule import slot_for_week, local_week_start, week_end, zone
-from bot.workspace_clients import for_workspace
+from bot.workspace_clients import WorkspaceGone, for_workspace
 from bot.leaders.plan import MAX_EVERY_WEEKS, cadence_text, leader_questions, read_day_and_time
 from bot.outbox.sender import queue
 from bot.services import Services
@@ -257,9 +257,12 @@ def _queue_summaries(services: Services, client: WebClient, now: datetime) -> li
         if any(p["ts"] is None and not p["failed"] for p in posts):
             continue  # still being posted (the recovery pass is on it); the next tick looks again
         posted = [p for p in posts if p["ts"] is not None]
-        with for_workspace(team_id):  # the retro channel's own workspace
-            counted = [(p["text"], _repliers(client, channel_id, p["ts"]), _permalink(client, channel_id, p["ts"]))
-                       for p in posted]
+        try:
+            with for_workspace(team_id):  # the retro channel's own workspace
+                counted = [(p["text"], _repliers(client, channel_id, p["ts"]), _permalink(client, channel_id, p["ts"]))
+                           for p in posted]
+        except WorkspaceGone:
+            continue  # uninstalled: summed up after a reinstall, and the other workspaces' now
         with services.uow.writing() as session:
             if not Retros(session).mark_summarized(run_id, now):
                 continue

@@ -48,9 +48,7 @@ class Workspaces:
             where = or_(Workspace.enterprise_id == enterprise_id, Workspace.team_id == enterprise_id)
         else:
             return []
-        if team_id is not None and self.session.get(Workspace, team_id) is None:
-            self.session.add(Workspace(team_id=team_id, enterprise_id=enterprise_id, installed_at=now))
-            self.session.flush()
+        # A workspace never installed has no row, and gets none: an uninstall stores nothing.
         teams = list(self.session.scalars(select(Workspace.team_id).where(where, Workspace.uninstalled_at.is_(None))))
         self.session.execute(update(Workspace).where(where, Workspace.uninstalled_at.is_(None))
                              .values(uninstalled_at=now))

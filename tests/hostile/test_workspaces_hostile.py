@@ -146,3 +146,84 @@ def test_odd_install_queries_give_the_page_and_a_link_with_our_own_parameters_on
     assert all(len(values) == 1 for values in params.values()), params
     assert set(params) <= {"state", "client_id", "scope", "user_scope", "team"}
     assert params.get("team", ["T2"])[0] in ("T2",)
+
+
+# ------------------------------------------------------------------ requests from workspaces not installed
+
+def workspace_rows(bot) -> list:
+    return installations(bot)["workspaces"]
+
+
+def test_a_workspace_that_never_installed_is_refused_and_nothing_is_stored(bot):
+    from storage.models import Engineer
+
+    assert install(bot, "TB")[0] == 200
+    before = installations(bot)
+    assert send_event(bot, {"type": "app_home_opened", "user": "UX1", "channel": "DUX1", "tab": "home"},
+                      "TX", "EvX1") == 200
+    body, ctype = req.slash_command(command="/growth", text="setup", user_id="UX1", team_id="TX",
+                                    response_url=bot.fake.response_url("never"))
+    assert bot.post(body, ctype)[0] == 200
+    [refusal] = bot.fake.wait_for_response("never")
+    assert "reinstall" in json.dumps(refusal).lower()
+    assert not bot.fake.calls_to("views.publish") and not bot.fake.calls_to("views.open")
+    assert installations(bot) == before
+    with bot.services.session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(Engineer).where(Engineer.team_id == "TX")) == 0
+
+
+def test_uninstall_and_revoke_events_for_a_workspace_never_installed_store_nothing(bot):
+    assert install(bot, "TB")[0] == 200
+    before = installations(bot)
+    assert send_event(bot, {"type": "app_uninstalled"}, "TX", "EvX2") == 200
+    assert send_event(bot, {"type": "tokens_revoked", "tokens": {"oauth": ["UX1"]}}, "TY", "EvX3") == 200
+    assert send_event(bot, {"type": "tokens_revoked", "tokens": {"bot": ["UBOT"]}}, "TZ", "EvX4") == 200
+    time.sleep(0.3)   # event listeners run after the ack
+    assert installations(bot) == before
+
+
+def test_an_uninstall_retried_by_slack_is_one_uninstall(bot):
+    from tests.workspaces.test_install_e2e import wait_uninstalled
+
+    assert install(bot, "TA")[0] == 200 and install(bot, "TB")[0] == 200
+    assert send_event(bot, {"type": "app_uninstalled"}, "TA", "EvU1") == 200
+    wait_uninstalled(bot, "TA")
+    first = installations(bot)
+    body, ctype = req.event_callback({"type": "app_uninstalled"}, event_id="EvU1", team_id="TA")
+    assert bot.post(body, ctype, retry_num=1, retry_reason="http_timeout")[0] == 200
+    time.sleep(0.3)
+    assert installations(bot) == first       # the uninstall time is the first one's
+    assert [team for team, _ in first["bots"]] == ["TB"]
+
+
+# ------------------------------------------------------------------ nothing sent after an uninstall
+
+def test_after_an_uninstall_nothing_uses_its_token_and_the_other_workspace_still_sends(bot):
+    from bot.leaders.reflections import run_leaders
+    from bot.outbox.sender import queue
+    from bot.scheduling import make_due_runner
+    from tests.checkins.desk import add_engineers, engineer_row
+    from tests.workspaces.test_install_e2e import wait_uninstalled
+
+    fake = bot.fake
+    bot.services.now = lambda: FRIDAY   # the outbox sends what is due by then
+    assert install(bot, "TA")[0] == 200 and install(bot, "TB")[0] == 200
+    token_a = set(fake.tokens_of("TA"))
+    add_engineers(bot.services.session_factory, [
+        engineer_row("UA1", team_id="TA", manager_user_id="UMA"),
+        engineer_row("UB1", team_id="TB", manager_user_id="UMB")])
+    with bot.services.uow.writing() as session:
+        held = queue(session, "note-a", channel="UA1", text="for A", blocks=[], now=FRIDAY, team_id="TA")
+    fake.revoke("TA")
+    assert send_event(bot, {"type": "app_uninstalled"}, "TA", "EvU2") == 200
+    wait_uninstalled(bot, "TA")
+    fake.clear()
+
+    bot.services.outbox.send(held)
+    bot.services.outbox.drain()
+    report = run_leaders(bot.services, bot.services.clients.sender(), FRIDAY)
+    due = make_due_runner(bot.services, None).run(FRIDAY)
+
+    assert not [c for c in fake.calls if c.token in token_a]
+    assert due.sent == 1 and report.offered == 1
+    assert {c.args.get("channel") for c in fake.calls_to("chat.postMessage")} == {"UB1", "UMB"}, [(c.method, c.args.get("channel"), c.error) for c in fake.calls]
