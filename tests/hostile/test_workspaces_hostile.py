@@ -227,3 +227,89 @@ def test_after_an_uninstall_nothing_uses_its_token_and_the_other_workspace_still
     assert not [c for c in fake.calls if c.token in token_a]
     assert due.sent == 1 and report.offered == 1
     assert {c.args.get("channel") for c in fake.calls_to("chat.postMessage")} == {"UB1", "UMB"}, [(c.method, c.args.get("channel"), c.error) for c in fake.calls]
+
+
+# ------------------------------------------------------------------ growth-bot workspace purge
+
+def growth_bot(args: list[str], environ: dict[str, str], cwd, stdin: str | None = None) -> subprocess.CompletedProcess:
+    """`growth-bot` as an operator runs it: a subprocess, with only these settings (no .env)."""
+    env = {"PATH": os.environ["PATH"], "HOME": str(cwd), **TEST_KEY_ENV, **environ}
+    return subprocess.run([sys.executable, "-m", "bot.cli", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=60, input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL)
+
+
+def multi_workspace_env(bot, database_url: str) -> dict[str, str]:
+    return {"SLACK_CLIENT_ID": bot.fake.client_id, "SLACK_CLIENT_SECRET": bot.fake.client_secret,
+            "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": bot.fake.base_url, "DATABASE_URL": database_url}
+
+
+def test_purge_refuses_an_installed_workspace_and_asks_before_anything_else(sqlite_url, tmp_path):
+    from tests.checkins.desk import add_engineers, engineer_row
+    from tests.workspaces.test_install_e2e import rows_of, wait_uninstalled
+
+    with FakeSlack() as fake:
+        bot, stop = start_multi_workspace_bot(fake, sqlite_url)
+        try:
+            assert install(bot, "TA")[0] == 200 and install(bot, "TB")[0] == 200
+            add_engineers(bot.services.session_factory, [engineer_row("UA1", team_id="TA"),
+                                                         engineer_row("UB1", team_id="TB")])
+            env = multi_workspace_env(bot, sqlite_url)
+            before = rows_of(bot, "TA")
+
+            refused = growth_bot(["workspace", "purge", "TA", "--yes"], env, tmp_path)
+            assert refused.returncode == 2 and "still has the app installed" in refused.stderr
+            assert len(refused.stderr.strip().splitlines()) == 1 and "Traceback" not in refused.stderr
+            assert rows_of(bot, "TA") == before
+
+            send_event(bot, {"type": "app_uninstalled"}, "TA", "EvP1")
+            wait_uninstalled(bot, "TA")
+            no_terminal = growth_bot(["workspace", "purge", "TA"], env, tmp_path)           # stdin closed
+            assert no_terminal.returncode == 1 and "Nothing deleted" in no_terminal.stdout
+            assert "Traceback" not in no_terminal.stderr
+            said_no = growth_bot(["workspace", "purge", "TA"], env, tmp_path, stdin="n\n")
+            assert said_no.returncode == 1 and rows_of(bot, "TA")["engineers"] == 1
+
+            said_yes = growth_bot(["workspace", "purge", "TA"], env, tmp_path, stdin="yes\n")
+            assert said_yes.returncode == 0 and "engineers 1" in said_yes.stdout, said_yes.stderr
+            again = growth_bot(["workspace", "purge", "TA", "--yes"], env, tmp_path)
+            assert again.returncode == 0 and "Deleted 0 rows" in again.stdout
+            assert rows_of(bot, "TA") == {} and rows_of(bot, "TB")["engineers"] == 1
+            for bad in ("ta", "T", "TA;DROP", "", "U123", "T" + "A" * 5000):
+                result = growth_bot(["workspace", "purge", bad, "--yes"], env, tmp_path)
+                assert result.returncode == 2 and "Traceback" not in result.stderr, (bad, result.stderr)
+            assert rows_of(bot, "TB")["engineers"] == 1
+        finally:
+            stop()
+
+
+# ------------------------------------------------------------------ settings
+
+@pytest.mark.parametrize("environ", [
+    {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s", "SLACK_SIGNING_SECRET": "x"},
+    {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_CLIENT_ID": "1.2", "SLACK_SIGNING_SECRET": "x"},
+    {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_CLIENT_SECRET": "s", "SLACK_APP_TOKEN": "xapp-1"},
+    {"SLACK_CLIENT_ID": "1.2", "SLACK_SIGNING_SECRET": "x"},
+    {"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "", "SLACK_SIGNING_SECRET": "x"},
+    {"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "   ", "SLACK_SIGNING_SECRET": "x"},
+    {"SLACK_CLIENT_SECRET": "s", "SLACK_SIGNING_SECRET": "x"},
+    {"SLACK_CLIENT_SECRET": "s", "SLACK_APP_TOKEN": "xapp-1"},
+    {"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s"},
+    {"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s", "SLACK_SIGNING_SECRET": ""},
+    {"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s", "SLACK_SIGNING_SECRET": "x", "SLACK_APP_TOKEN": "xapp-1"},
+    {"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s", "SLACK_APP_TOKEN": "xapp-1"},
+    {"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s", "SLACK_SIGNING_SECRET": "x", "SLACK_APP_TOKEN": "xoxb-1"},
+    {"SLACK_CLIENT_ID": "xoxb-1", "SLACK_CLIENT_SECRET": "s", "SLACK_SIGNING_SECRET": "x"},
+    {"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s", "SLACK_SIGNING_SECRET": "x", "SLACK_BOT_TOKEN": "xapp-1"},
+    {"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s", "SLACK_SIGNING_SECRET": "x",
+     "UNINSTALL_RETENTION_DAYS": "soon"},
+    {"SLACK_APP_TOKEN": "xapp-1"},
+    {"SLACK_SIGNING_SECRET": "x"},
+    {"SLACK_BOT_TOKEN": "xoxb-1"},
+    {},
+])
+def test_every_inconsistent_slack_setting_is_one_line_and_exit_2(environ, tmp_path):
+    result = growth_bot(["serve"], {"DATABASE_URL": f"sqlite:///{tmp_path}/bot.db", **environ}, tmp_path)
+    assert result.returncode == 2, (result.returncode, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("growth-bot: "), result.stderr
+    assert "Traceback" not in result.stderr
