@@ -6,6 +6,7 @@ moment, and a refusal is the same `REFUSAL` whether or not the other person has 
 
 from __future__ import annotations
 
+import logging
 import re
 
 from slack_bolt import Ack, App, BoltContext, Respond
@@ -31,9 +32,14 @@ from bot.growthlog.reads import NOT_RECORDED, ReadNotRecorded
 from bot.growthlog.relationships import Relationships
 from bot.listeners.replies import Answer, say, sentence
 from bot.services import Services
+from storage.crypto import UnreadableValue
 
 NOT_YOUR_ANSWER = "That answer isn't yours to change, so nothing was changed."
 NOT_YOURS_TO_DELETE = "That answer isn't yours to delete (or is already gone), so nothing was deleted."
+# A stored value the keys do not open (altered in the database, or a key missing): the whole page
+# is refused, never half of it, and nothing is recorded as read (the read's transaction fails).
+UNREADABLE = ("Part of this log cannot be decrypted (it was altered in the database, or its key is not "
+              "configured), so nothing is shown. It has been logged for the bot's admin.")
 PREP_USAGE = "Name the person: `/growth prep @name` (someone who named you as their manager)."
 
 
@@ -64,7 +70,15 @@ def log_answer(command: dict, rest: str, services: Services) -> Answer:
         view = read_log_view(services.uow, _reader_of_command(command), query, now=services.now())
     except ReadNotRecorded:
         return sentence(NOT_RECORDED)
+    except UnreadableValue as problem:
+        return sentence(_unreadable(problem))
     return sentence(REFUSAL) if view is None else Answer(build_log_messages(view), log_fallback_text(view))
+
+
+def _unreadable(problem: UnreadableValue) -> str:
+    # The message names the column and key id, never any of the text.
+    logging.getLogger("growth_bot").error("A growth log page could not be read: %s", problem)
+    return UNREADABLE
 
 
 def prep_answer(command: dict, rest: str, services: Services) -> Answer:
@@ -77,6 +91,8 @@ def prep_answer(command: dict, rest: str, services: Services) -> Answer:
         digest = read_digest(services.uow, services.catalog, reader, report, now)
     except ReadNotRecorded:
         return sentence(NOT_RECORDED)
+    except UnreadableValue as problem:
+        return sentence(_unreadable(problem))
     if digest is None:
         return sentence(REFUSAL)
     # The next digest starts here: recorded once this one is on screen (a write, after the ack).
@@ -93,6 +109,9 @@ def show_log(reader: Reader, query: LogQuery, respond: Respond, services: Servic
         view = read_log_view(services.uow, reader, query, now=services.now())
     except ReadNotRecorded:
         say(respond, NOT_RECORDED, replace_original=replace_original)
+        return
+    except UnreadableValue as problem:
+        say(respond, _unreadable(problem), replace_original=replace_original)
         return
     if view is None:
         # On a click this also wipes the stale page from the screen of someone who lost access.
