@@ -313,3 +313,42 @@ def test_every_inconsistent_slack_setting_is_one_line_and_exit_2(environ, tmp_pa
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("growth-bot: "), result.stderr
     assert "Traceback" not in result.stderr
+
+
+# ------------------------------------------------------------------ payloads whose workspaces disagree
+
+@pytest.mark.parametrize(("team", "enterprise", "org_install"), [
+    ("TB", None, False),          # workspace B's command naming a user of A
+    ("TA", "E1", True),           # A's team id under an org-wide install of an org A is not in
+    ("TA", "E1", False),          # A's team id with another org's enterprise id
+    ("", "E1", True), ("TX", None, False),
+])
+def test_a_command_whose_workspace_disagrees_with_the_users_reads_nothing_of_theirs(bot, team, enterprise, org_install):
+    from datetime import date
+
+    from urllib.parse import parse_qsl, urlencode
+
+    from tests.growthlog import log_seed as seed
+
+    assert install(bot, "TA")[0] == 200 and install(bot, "TB")[0] == 200
+    assert install(bot, "TC", enterprise_id="E1", org_install=True)[0] == 200
+    with bot.services.session_factory.begin() as session:
+        engineer = seed.engineer(session, "UA", manager="UM", team_id="TA")
+        row = seed.checkin(session, engineer, date.today() - timedelta(days=date.today().weekday() + 7),
+                           [("q1", "zzquestionzz")])
+        seed.answer(session, row, "q1", "zzanswerzz", at=datetime.now(UTC) - timedelta(days=3))
+    # A stranger naming A's engineer, and (from anywhere but A itself) that engineer's own id.
+    asks = [("UZ", "log <@UA|ua>"), ("UZ", "export <@UA|ua>")]
+    if team != "TA":
+        asks += [("UA", "log"), ("UA", "export")]
+    for number, (user, text) in enumerate(asks):
+        body, ctype = req.slash_command(command="/growth", text=text, user_id=user, team_id=team,
+                                        response_url=bot.fake.response_url(f"crossed{number}"))
+        fields = dict(parse_qsl(body, keep_blank_values=True))
+        fields.update(enterprise_id=enterprise or "", is_enterprise_install=str(org_install).lower())
+        status, _, ack = bot.post(urlencode(fields), ctype)
+        assert status == 200 and "zzanswerzz" not in ack, (user, text, status)
+    time.sleep(0.5)
+    delivered = json.dumps(bot.fake.responses) + json.dumps([c.args for c in bot.fake.calls])
+    assert "zzanswerzz" not in delivered and "zzquestionzz" not in delivered
+    assert not any(b"zzanswerzz" in u.content for u in bot.fake.uploaded_files)
