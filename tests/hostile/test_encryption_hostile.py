@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
 from storage.crypto import new_key
 from bot.listeners.growth_log import UNREADABLE
@@ -223,3 +223,165 @@ def test_answers_swapped_between_engineers_do_not_show_as_the_others(running_bot
     raw(running_bot, "UPDATE answers SET text = :t WHERE id = :id", t=ada_text, id=bo)
     assert "bo's own words" not in log_of(running_bot, "U1")
     assert "ada's own words" not in log_of(running_bot, "U3")
+
+
+# -- bytes on disk: an edit's revision, and the bot's own log -------------------------------------
+
+def test_an_edited_reply_and_its_revision_are_in_no_byte_on_disk_nor_in_the_bots_log(fake_slack, sqlite_url, caplog):
+    """test_at_rest covers the modal, a thread reply, an assessment and a digest; not an edit (the
+    first draft lives on as answer_revisions.previous_text) nor what the bot logs at INFO."""
+    import logging
+
+    from sqlalchemy.engine import make_url
+
+    from storage.models import AnswerRevision
+    from tests.checkins.test_answer_paths import dm_event, edit_event, send_event, wait_until
+    from tests.checkins.test_checkins_e2e import checkin_now, enrol
+    from tests.running_bot import start_bot
+
+    draft, edited = "draft-zq81-DRAFTMARK", "edited-zq81-EDITMARK"
+    caplog.set_level(logging.DEBUG)
+    bot, stop = start_bot(fake_slack, sqlite_url)
+    database = Path(make_url(sqlite_url).database)
+    wal = database.with_name(database.name + "-wal")
+    try:
+        enrol(bot)
+        dm = checkin_now(bot)
+        send_event(bot, dm_event(f"first {draft}", "1700000999.000300", dm["ts"]), "EvDraft")
+        send_event(bot, edit_event(f"then {edited}", dm["ts"], previous=f"first {draft}"), "EvEdit")
+
+        def revised():
+            with bot.services.uow.reading() as session:
+                return session.scalars(select(AnswerRevision.previous_text)).all()
+        assert wait_until(revised) == [f"first {draft}"]
+        on_disk = database.read_bytes() + wal.read_bytes()
+        assert b"enc1:" in on_disk
+        assert draft.encode() not in on_disk and edited.encode() not in on_disk
+    finally:
+        stop()
+    on_disk = database.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+    assert draft.encode() not in on_disk and edited.encode() not in on_disk
+    logged = "\n".join(f"{r.getMessage()} {r.args!r}" for r in caplog.records)
+    assert caplog.records and draft not in logged and edited not in logged
+
+
+# -- keys rotate: killed half-way, run with one key, run twice at once ----------------------------
+
+ANSWERS = 600
+
+
+def many_answers(database_url: str) -> None:
+    """ANSWERS answers under the tests' key (the one the conftest installs)."""
+    from storage.db import make_engine, make_session_factory
+
+    engine = make_engine(database_url)
+    try:
+        with make_session_factory(engine).begin() as session:
+            owner = seed.engineer(session, "U1")
+            # One answer per question (a question's second answer replaces its first).
+            row = seed.checkin(session, owner, date(2026, 11, 23), [(f"q{n}", f"Q{n}?") for n in range(ANSWERS)])
+            for n in range(ANSWERS):
+                seed.answer(session, row, f"q{n}", f"answer number {n}")
+    finally:
+        engine.dispose()
+
+
+def key_ids_and_texts(database_url: str, key: str) -> tuple[set, list[str]]:
+    from storage.crypto import Keyring, install_keyring, key_id_of
+    from storage.db import make_engine
+    from storage.models import Answer
+    from storage.uow import UnitOfWork
+
+    engine = make_engine(database_url)
+    previous = install_keyring(Keyring.from_texts([key]))
+    try:
+        with UnitOfWork.on(engine).reading() as session:
+            ids = {key_id_of(v) for v in session.execute(text("SELECT text FROM answers")).scalars()}
+            return ids, sorted(session.scalars(select(Answer.text)))
+    finally:
+        install_keyring(previous)
+        engine.dispose()
+
+
+def rotate_process(tmp_path: Path, database_url: str, key_file: Path):
+    import os
+    import subprocess
+
+    from tests.crypto.test_startup import GROWTH_BOT
+
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "DATABASE_URL": database_url,
+           "GROWTH_ENCRYPTION_KEY_FILE": str(key_file)}
+    return subprocess.Popen([str(GROWTH_BOT), "keys", "rotate", "--batch", "5"], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def under_new_key(database_url: str, fresh_id: str) -> int:
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(text("SELECT count(*) FROM answers WHERE text LIKE :p"),
+                                      {"p": f"enc1:{fresh_id}:%"}).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def test_rotate_killed_half_way_and_run_again_loses_nothing(tmp_path, database_url):
+    import signal
+    import time
+
+    from storage.crypto import Keyring
+    from tests.keys import TEST_KEY
+
+    many_answers(database_url)
+    fresh = new_key()
+    fresh_id = Keyring.from_texts([fresh]).current_id
+    key_file = tmp_path / "keys"
+    key_file.write_text(f"{fresh}\n{TEST_KEY}\n")
+    first = rotate_process(tmp_path, database_url, key_file)
+    deadline = time.monotonic() + 60
+    while under_new_key(database_url, fresh_id) == 0 and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    first.send_signal(signal.SIGKILL)
+    first.communicate()
+    moved = under_new_key(database_url, fresh_id)
+    assert 0 < moved < ANSWERS, f"killed with {moved} of {ANSWERS} moved: not half-way"
+
+    again = rotate_process(tmp_path, database_url, key_file)
+    out, err = again.communicate(timeout=120)
+    assert again.returncode == 0 and "Traceback" not in err, err
+    ids, texts = key_ids_and_texts(database_url, fresh)              # the old key is gone
+    assert ids == {fresh_id}
+    assert texts == sorted(f"answer number {n}" for n in range(ANSWERS))
+
+
+def test_rotate_with_only_one_key_changes_nothing_and_says_so(tmp_path, database_url):
+    from storage.crypto import Keyring
+    from tests.keys import TEST_KEY
+
+    many_answers(database_url)
+    key_file = tmp_path / "keys"
+    key_file.write_text(f"{TEST_KEY}\n")
+    run = rotate_process(tmp_path, database_url, key_file)
+    out, err = run.communicate(timeout=120)
+    assert run.returncode == 0 and "Traceback" not in err, err
+    assert "Every encrypted value is under key" in out
+    ids, texts = key_ids_and_texts(database_url, TEST_KEY)
+    assert ids == {Keyring.from_texts([TEST_KEY]).current_id} and len(texts) == ANSWERS
+
+
+def test_two_rotations_at_once_both_finish_and_lose_nothing(tmp_path, database_url):
+    from storage.crypto import Keyring
+    from tests.keys import TEST_KEY
+
+    many_answers(database_url)
+    fresh = new_key()
+    key_file = tmp_path / "keys"
+    key_file.write_text(f"{fresh}\n{TEST_KEY}\n")
+    runs = [rotate_process(tmp_path, database_url, key_file) for _ in range(2)]
+    results = [run.communicate(timeout=180) for run in runs]
+    for run, (out, err) in zip(runs, results):
+        assert "Traceback" not in err, err
+        assert run.returncode == 0, err
+    ids, texts = key_ids_and_texts(database_url, fresh)
+    assert ids == {Keyring.from_texts([fresh]).current_id}
+    assert texts == sorted(f"answer number {n}" for n in range(ANSWERS))
