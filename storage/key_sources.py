@@ -64,6 +64,11 @@ def _beside_database(database: Path, uow) -> list[bytes]:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         return _read_key_file(path, "the key file beside the database", wait=True)
+    except OSError as exc:
+        # A database folder the bot may not write into (a read-only mount, another owner).
+        raise KeyringError(f"The key file {path} cannot be created ({exc.strerror or type(exc).__name__}): let the "
+                           "bot write beside the database, or set GROWTH_ENCRYPTION_KEY or "
+                           "GROWTH_ENCRYPTION_KEY_FILE.") from None
     with os.fdopen(descriptor, "w") as file:
         file.write(new_key() + "\n")
     logger.warning("Generated the encryption key for what engineers write at %s (mode 0600): keep it with the "

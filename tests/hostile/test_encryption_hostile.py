@@ -385,3 +385,35 @@ def test_two_rotations_at_once_both_finish_and_lose_nothing(tmp_path, database_u
     ids, texts = key_ids_and_texts(database_url, fresh)
     assert ids == {Keyring.from_texts([fresh]).current_id}
     assert texts == sorted(f"answer number {n}" for n in range(ANSWERS))
+
+
+
+def test_a_key_file_that_cannot_be_created_beside_the_database_is_one_line(tmp_path, monkeypatch):
+    """A database folder the bot may not write into. Tests run as root, for whom no mode stops a
+    write, so the refusal is os.open's, made to fail as it does for another user."""
+    import os
+
+    from storage import key_sources
+    from storage.crypto import KeyringError
+    from storage.db import make_engine, upgrade_database
+    from storage.uow import UnitOfWork
+
+    url = sqlite_url_in(tmp_path)
+    upgrade_database(url)
+    real_open = os.open
+
+    def refused(path, flags, *args):
+        if str(path).endswith(".key"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(key_sources.os, "open", refused)
+    engine = make_engine(url)
+    try:
+        with pytest.raises(KeyringError) as raised:
+            key_sources.load_keyring((), None, UnitOfWork.on(engine))
+    finally:
+        engine.dispose()
+    assert str(raised.value) == (f"The key file {tmp_path / 'bot.db.key'} cannot be created (Permission denied): "
+                                 "let the bot write beside the database, or set GROWTH_ENCRYPTION_KEY or "
+                                 "GROWTH_ENCRYPTION_KEY_FILE.")
