@@ -36,7 +36,7 @@ def _rotate(args) -> int:
     from bot.runtime import open_database
     from bot.settings import load_settings
     from storage.crypto import UnreadableValue, installed_keyring
-    from storage.key_rotation import DEFAULT_BATCH, left_behind, rotate
+    from storage.key_rotation import DEFAULT_BATCH, checkpoint_wal, left_behind, rotate
     from storage.uow import UnitOfWork
 
     batch = args.batch or DEFAULT_BATCH
@@ -69,6 +69,8 @@ def _rotate(args) -> int:
                   f"key {keyring.current_id} first? Restart them, then rotate again.", file=sys.stderr)
             return 1
         print(f"Every encrypted value is under key {keyring.current_id}; older keys can be removed.")
+        if checkpoint_wal(uow) is False:
+            print("The SQLite WAL is still in use by the bot; it is emptied at its next checkpoint.")
         return 0
     finally:
         engine.dispose()

@@ -113,3 +113,21 @@ def _raw(column: Column):
 
 def _is_json(column: Column) -> bool:
     return isinstance(column.type, EncryptedJSON)
+
+
+def checkpoint_wal(uow: UnitOfWork) -> bool | None:
+    """SQLite: copy the WAL into the file and empty it, so no frame written before the rotation
+    (plain text, an old key's ciphertext) stays in the -wal file; False if the bot's readers kept
+    part of it for now (SQLite rewrites it as it goes on). None on PostgreSQL (no such file)."""
+    if uow.engine.dialect.name != "sqlite":
+        return None
+    # Outside any transaction: SQLAlchemy would BEGIN first, and SQLite refuses to checkpoint
+    # inside one ("database table is locked"). The raw DBAPI connection runs in autocommit.
+    connection = uow.engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        busy = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        cursor.close()
+    finally:
+        connection.close()
+    return not busy

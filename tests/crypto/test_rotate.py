@@ -4,6 +4,7 @@ place; a stopped rotation carries on where it stopped."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
@@ -19,6 +20,7 @@ from tests.growthlog import log_seed as seed
 
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
 OLD, NEW = new_key(), new_key()
+LONG_PLAIN = "plain MARKER " * 800          # longer than a page: SQLite frees its overflow pages
 
 
 @pytest.fixture
@@ -87,8 +89,8 @@ def test_a_plain_text_database_is_encrypted_in_place(uow):
     with uow.writing() as session:
         session.execute(text(
             "INSERT INTO answers (checkin_id, engineer_id, question_id, question_text, text, source, is_private, "
-            "created_at, updated_at) VALUES (:c, :e, 'q1', 'Question', 'plain MARKER', 'modal', false, :at, :at)"),
-            {"c": row.id, "e": owner.id, "at": NOW.replace(tzinfo=None)})
+            "created_at, updated_at) VALUES (:c, :e, 'q1', 'Question', :text, 'modal', false, :at, :at)"),
+            {"c": row.id, "e": owner.id, "at": NOW.replace(tzinfo=None), "text": LONG_PLAIN})
         session.execute(text("INSERT INTO assessments (engineer_id, framework_id, picks, created_at) "
                              "VALUES (:e, 'fw', :picks, :at)"),
                         {"e": owner.id, "picks": '{"delivery": "senior"}', "at": NOW.replace(tzinfo=None)})
@@ -96,12 +98,18 @@ def test_a_plain_text_database_is_encrypted_in_place(uow):
     install_keyring(ring)
     assert left_behind(uow, ring) == {"inbox.payload": 0, "outbox.text": 0, "outbox.blocks": 0,
                                       "assessments.picks": 1, "answers.text": 1, "answer_revisions.previous_text": 0}
-    assert readable(uow)["answers"] == ["plain MARKER"]        # read as it is meanwhile
+    assert readable(uow)["answers"] == [LONG_PLAIN]        # read as it is meanwhile
 
     rotate(uow, ring)
     assert stored_key_ids(uow) == {ring.current_id}
-    assert readable(uow)["answers"] == ["plain MARKER"]
+    assert readable(uow)["answers"] == [LONG_PLAIN]
     assert readable(uow)["picks"] == [{"delivery": "senior"}]
+    if uow.engine.dialect.name == "sqlite":
+        # secure_delete zeroed the plain text the rotation overwrote (a long answer's overflow pages
+        # would keep it otherwise); once checkpointed, no copy is left.
+        uow.engine.dispose()
+        database = Path(uow.engine.url.database)
+        assert b"plain MARKER" not in database.read_bytes()
 
 
 def test_a_rotation_stopped_half_way_carries_on_where_it_stopped(uow, old_key):
