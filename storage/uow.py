@@ -4,6 +4,7 @@
         ...
     with uow.writing() as session:   # one transaction: committed on success, rolled back on error
         ...
+    uow.write_together(lambda session: ...)   # a small urgent write, committed with other threads'
 
 A read picks read mode by name, so nothing before an ack can take SQLite's write lock by
 accident (see `storage.db.make_session_factory`). Repositories take the session; none commits.
@@ -12,19 +13,23 @@ accident (see `storage.db.make_session_factory`). Repositories take the session;
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import make_session_factory
+from storage.group_commit import GroupCommit
 from storage.write_gate import urgent_writes
+
+T = TypeVar("T")
 
 
 class UnitOfWork:
     def __init__(self, writes: sessionmaker[Session], reads: sessionmaker[Session] | None = None):
         self._writes = writes
         self._reads = reads or make_session_factory(writes.kw["bind"], readonly=True)
+        self._together = GroupCommit(lambda: self.writing(urgent=True))
 
     @classmethod
     def on(cls, engine: Engine) -> "UnitOfWork":
@@ -49,3 +54,9 @@ class UnitOfWork:
             return
         with urgent_writes(), self._writes.begin() as session:
             yield session
+
+    def write_together(self, write: Callable[[Session], T]) -> T:
+        """`write(session)` in an urgent transaction shared with the writes other threads ask for
+        meanwhile (storage.group_commit): one commit for all, each caller back once its own write
+        is committed. For small writes that someone is waiting on, like a read's record."""
+        return self._together.run(write)

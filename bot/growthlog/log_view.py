@@ -17,7 +17,7 @@ from bot.domain.numbers import strict_int
 from bot.domain.schedule import zone
 from bot.growthlog.access import Reader, can_read, can_read_where
 from bot.growthlog.mentions import split_mention
-from bot.growthlog.reads import LOG, record_read, recording_reads
+from bot.growthlog.reads import LOG, OwnerGone, commit_read
 from storage.repositories import Answers, Engineers
 from storage.repositories.growth_log import PAGE_SIZE, LogPage, Person, people, read_log_as_reader
 from storage.uow import UnitOfWork
@@ -142,10 +142,10 @@ def read_log_view(uow: UnitOfWork, reader: Reader, query: LogQuery, page_size: i
                   now: datetime | None = None) -> LogView | None:
     """The page the query asks for, or None when the reader may not read that log (say REFUSAL).
 
-    One's own log is read in `uow.reading()` (a read-only session): this runs before the ack,
-    so it must never wait for SQLite's write lock. Anyone else's is read in an urgent
-    `uow.writing()`, which also records the read (bot.growthlog.reads) at `now`: the page is
-    shown only if its record commits with it. Private answers
+    The page is read in `uow.reading()` (a read-only session): this runs before the ack, so the
+    read never waits for SQLite's write lock. Anyone else's page is then recorded as read
+    (bot.growthlog.reads.commit_read) at `now`, and returned only once that record is committed
+    (None if the owner was deleted meanwhile). Private answers
     are included only for the engineer themself. One statement when the page has entries: the
     access rule is part of the page's query (`can_read_where`). An empty page is then explained
     by `can_read` on the people involved, as is a `since`, which needs the reader's time zone
@@ -153,17 +153,17 @@ def read_log_view(uow: UnitOfWork, reader: Reader, query: LogQuery, page_size: i
     """
     owner_id = query.owner_user_id or reader.user_id
     query = query.for_owner(owner_id)
-    if owner_id != reader.user_id:
-        with recording_reads(), uow.writing(urgent=True) as session:
-            view = _read_page_view(session, reader, query, page_size)
-            if view is not None:
-                owner = people(session, reader.team_id, owner_id)[owner_id]
-                entries = sum(len(checkin.entries) for checkin in view.page.checkins)
-                told = record_read(session, reader, owner.id, owner_id, LOG, entries, now or datetime.now(timezone.utc))
-                view = replace(view, reads_notice=told)
-            return view
     with uow.reading() as session:
-        return _read_page_view(session, reader, query, page_size)
+        view = _read_page_view(session, reader, query, page_size)
+        if view is None or owner_id == reader.user_id:
+            return view
+        owner = people(session, reader.team_id, owner_id)[owner_id]
+    entries = sum(len(checkin.entries) for checkin in view.page.checkins)
+    try:
+        told = commit_read(uow, reader, owner.id, owner_id, LOG, entries, now or datetime.now(timezone.utc))
+    except OwnerGone:
+        return None
+    return replace(view, reads_notice=told)
 
 
 def _read_page_view(session, reader: Reader, query: LogQuery, page_size: int) -> LogView | None:

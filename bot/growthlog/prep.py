@@ -17,7 +17,7 @@ from bot.catalog.model import Catalog, Level, Section
 from bot.domain.schedule import zone
 from bot.growthlog.access import Reader, can_prep, can_prep_where
 from bot.growthlog.assessment import FRAMEWORK_ID, profile_summary
-from bot.growthlog.reads import PREP, record_read, recording_reads
+from bot.growthlog.reads import PREP, OwnerGone, commit_read, record_read
 from storage.models import CheckInStatus
 from storage.repositories import Engineers, OneOnOnes
 from storage.repositories.growth_log import LoggedCheckin, prep_context, read_prep_period
@@ -128,12 +128,19 @@ def record_digest_read(session, reader: Reader, digest: PrepDigest, now: datetim
 
 def read_digest(uow: UnitOfWork, catalog: Catalog, reader: Reader, report_user_id: str,
                 now: datetime) -> PrepDigest | None:
-    """`build_digest` and its read record in one unit of work (an urgent `uow.writing()`: it
-    runs before the ack, as log_view.read_log_view does for someone else's log). A refused
-    digest writes nothing."""
-    with recording_reads(), uow.writing(urgent=True) as session:
+    """`build_digest`, read in a read-only session, returned once its read record is committed
+    (bot.growthlog.reads.commit_read: it runs before the ack, as log_view.read_log_view does for
+    someone else's log). A refused digest writes nothing; None also if the report was deleted
+    between the read and its record."""
+    with uow.reading() as session:
         digest = build_digest(session, catalog, reader, report_user_id, now)
-        return None if digest is None else record_digest_read(session, reader, digest, now)
+    if digest is None:
+        return None
+    try:
+        told = commit_read(uow, reader, digest.report_engineer_id, digest.report_user_id, PREP, digest.entries, now)
+    except OwnerGone:
+        return None
+    return digest._replace(reads_notice=told)
 
 
 def mark_prepped(uow: UnitOfWork, reader: Reader, report_user_id: str, at: datetime) -> bool:

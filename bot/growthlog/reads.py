@@ -1,8 +1,12 @@
 """Every read of an engineer's log by someone else, recorded for the engineer to see.
 
-`record_read` is called inside the unit of work that decided the read was allowed and read
-what is shown, so a read is shown only once its record is in the same commit: there is no
-read the engineer cannot see. The engineer's own reads, and refused ones, record nothing.
+A read is shown only once its record is committed: there is no read the engineer cannot see.
+`record_read` writes it inside the caller's unit of work (export, profile, an automatic digest);
+`commit_read` is for the reads a person waits on before the ack (a log page, a prep digest):
+the page is read in a read-only session, in parallel with other readers, and the record is
+then committed together with other readers' records (`uow.write_together`), so sixteen
+managers reading at once share one commit instead of queueing for SQLite's one writer with the
+whole read inside it. The engineer's own reads, and refused ones, record nothing.
 A reader is told once per workspace that reads are visible (`ReadNotices.first_time`): the
 caller adds one context line to what that first read shows (bot.blocks.reads.READS_NOTICE).
 """
@@ -15,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from bot.domain.schedule import zone
@@ -79,6 +83,24 @@ def record_read(session: Session, reader: Reader, owner_engineer_id: int, owner_
         return False
     LogReads(session).record(owner_engineer_id, reader.user_id, what, entries, now)
     return ReadNotices(session).first_time(reader.team_id, reader.user_id, now)
+
+
+class OwnerGone(Exception):
+    """The engineer was deleted (forget-me, a purge) between the read and its record: show nothing."""
+
+
+def commit_read(uow: UnitOfWork, reader: Reader, owner_engineer_id: int, owner_user_id: str, what: str,
+                entries: int, now: datetime) -> bool:
+    """`record_read` in a transaction of its own, shared with other readers' (`uow.write_together`);
+    back once committed. Raises ReadNotRecorded (SQLite's lock stayed taken) or OwnerGone."""
+    if reader.user_id == owner_user_id:
+        return False
+    try:
+        with recording_reads():
+            return uow.write_together(
+                lambda session: record_read(session, reader, owner_engineer_id, owner_user_id, what, entries, now))
+    except IntegrityError as exc:      # the read record's engineer row is gone
+        raise OwnerGone() from exc
 
 
 @dataclass(frozen=True)
