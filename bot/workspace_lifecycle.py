@@ -38,6 +38,36 @@ def uninstall(services: Services, enterprise_id: str | None, team_id: str | None
     return stopped
 
 
+def access_revoked(services: Services, enterprise_id: str, team_ids: list[str]) -> list[str]:
+    """The org's install no longer reaches `team_ids`: stop sending to those of its workspaces
+    (their grace period starts); the org's installation stays for its other workspaces."""
+    stopped: list[str] = []
+    with services.uow.writing() as session:
+        workspaces = Workspaces(session)
+        for team_id in team_ids:
+            if workspaces.in_org(team_id, enterprise_id):
+                stopped += workspaces.uninstalled(team_id, None, services.now())
+    for team_id in stopped:
+        services.clients.forget(team_id)
+    if stopped:
+        logger.info("Org %s removed the app from %s: sends stopped, data kept %d days", enterprise_id,
+                    ", ".join(stopped), services.settings.uninstall_retention_days)
+    return stopped
+
+
+def access_granted(services: Services, enterprise_id: str, team_ids: list[str]) -> None:
+    """The org's install reaches `team_ids` (again): a workspace removed within its grace period
+    gets its data back as it was; a new one is remembered as in the org."""
+    with services.uow.writing() as session:
+        workspaces = Workspaces(session)
+        for team_id in team_ids:
+            found = workspaces.get(team_id)
+            if found is None or found.enterprise_id == enterprise_id:
+                workspaces.installed(team_id, enterprise_id, services.now())
+    for team_id in team_ids:
+        services.clients.forget(team_id)
+
+
 def purge(services: Services, team_id: str) -> dict[str, int]:
     """Delete every row of the workspace now, in one transaction; rows deleted by table."""
     with services.uow.writing() as session:

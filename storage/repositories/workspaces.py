@@ -64,6 +64,12 @@ class Workspaces:
             deleted += rowcount(self.session.execute(delete(table).where(where)))
         return deleted
 
+    def in_org(self, team_id: str, enterprise_id: str) -> bool:
+        """`team_id` is known as a workspace of the org `enterprise_id` (an event of one org
+        must never stop another org's workspace)."""
+        found = self.session.get(Workspace, team_id)
+        return found is not None and found.enterprise_id == enterprise_id
+
     def get(self, team_id: str) -> Workspace | None:
         return self.session.get(Workspace, team_id)
 

@@ -102,3 +102,19 @@ def test_the_manifest_names_the_redirect_url_the_bot_serves():
     with_redirect = manifest()
     with_redirect["oauth_config"]["redirect_urls"] = [f"https://YOUR-HOST{REDIRECT_PATH}"]
     assert problems(with_redirect, SCHEMA) == []
+
+
+def test_every_event_the_bot_listens_to_is_subscribed_in_the_manifest():
+    # Slack sends only subscribed events: a listener without its subscription never runs (the
+    # uninstall handling did exactly that until its events were added). `message` comes as
+    # message.im; the Grid-only events are named in the manifest's org_deploy comment instead.
+    listened = set()
+    for source in (ROOT / "bot" / "listeners").glob("*.py"):
+        listened |= set(re.findall(r'app\.event\("([a-z_.]+)"', source.read_text()))
+    subscribed = set(manifest()["settings"]["event_subscriptions"]["bot_events"])
+    grid_only = {"team_access_granted", "team_access_revoked"}
+    text = (ROOT / "manifest.yml").read_text()
+    assert listened - grid_only - {"message"} <= subscribed
+    assert "message.im" in subscribed
+    assert all(event in text for event in grid_only & listened)
+    assert {"app_uninstalled", "tokens_revoked", "app_home_opened"} <= listened
