@@ -11,11 +11,12 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage.models import LogRead, ReadNotice
-from storage.repositories._common import insert_or_get, literal_limit, rowcount
+from storage.repositories._common import literal_limit, rowcount
 
 
 class ReadRecord(NamedTuple):
@@ -39,9 +40,10 @@ class LogReads:
 
     def record(self, engineer_id: int, reader_user_id: str, what: str, entries: int, now: datetime) -> None:
         """One read by `reader_user_id` of `engineer_id`'s log: `entries` shown, at `now`."""
-        self.session.add(LogRead(engineer_id=engineer_id, reader_user_id=reader_user_id, what=what,
-                                 entries=max(0, entries), read_at=now))
-        self.session.flush()
+        # A Core INSERT, not session.add + flush: this stands between a manager and the page
+        # they asked for, and the ORM's unit of work cost more than the statement itself.
+        self.session.execute(insert(LogRead).values(engineer_id=engineer_id, reader_user_id=reader_user_id,
+                                                    what=what, entries=max(0, entries), read_at=now))
 
     def latest(self, engineer_id: int, limit: int = 20) -> list[ReadRecord]:
         """The engineer's newest reads first, at most `limit`."""
@@ -85,15 +87,13 @@ class ReadNotices:
     def first_time(self, team_id: str, reader_user_id: str, now: datetime) -> bool:
         """Record that the reader is being told; True only the first time in their workspace.
 
-        Race-safe: two first reads at once insert the same key, one wins, the other is told
-        nothing (the INSERT runs in a SAVEPOINT, so the loser's transaction carries on)."""
-        key = {"team_id": team_id, "reader_user_id": reader_user_id}
-        if self.session.get(ReadNotice, (team_id, reader_user_id)) is not None:
-            return False
-        _, created = insert_or_get(
-            self.session, ReadNotice(told_at=now, **key),
-            select(ReadNotice).where(ReadNotice.team_id == team_id, ReadNotice.reader_user_id == reader_user_id))
-        return created
+        One INSERT … ON CONFLICT DO NOTHING, race-safe: of two first reads at once, one inserts
+        and is told, the other inserts nothing and is told nothing (and its transaction carries on)."""
+        upsert = postgresql.insert if self.session.bind.dialect.name == "postgresql" else sqlite.insert
+        inserted = self.session.execute(
+            upsert(ReadNotice).values(team_id=team_id, reader_user_id=reader_user_id, told_at=now)
+            .on_conflict_do_nothing(index_elements=["team_id", "reader_user_id"]))
+        return rowcount(inserted) == 1
 
 
 _NEWEST_FIRST = (select(LogRead.reader_user_id, LogRead.what, LogRead.entries, LogRead.read_at)
