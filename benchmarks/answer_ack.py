@@ -161,7 +161,7 @@ def apps_process(conn, database_url: str, slack_url: str, options: dict) -> None
     def bare_message() -> None:
         pass
 
-    profiler = AckProfiler(app, engine) if options["profile"] else None
+    profiler = AckProfiler(app, engine, services.after_ack) if options["profile"] else None
     servers = []
     for wsgi in (make_wsgi_app(app, is_ready=lambda: True), make_wsgi_app(bare, is_ready=lambda: True)):
         server = create_server(wsgi, host="127.0.0.1", port=0, threads=THREADS, **WAITRESS_LIMITS)
@@ -186,29 +186,37 @@ class AckProfiler:
     """Where the real app's time to ack goes, recorded per request in the bot's process.
 
     Wraps the front door (start and end of a request), Bolt's listener executor (time queued),
-    `Ack.__call__` (the moment of the ack) and the dialect's execute/commit (each statement).
-    What ran in a request's name before its ack is its ack path; the rest is after the ack.
+    `Ack.__call__` (the moment of the ack), the dialect's execute, the SQLite write gate's wait
+    and its COMMIT (each statement). What ran in a request's name before its ack is its ack path;
+    the rest is after the ack. It also counts CPU (`time.thread_time`) of the request's own
+    threads, and of the after-ack work (bot.after_ack), so that "the rest" can be told apart:
+    CPU spent on the request itself, or waiting for the interpreter (the GIL) other threads hold.
     """
 
-    def __init__(self, app, engine):
+    def __init__(self, app, engine, after_ack):
         import bot.server as front
+        import storage.db as db
         from slack_bolt.context.ack.ack import Ack
+        from storage.write_gate import WriteGate
 
         self.records: list[dict] = []
         self._lock = threading.Lock()
         local = self._local = threading.local()
         front_door = front._front_door
+        self._reset_totals()
 
         def timed_front_door(bolt_app, verifier, environ):
             if bolt_app is not app:
                 return front_door(bolt_app, verifier, environ)
             kind = MODAL if (environ.get("CONTENT_TYPE") or "").startswith(req.FORM) else THREAD
-            rec = {"kind": kind, "t0": time.perf_counter(), "db": [], "queued": 0.0}
+            rec = {"kind": kind, "t0": time.perf_counter(), "db": [], "queued": 0.0, "cpu": 0.0}
             local.rec = rec
+            cpu0 = time.thread_time()
             try:
                 return front_door(bolt_app, verifier, environ)
             finally:
                 rec["end"] = time.perf_counter()
+                rec["cpu"] += time.thread_time() - cpu0
                 local.rec = None
                 with self._lock:
                     self.records.append(rec)
@@ -225,14 +233,59 @@ class AckProfiler:
                 if rec is not None:
                     rec["queued"] += time.perf_counter() - queued_at
                 local.rec = rec
+                cpu0 = time.thread_time()
                 try:
                     return fn(*args, **kwargs)
                 finally:
+                    if rec is not None:
+                        rec["cpu"] += time.thread_time() - cpu0
                     local.rec = None
 
             return submit(run)
 
         executor.submit = timed_submit
+        after_submit = after_ack.submit
+
+        def timed_after_ack(work, *args):
+            def run(*args):
+                local.rec = None  # not any request's ack path
+                started, cpu0 = time.perf_counter(), time.thread_time()
+                try:
+                    return work(*args)
+                finally:
+                    with self._lock:
+                        self.after_jobs += 1
+                        self.after_cpu += time.thread_time() - cpu0
+                        self.after_wall += time.perf_counter() - started
+
+            run.__name__ = getattr(work, "__name__", "work")
+            return after_submit(run, *args)
+
+        after_ack.submit = timed_after_ack
+        acquire = WriteGate.acquire
+
+        def timed_acquire(gate, urgent, timeout):
+            started = time.perf_counter()
+            try:
+                return acquire(gate, urgent, timeout)
+            finally:
+                rec = getattr(local, "rec", None)
+                if rec is not None:
+                    rec["db"].append(("waiting for the write gate (SQLite)", started, time.perf_counter()))
+
+        WriteGate.acquire = timed_acquire
+        finish = db._finish
+
+        def timed_finish(connection, statement):
+            started = time.perf_counter()
+            try:
+                return finish(connection, statement)
+            finally:
+                rec = getattr(local, "rec", None)
+                if rec is not None:
+                    rec["db"].append((f"{statement} (SQLite, gate held)", started, time.perf_counter()))
+
+        db._finish = timed_finish
         ack_call = Ack.__call__
 
         def timed_ack(ack_self, *args, **kwargs):
@@ -271,9 +324,14 @@ class AckProfiler:
         timing("do_rollback", lambda _args: "ROLLBACK")
         timing("do_ping", lambda _args: "pool pre-ping")
 
+    def _reset_totals(self) -> None:
+        self.after_jobs, self.after_cpu, self.after_wall = 0, 0.0, 0.0
+        self.process_cpu0, self.wall0 = time.process_time(), time.perf_counter()
+
     def reset(self) -> None:
         with self._lock:
             self.records = []
+            self._reset_totals()
 
     def report(self) -> dict:
         """Per kind: mean ms of each part of the ack path, over all requests and over the slowest 1%."""
@@ -292,23 +350,31 @@ class AckProfiler:
                 accounted = sum(parts.values())
                 parts["front door, Bolt, Python: the rest before the ack"] = (r["ack"] - r["t0"]) - accounted
                 parts["ack to response (Bolt's 10 ms ack poll)"] = r["end"] - r["ack"]
-                commits_after = sum(1 for what, started, _ in r["db"] if what == "COMMIT" and started >= r["ack"])
-                rows.append((r["end"] - r["t0"], parts, commits_after))
+                commits_after = sum(1 for what, started, _ in r["db"] if what.startswith("COMMIT") and started >= r["ack"])
+                rows.append((r["end"] - r["t0"], parts, commits_after, r["cpu"]))
             if not rows:
                 continue
             rows.sort(key=lambda row: row[0])
             slowest = rows[int(len(rows) * 0.99):]
-            names = {name for _, parts, _ in rows for name in parts}
+            names = {name for _, parts, _, _ in rows for name in parts}
 
             def mean(subset, name=None):
-                values = [total if name is None else parts.get(name, 0.0) for total, parts, _ in subset]
+                values = [total if name is None else parts.get(name, 0.0) for total, parts, _, _ in subset]
                 return sum(values) / len(values) * 1000
+
+            def mean_cpu(subset):
+                return sum(cpu for *_, cpu in subset) / len(subset) * 1000
 
             out[kind] = {
                 "n": len(rows), "slowest_n": len(slowest), "total": (mean(rows), mean(slowest)),
                 "parts": {name: (mean(rows, name), mean(slowest, name)) for name in names},
-                "commits_after_ack": sum(c for _, _, c in rows) / len(rows),
+                "commits_after_ack": sum(c for _, _, c, _ in rows) / len(rows),
+                "cpu": (mean_cpu(rows), mean_cpu(slowest)),
             }
+        with self._lock:
+            out["totals"] = {"after_jobs": self.after_jobs, "after_cpu": self.after_cpu, "after_wall": self.after_wall,
+                             "process_cpu": time.process_time() - self.process_cpu0,
+                             "wall": time.perf_counter() - self.wall0}
         return out
 
 
@@ -562,11 +628,18 @@ def bench_database(db: Database, args) -> tuple[bool, str]:
     lines.append(("ok: " if consistent else "NOT CONSISTENT: ") + checks)
     if profile:
         lines.append(f"profile of the real app's ack path, in the bot's process (ms; mean over all / over the slowest 1%):")
+        totals = profile.pop("totals")
         for kind, p in profile.items():
             lines.append(f"  {kind}: {p['n']} requests, server time {p['total'][0]:.2f} / {p['total'][1]:.2f} "
                          f"(slowest {p['slowest_n']}); {p['commits_after_ack']:.1f} more commits after the ack")
             for name, (all_mean, slow_mean) in sorted(p["parts"].items(), key=lambda item: -item[1][0]):
                 lines.append(f"    {name:48} {all_mean:>8.2f} {slow_mean:>8.2f}")
+            lines.append(f"    {'(of which CPU of its own threads, to the end)':48} {p['cpu'][0]:>8.2f} {p['cpu'][1]:>8.2f}")
+        jobs = totals["after_jobs"] or 1
+        lines.append(f"  after-ack work: {totals['after_jobs']} jobs, CPU {totals['after_cpu'] / jobs * 1000:.2f} ms "
+                     f"and wall {totals['after_wall'] / jobs * 1000:.2f} ms each; the bot process used "
+                     f"{totals['process_cpu']:.1f} s CPU in {totals['wall']:.1f} s (both apps, every thread), "
+                     f"{totals['after_cpu']:.1f} s of it after-ack work")
     if db.stop:
         db.stop()
     return met, "\n".join(lines)
