@@ -8,6 +8,7 @@ from typing import NamedTuple
 from slack_bolt import Ack, Respond
 
 from bot.blocks.growth import reply
+from bot.blocks.serialize import block_dicts
 
 
 class Answer(NamedTuple):
@@ -28,13 +29,14 @@ def sentence(text: str) -> Answer:
 def answer_in_ack(ack: Ack, respond: Respond, answer: Answer) -> None:
     """Ack with the answer's first message, then post the rest (the caller runs its `then`)."""
     first, *rest = answer.messages
-    ack(response_type="ephemeral", blocks=first, text=answer.text)
+    ack(response_type="ephemeral", blocks=block_dicts(first), text=answer.text)
     for blocks in rest:
-        respond(response_type="ephemeral", replace_original=False, blocks=blocks, text=answer.text)
+        respond(response_type="ephemeral", replace_original=False, blocks=block_dicts(blocks), text=answer.text)
 
 
 def say(respond: Respond, answer: str | list, replace_original: bool = False) -> None:
     """An ephemeral reply through response_url: a sentence (rendered as blocks), or ready-made blocks."""
     blocks = reply(answer) if isinstance(answer, str) else answer
     text = answer if isinstance(answer, str) else "Growth check-ins"
-    respond(response_type="ephemeral", replace_original=replace_original, blocks=blocks, text=text[:150])
+    respond(response_type="ephemeral", replace_original=replace_original, blocks=block_dicts(blocks),
+            text=text[:150])
