@@ -152,7 +152,7 @@ def mark_prepped(uow: UnitOfWork, reader: Reader, report_user_id: str, at: datet
         if not can_prep(reader, Engineers(session).get(reader.team_id, report_user_id)):
             return False
         meetings = OneOnOnes(session)
-        pair = meetings.get(reader.team_id, reader.user_id, report_user_id)
-        if pair is None:
-            pair = meetings.set(reader.team_id, reader.user_id, report_user_id, None, None, None)
+        if meetings.mark_pair_prepped(reader.team_id, reader.user_id, report_user_id, at):
+            return True
+        pair = meetings.set(reader.team_id, reader.user_id, report_user_id, None, None, None)
         return meetings.mark_prepped(pair.id, at)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, or_, select
+from sqlalchemy import Select, bindparam, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import OneOnOne
@@ -53,6 +53,14 @@ class OneOnOnes:
                 select(OneOnOne).where(OneOnOne.weekday.is_not(None), OneOnOne.time.is_not(None)).order_by(OneOnOne.id)
             )
         )
+
+    def mark_pair_prepped(self, team_id: str, manager: str, report: str, now: datetime) -> bool:
+        """Record a prep digest at `now` for the pair, in one UPDATE by the pair's key (no row
+        loaded: this follows every `/growth prep`); False if the pair has no row yet."""
+        return rowcount(self.session.execute(
+            update(OneOnOne).where(OneOnOne.team_id == team_id, OneOnOne.manager_user_id == manager,
+                                   OneOnOne.report_user_id == report)
+            .values(last_prep_at=now).execution_options(synchronize_session=False))) == 1
 
     def mark_prepped(self, one_on_one_id: int, now: datetime) -> bool:
         """Record that a prep digest went out at `now` (manual or automatic)."""
