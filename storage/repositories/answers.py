@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage.models import Answer, AnswerRevision, CheckIn, Engineer
@@ -67,6 +68,25 @@ class Answers:
         if question_id is not None:
             self._revise(answer, question_text, text, now, is_private)
         return answer, False
+
+    def add_first(self, checkin: CheckIn, answers: list[tuple[str, str, str]], source: str, now: datetime,
+                  is_private: bool) -> bool:
+        """Store (question id, question text, text) answers to a check-in that has none for those
+        questions, in one INSERT; False, with nothing written, if one is there after all (another
+        submission won a race), for the caller to `record` them one by one instead.
+
+        The modal's save path: `record` costs a SELECT and a SAVEPOINT'd flush per answer, and an
+        ack waits on all of it (benchmarks/answer_ack.py)."""
+        rows = [{"checkin_id": checkin.id, "engineer_id": checkin.engineer_id, "question_id": question_id,
+                 "question_text": question_text, "text": text, "source": source, "is_private": is_private,
+                 "slack_ts": None, "created_at": now, "updated_at": now}
+                for question_id, question_text, text in answers]
+        try:
+            with self.session.begin_nested():
+                self.session.execute(insert(Answer), rows)
+        except IntegrityError:
+            return False
+        return True
 
     def _revise(self, answer: Answer, question_text: str, text: str, now: datetime, is_private: bool | None) -> None:
         if answer.text != text:
