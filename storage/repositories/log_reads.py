@@ -42,8 +42,8 @@ class LogReads:
         """One read by `reader_user_id` of `engineer_id`'s log: `entries` shown, at `now`."""
         # A Core INSERT, not session.add + flush: this stands between a manager and the page
         # they asked for, and the ORM's unit of work cost more than the statement itself.
-        self.session.execute(insert(LogRead).values(engineer_id=engineer_id, reader_user_id=reader_user_id,
-                                                    what=what, entries=max(0, entries), read_at=now))
+        self.session.execute(_RECORD, {"engineer_id": engineer_id, "reader_user_id": reader_user_id, "what": what,
+                                       "entries": max(0, entries), "read_at": now})
 
     def latest(self, engineer_id: int, limit: int = 20) -> list[ReadRecord]:
         """The engineer's newest reads first, at most `limit`."""
@@ -89,10 +89,9 @@ class ReadNotices:
 
         One INSERT … ON CONFLICT DO NOTHING, race-safe: of two first reads at once, one inserts
         and is told, the other inserts nothing and is told nothing (and its transaction carries on)."""
-        upsert = postgresql.insert if self.session.bind.dialect.name == "postgresql" else sqlite.insert
-        inserted = self.session.execute(
-            upsert(ReadNotice).values(team_id=team_id, reader_user_id=reader_user_id, told_at=now)
-            .on_conflict_do_nothing(index_elements=["team_id", "reader_user_id"]))
+        statement = _NOTICE["postgresql" if self.session.bind.dialect.name == "postgresql" else "sqlite"]
+        inserted = self.session.execute(statement, {"team_id": team_id, "reader_user_id": reader_user_id,
+                                                    "told_at": now})
         return rowcount(inserted) == 1
 
 
@@ -101,3 +100,8 @@ _NEWEST_FIRST = (select(LogRead.reader_user_id, LogRead.what, LogRead.entries, L
                  .order_by(LogRead.read_at.desc(), LogRead.id.desc()))
 _ALL = _NEWEST_FIRST
 _LATEST = _NEWEST_FIRST.limit(literal_limit())
+
+# Built once: constructing a statement per read cost as much as running it.
+_RECORD = insert(LogRead.__table__)
+_NOTICE = {dialect.__name__.rsplit(".", 1)[-1]: dialect.insert(ReadNotice.__table__)
+           .on_conflict_do_nothing(index_elements=["team_id", "reader_user_id"]) for dialect in (postgresql, sqlite)}

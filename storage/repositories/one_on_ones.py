@@ -58,9 +58,7 @@ class OneOnOnes:
         """Record a prep digest at `now` for the pair, in one UPDATE by the pair's key (no row
         loaded: this follows every `/growth prep`); False if the pair has no row yet."""
         return rowcount(self.session.execute(
-            update(OneOnOne).where(OneOnOne.team_id == team_id, OneOnOne.manager_user_id == manager,
-                                   OneOnOne.report_user_id == report)
-            .values(last_prep_at=now).execution_options(synchronize_session=False))) == 1
+            _MARK_PAIR_PREPPED, {"team": team_id, "manager": manager, "report": report, "at": now})) == 1
 
     def mark_prepped(self, one_on_one_id: int, now: datetime) -> bool:
         """Record that a prep digest went out at `now` (manual or automatic)."""
@@ -120,3 +118,11 @@ class OneOnOnes:
 _PAIR = select(OneOnOne).where(OneOnOne.team_id == bindparam("team_id"),
                                OneOnOne.manager_user_id == bindparam("manager"),
                                OneOnOne.report_user_id == bindparam("report"))
+
+
+_PAIRS = OneOnOne.__table__.c
+# Built once (a statement per /growth prep cost about as much to build as to run).
+_MARK_PAIR_PREPPED = (update(OneOnOne.__table__)
+                      .where(_PAIRS.team_id == bindparam("team"), _PAIRS.manager_user_id == bindparam("manager"),
+                             _PAIRS.report_user_id == bindparam("report"))
+                      .values(last_prep_at=bindparam("at", type_=_PAIRS.last_prep_at.type)))
