@@ -77,7 +77,8 @@ class Services:
         if self.outbox is None:
             from bot.outbox.sender import OutboxSender
 
-            self.outbox = OutboxSender(self.uow, self.clients.sender(), lambda: self.now())
+            self.outbox = OutboxSender(self.uow, self.clients.sender(), lambda: self.now(),
+                                       concurrency=self.settings.send_concurrency)
 
 
 def workspace_clients_for(settings: Settings, uow: UnitOfWork) -> Clients:

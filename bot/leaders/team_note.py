@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import re
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -28,7 +27,8 @@ from bot.growthlog.access import Reader, can_read
 from bot.growthlog.home import streak
 from bot.growthlog.one_on_ones import next_meeting
 from bot.leaders.plan import read_day_and_time
-from bot.outbox.sender import queue
+from bot.outbox.dispatch import Dispatch
+from bot.outbox.sender import queue_many
 from bot.services import Services
 from storage.repositories import Engineers
 from storage.repositories.leaders import Leaders
@@ -117,8 +117,6 @@ def note_slot(manager, now: datetime):
 
 def run_team_notes(services: Services, now: datetime) -> int:
     """Queue and send every manager's note due at `now`; how many were queued."""
-    from bot.blocks.leaders import build_team_note, team_note_text
-
     with services.uow.reading() as session:
         due = []
         for manager in Leaders(session).managers():
@@ -129,10 +127,9 @@ def run_team_notes(services: Services, now: datetime) -> int:
     queued = 0
     # Pipelined: a chunk of notes is read in a few statements and queued in one transaction
     # (each week claimed on its manager's row there, so two passes never both queue one),
-    # while the sender threads post the chunks before it. A note's parts go out in order.
-    with ThreadPoolExecutor(max_workers=max(1, services.settings.send_concurrency),
-                            thread_name_prefix="team-note-send") as pool:
-        sending = []
+    # while SEND_CONCURRENCY senders post the chunks before it (bot.outbox.dispatch: claimed
+    # and recorded a batch at a time, paced like the due pass). A note's parts go out in order.
+    with Dispatch(services.outbox, services.settings.send_concurrency) as dispatch:
         for start in range(0, len(due), NOTE_CHUNK):
             chunk = due[start:start + NOTE_CHUNK]
             by_team: dict[str, dict[str, str | None]] = {}
@@ -141,31 +138,31 @@ def run_team_notes(services: Services, now: datetime) -> int:
             with services.uow.reading() as session:
                 notes = {(team_id, user_id): note for team_id, managers in by_team.items()
                          for user_id, note in gather_many(session, services, team_id, managers, now).items()}
-            batches = []
+            # Built before the transaction: on SQLite it holds the one write lock the senders
+            # need for their claims, so it does nothing but write.
+            messages = {engineer_id: _note_messages(notes[(team_id, user_id)], engineer_id, team_id, week, now)
+                        for engineer_id, team_id, user_id, _, week in chunk
+                        if notes[(team_id, user_id)].reports}                   # nobody to report on: no note
             with services.uow.writing() as session:
-                leaders = Leaders(session)
-                for engineer_id, team_id, user_id, _, week in chunk:
-                    note = notes[(team_id, user_id)]
-                    if not note.reports or not leaders.mark_team_note(engineer_id, week):
-                        continue  # nobody to report on, or another process has this week's
-                    parts = []
-                    for part, blocks in enumerate(build_team_note(note, now)):
-                        message_id = queue(session, f"team-note:{engineer_id}:{week.isoformat()}:{part}",
-                                           channel=user_id, text=team_note_text(note), blocks=blocks, now=now,
-                                           team_id=team_id)
-                        if message_id is not None:
-                            parts.append(message_id)
-                    batches.append(parts)
-            queued += len(batches)
-            sending.extend(pool.submit(_send_in_order, services, parts) for parts in batches)
-        for future in sending:
-            future.result()
+                # Each week claimed on its manager's row in the transaction queueing the note:
+                # of two passes (or a pass run twice), one queues it.
+                weeks = {engineer_id: week for engineer_id, _, _, _, week in chunk if engineer_id in messages}
+                claimed = Leaders(session).mark_team_notes(weeks)
+                message_ids = queue_many(session, [messages[engineer_id] for engineer_id in weeks
+                                                   if engineer_id in claimed], now=now)
+            queued += len(claimed)
+            dispatch.add(message_ids)
     return queued
 
 
-def _send_in_order(services: Services, message_ids: list[int]) -> None:
-    for message_id in message_ids:
-        services.outbox.send(message_id)
+def _note_messages(note: TeamNote, engineer_id: int, team_id: str, week, now: datetime) -> list[dict]:
+    """The outbox parts of a manager's note (bot.outbox.sender.queue_many), one key per week."""
+    from bot.blocks.leaders import build_team_note, team_note_text
+
+    text = team_note_text(note)
+    return [{"key": f"team-note:{engineer_id}:{week.isoformat()}:{part}", "channel": note.manager_user_id,
+             "text": text, "blocks": blocks, "team_id": team_id}
+            for part, blocks in enumerate(build_team_note(note, now))]
 
 
 # -- /growth team --------------------------------------------------------------------------------

@@ -38,6 +38,9 @@ logger = logging.getLogger(__name__)
 
 # Longer than one post can take (timeout 15 s, a few 429 waits); after it another sender may look.
 SEND_LEASE = timedelta(minutes=2)
+# A claim closer than this to its lease's end is given back instead of posted: a post with its
+# look-up and a few 429 waits must end before another sender may take the message over.
+LEASE_MARGIN = timedelta(seconds=45)
 # After the n-th failed attempt, wait RETRY_DELAYS[n-1] (the last one repeats) before the next.
 RETRY_DELAYS = (timedelta(seconds=20), timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30))
 # Past this many attempts a message that keeps failing is given up on (about a day of tries).
@@ -45,6 +48,11 @@ MAX_ATTEMPTS = 50
 # A message claimed just as its workspace uninstalled is looked at again after this.
 HOLD_UNINSTALLED = timedelta(hours=1)
 SENT, FOUND, RETRY, FAILED, BUSY = "sent", "found", "retry", "failed", "busy"
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long after its `attempts`-th failed attempt a message is tried again."""
+    return RETRY_DELAYS[min(max(attempts, 1), len(RETRY_DELAYS)) - 1]
 
 
 def queue_message(session, key: str, message, *, channel: str, now: datetime, team_id: str | None = None,
@@ -68,6 +76,20 @@ def queue(session, key: str, *, channel: str, text: str, blocks: list[Any], now:
     message, created = Outbox(session).add(key, channel=channel, text=text, blocks=plain, now=now,
                                            team_id=team_id, thread_ts=thread_ts)
     return message.id if created else None
+
+
+def queue_many(session, messages: list[list[dict[str, Any]]], *, now: datetime) -> list[int]:
+    """Queue many messages at once in the caller's transaction, each a list of parts (the
+    keyword arguments of `queue`, with `key`); the ids to send after the commit (none for a key
+    queued before). Each part n is queued after every part n - 1, so parts keep their order
+    of ids (the order the outbox sends a channel's messages in)."""
+    outbox = Outbox(session)
+    ids: list[int] = []
+    for part in range(max((len(parts) for parts in messages), default=0)):
+        rows = [dict(parts[part], blocks=[b.to_dict() if hasattr(b, "to_dict") else b for b in parts[part]["blocks"]])
+                for parts in messages if len(parts) > part]
+        ids.extend(outbox.add_many(rows, now).values())
+    return ids
 
 
 def process_space() -> str | None:
@@ -104,7 +126,7 @@ def _dead_here(owner: str, me: str) -> bool:
 
 
 @dataclass(frozen=True)
-class _Claimed:
+class Claimed:
     id: int
     channel: str
     thread_ts: str | None
@@ -113,21 +135,26 @@ class _Claimed:
     maybe_posted: bool
     attempts: int
     created_at: datetime
+    lease_until: datetime
     team_id: str | None = None
 
     @classmethod
-    def of(cls, row: OutboxMessage) -> "_Claimed":
+    def of(cls, row: OutboxMessage) -> "Claimed":
         return cls(row.id, row.channel, row.thread_ts, row.text, list(row.blocks or []), row.maybe_posted,
-                   row.attempts, row.created_at, row.team_id)
+                   row.attempts, row.created_at, row.lease_until, row.team_id)
 
 
 class OutboxSender:
-    def __init__(self, uow: UnitOfWork, client: WebClient, now: Callable[[], datetime]):
+    def __init__(self, uow: UnitOfWork, client: WebClient, now: Callable[[], datetime], concurrency: int = 1):
         self._uow = uow
         self._client = client
         self._now = now
+        self.concurrency = concurrency  # senders of a drain (bot.outbox.dispatch), SEND_CONCURRENCY
         # Where the process space can't be told, claims are never released early (leases only).
         self.owner = f"{process_space() or socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+    def now(self) -> datetime:
+        return self._now()
 
     @property
     def client(self) -> WebClient:
@@ -147,33 +174,60 @@ class OutboxSender:
             return BUSY
         with self._uow.writing() as session:
             row = Outbox(session).claim(message_id, self.owner, self._now(), SEND_LEASE)
-            claimed = _Claimed.of(row) if row is not None else None
+            claimed = Claimed.of(row) if row is not None else None
         if claimed is None:
             return BUSY  # sent already, or another sender has it
-        with for_workspace(claimed.team_id):
-            return self._post(claimed)
+        return self._post(claimed)
 
-    def _post(self, claimed: _Claimed) -> str:
-        try:
-            found = None
-            # A claim taken over from a dead sender may have been posted as well.
-            if claimed.maybe_posted or claimed.attempts > 1:
-                found = find_posted(self._client, claimed.channel, claimed.thread_ts, claimed.id)
-            if found is not None:
-                self._finish(claimed, *found)
-                return FOUND
-            response = self._client.chat_postMessage(
-                channel=claimed.channel, thread_ts=claimed.thread_ts, text=claimed.text, blocks=claimed.blocks,
-                metadata=outbox_metadata(claimed.id), unfurl_links=False, unfurl_media=False,
-            )
-        except SlackApiError as exc:
-            return self._after_error(claimed, exc)
-        except WorkspaceGone as exc:
-            return self._hold(claimed, str(exc))
-        except Exception as exc:  # noqa: BLE001 - a timeout, a dropped connection: maybe posted
-            return self._retry(claimed, f"{type(exc).__name__}: {exc}", maybe_posted=True)
-        self._finish(claimed, response["channel"], response["ts"])
-        return SENT
+    def _post(self, claimed: Claimed) -> str:
+        outcome, posting = self.deliver(claimed)
+        if posting is not None:
+            self._finish(claimed, *posting)
+        return outcome
+
+    def deliver(self, claimed: Claimed) -> tuple[str, tuple[str, str] | None]:
+        """Post a message claimed here (or find its earlier post), in its workspace, without
+        recording the post: (SENT or FOUND, (channel id, ts)) for `record_posted`, or another
+        outcome already recorded (a retry, a failure, a claim given back)."""
+        if self._now() > claimed.lease_until - LEASE_MARGIN:
+            # Its claim waited too long for its turn: another sender may take it over any moment.
+            return self.give_back(claimed, "claim too old to post on"), None
+        with for_workspace(claimed.team_id):
+            try:
+                # A claim taken over from a dead sender may have been posted as well.
+                if claimed.maybe_posted or claimed.attempts > 1:
+                    found = find_posted(self._client, claimed.channel, claimed.thread_ts, claimed.id)
+                    if found is not None:
+                        return FOUND, found
+                response = self._client.chat_postMessage(
+                    channel=claimed.channel, thread_ts=claimed.thread_ts, text=claimed.text, blocks=claimed.blocks,
+                    metadata=outbox_metadata(claimed.id), unfurl_links=False, unfurl_media=False,
+                )
+            except SlackApiError as exc:
+                return self._after_error(claimed, exc), None
+            except WorkspaceGone as exc:
+                return self._hold(claimed, str(exc)), None
+            except Exception as exc:  # noqa: BLE001 - a timeout, a dropped connection: maybe posted
+                return self._retry(claimed, f"{type(exc).__name__}: {exc}", maybe_posted=True), None
+        return SENT, (response["channel"], response["ts"])
+
+    def claim_many(self, message_ids: list[int]) -> list[Claimed]:
+        """Claim several messages in one transaction (committed before any is posted); those
+        claimed here, in the order of their ids (other senders' and finished ones left out).
+        Rows are locked in id order, so two instances claiming overlapping sets never deadlock."""
+        with self._uow.writing() as session:
+            rows = Outbox(session).claim_many(message_ids, self.owner, self._now(), SEND_LEASE)
+            return [Claimed.of(row) for row in rows]
+
+    def record_posted(self, posted: list[tuple[Claimed, tuple[str, str]]]) -> None:
+        """Record several posts (from `deliver`) in one transaction. Until then a crash only
+        costs a look-up: their claims run out and the next sender finds them by their metadata."""
+        if not posted:
+            return
+        with self._uow.writing() as session:
+            outbox = Outbox(session)
+            for claimed, (channel_id, ts) in sorted(posted, key=lambda item: item[0].id):
+                outbox.mark_sent(claimed.id, self.owner, channel_id, ts, self._now())
 
     def release_dead_local_claims(self) -> int:
         """At start-up: claims held by an earlier process on this host that is no longer running
@@ -187,20 +241,21 @@ class OutboxSender:
             return Outbox(session).release_claims_of(dead, self._now())
 
     def drain(self, limit: int = 200) -> dict[str, int]:
-        """Send every message that is due (after a crash, a failed attempt, a busy moment)."""
+        """Send every message that is due (after a crash, a failed attempt, a busy moment), by
+        `concurrency` senders, each channel's in order; how many came to what."""
+        from bot.outbox.dispatch import Dispatch
+
         with self._uow.reading() as session:
             due = Outbox(session).due_ids(self._now(), limit)
-        counts: dict[str, int] = {}
-        for message_id in due:
-            outcome = self.send(message_id)
-            counts[outcome] = counts.get(outcome, 0) + 1
-        return counts
+        with Dispatch(self, self.concurrency) as dispatch:
+            dispatch.add(due)
+        return dispatch.outcomes
 
-    def _finish(self, claimed: _Claimed, channel_id: str, ts: str) -> None:
+    def _finish(self, claimed: Claimed, channel_id: str, ts: str) -> None:
         with self._uow.writing() as session:
             Outbox(session).mark_sent(claimed.id, self.owner, channel_id, ts, self._now())
 
-    def _after_error(self, claimed: _Claimed, exc: SlackApiError) -> str:
+    def _after_error(self, claimed: Claimed, exc: SlackApiError) -> str:
         status = getattr(exc.response, "status_code", 200)
         error = str(exc.response.get("error") or f"HTTP {status}")
         if status == 429 or error == "ratelimited":
@@ -212,19 +267,26 @@ class OutboxSender:
             Outbox(session).mark_failed(claimed.id, self.owner, error)
         return FAILED
 
-    def _hold(self, claimed: _Claimed, reason: str) -> str:
+    def give_back(self, claimed: Claimed, reason: str, at: datetime | None = None) -> str:
+        """A claimed message not posted after all (its claim grew old waiting, or an earlier
+        message to its channel did not go out): pending again from `at` (now), as if never tried."""
+        with self._uow.writing() as session:
+            Outbox(session).give_back(claimed.id, self.owner, reason, at or self._now())
+        return RETRY
+
+    def _hold(self, claimed: Claimed, reason: str) -> str:
         """Nothing was posted and nothing may be: back to pending, not counted as an attempt's failure."""
         with self._uow.writing() as session:
             Outbox(session).retry_later(claimed.id, self.owner, reason, self._now() + HOLD_UNINSTALLED,
                                         claimed.maybe_posted)
         return RETRY
 
-    def _retry(self, claimed: _Claimed, error: str, *, maybe_posted: bool) -> str:
+    def _retry(self, claimed: Claimed, error: str, *, maybe_posted: bool) -> str:
         with self._uow.writing() as session:
             outbox = Outbox(session)
             if claimed.attempts >= MAX_ATTEMPTS:
                 outbox.mark_failed(claimed.id, self.owner, f"gave up after {claimed.attempts} attempts: {error}")
                 return FAILED
-            delay = RETRY_DELAYS[min(claimed.attempts, len(RETRY_DELAYS)) - 1]
-            outbox.retry_later(claimed.id, self.owner, error, self._now() + delay, maybe_posted)
+            outbox.retry_later(claimed.id, self.owner, error, self._now() + retry_delay(claimed.attempts),
+                               maybe_posted)
         return RETRY

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from storage.models import Answer, CheckIn, CheckInKind, CheckInStatus, Engineer, OneOnOne
@@ -100,6 +100,24 @@ class Leaders:
         return update_if(self.session, Engineer, engineer_id,
                          [or_(Engineer.team_note_week.is_(None), Engineer.team_note_week < week_start)],
                          team_note_week=week_start)
+
+    def mark_team_notes(self, weeks: dict[int, date]) -> set[int]:
+        """`mark_team_note` for several managers (engineer id -> week) in a statement per week:
+        the ids whose week was claimed here."""
+        by_week: dict[date, list[int]] = {}
+        for engineer_id, week in weeks.items():
+            by_week.setdefault(week, []).append(engineer_id)
+        claimed: set[int] = set()
+        for week, ids in by_week.items():
+            for start in range(0, len(ids), 500):
+                claimed.update(self.session.scalars(
+                    update(Engineer)
+                    .where(Engineer.id.in_(sorted(ids[start:start + 500])),
+                           or_(Engineer.team_note_week.is_(None), Engineer.team_note_week < week))
+                    .values(team_note_week=week)
+                    .returning(Engineer.id)
+                    .execution_options(synchronize_session=False)))
+        return claimed
 
     def reports_of_many(self, team_id: str, manager_user_ids: list[str]) -> list[Engineer]:
         """The reports of each of these managers in `team_id`, in batches of 500 managers."""

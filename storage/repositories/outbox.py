@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage.models import OutboxMessage, OutboxStatus
@@ -28,6 +29,23 @@ class Outbox:
             select(OutboxMessage).where(OutboxMessage.key == key),
         )
 
+    def add_many(self, messages: list[dict[str, Any]], now: datetime) -> dict[str, int]:
+        """Queue several messages (each the keyword arguments of `add`) in one statement, in the
+        caller's transaction; key -> id of those queued now (a key queued before is left out).
+        Ids follow the list's order only within one call: queue a message's later parts in a
+        later call."""
+        if not messages:
+            return {}
+        insert = (postgresql.insert if self.session.bind.dialect.name == "postgresql" else sqlite.insert)(OutboxMessage)
+        rows = [{"key": m["key"], "team_id": m.get("team_id"), "channel": m["channel"], "thread_ts": m.get("thread_ts"),
+                 "text": m["text"], "blocks": m["blocks"], "status": OutboxStatus.PENDING.value,
+                 "next_attempt_at": now, "created_at": now, "attempts": 0, "maybe_posted": False}
+                for m in messages]
+        inserted = self.session.execute(
+            insert.values(rows).on_conflict_do_nothing(index_elements=["key"])
+            .returning(OutboxMessage.key, OutboxMessage.id))
+        return {key: message_id for key, message_id in inserted}
+
     def by_key(self, key: str) -> OutboxMessage | None:
         return self.session.scalars(select(OutboxMessage).where(OutboxMessage.key == key)).one_or_none()
 
@@ -42,6 +60,23 @@ class Outbox:
             attempts=OutboxMessage.attempts + 1,
         )
         return self.session.get(OutboxMessage, message_id, populate_existing=True) if taken else None
+
+    def claim_many(self, message_ids: list[int], owner: str, now: datetime,
+                   lease: timedelta) -> list[OutboxMessage]:
+        """`claim` for several messages in one statement: the rows this statement made `owner`'s,
+        in id order (each row is re-checked as it is locked, so of two racers one gets it)."""
+        if not message_ids:
+            return []
+        return sorted(self.session.scalars(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(sorted(set(message_ids))),
+                   or_(and_(OutboxMessage.status == OutboxStatus.PENDING.value, OutboxMessage.next_attempt_at <= now),
+                       and_(OutboxMessage.status == OutboxStatus.SENDING.value, OutboxMessage.lease_until < now)))
+            .values(status=OutboxStatus.SENDING.value, owner=owner, lease_until=now + lease,
+                    attempts=OutboxMessage.attempts + 1)
+            .returning(OutboxMessage)
+            .execution_options(synchronize_session=False, populate_existing=True)
+        ).all(), key=lambda row: row.id)
 
     def due_ids(self, now: datetime, limit: int = 200) -> list[int]:
         """Messages a drain should try: due pending ones, and claims whose sender died; none
@@ -69,6 +104,13 @@ class Outbox:
         if maybe_posted:
             values["maybe_posted"] = True
         return self._if_owned(message_id, owner, **values)
+
+    def give_back(self, message_id: int, owner: str, reason: str, at: datetime) -> bool:
+        """A claim not used after all (nothing was posted): back to "pending" until `at`, and
+        the attempt its claim counted is taken back (an untried message is posted without a
+        look-up first)."""
+        return self._if_owned(message_id, owner, status=OutboxStatus.PENDING.value, owner=None, lease_until=None,
+                              next_attempt_at=at, last_error=reason, attempts=OutboxMessage.attempts - 1)
 
     def mark_failed(self, message_id: int, owner: str, error: str) -> bool:
         return self._if_owned(message_id, owner, status=OutboxStatus.FAILED.value, lease_until=None, last_error=error)
