@@ -63,16 +63,29 @@ logger = logging.getLogger(__name__)
 
 # Pace growth between 429s: per second of sending at stage 0 and 1, a fraction per second after.
 STAGE_GROWTH = (16.0, 1.25)
-SETTLED_CREEP = 0.002
+# Settled stages, by how well the rate is known: each creeps up at its own fraction per second of
+# sending, to close what the estimate may be short of without crossing the limit every few seconds.
+SETTLED, CONFIRMED, LOOSE = len(STAGE_GROWTH), len(STAGE_GROWTH) + 1, len(STAGE_GROWTH) + 2
+CREEP = {SETTLED: 0.005, CONFIRMED: 0.0002, LOOSE: 0.015}
+LOOSE_SPREAD = 0.03  # a bound less precise than this settles LOOSE
+CLUMP = 0.99  # a 429 at a settled pace after Slack took this much of it all along: a clump
 MARGIN = 0.97  # pace this far under the learned lower bound: jitter must not tip it over
+SETTLE_MARGIN = 0.99  # ... and this far once settled (a 429 then lowers it to what Slack took)
+SETTLE_SPREAD = 0.04  # a bound this precise (a fraction of it) is settled on at once
 LEASE_SECONDS = 0.25  # how much of the schedule an instance takes at once
+LEASE_AHEAD_SECONDS = 0.1  # ... and takes the next share while this much of it is still ahead
+MIN_LEASE_SLOTS = 4  # at a slow pace, fewer round trips to the database (each one a write)
+LEASE_POLL = 0.002  # a sender with no slot waits this long for another sender's lease
+SMALL_BURST = 4  # a burst this small limits how many calls are on their way at once
+IN_FLIGHT_POLL = 0.001
+MAX_IN_FLIGHT_WAIT = 0.25
 MIN_WINDOW = 0.1  # lower bounds over shorter spans say too little to use
 CALM_SECONDS = 10.0  # a 429 at a settled pace lowers it only if another came less than this long ago
 HISTORY_SECONDS = 30.0
 FALLBACK_DECREASE = 0.5  # when the acceptances say nothing useful: halve
 SETTLED_TRUST = 0.9  # a settled pace was proven: a bound under 90% of it is too little history, not news
 MIN_RATE = 0.2
-MIN_SPACING = 0.75  # of the interval between slots, between two calls let go here
+MIN_SPACING = 0.85  # of the interval between slots, between two calls let go here
 
 
 @dataclass(frozen=True)
@@ -92,27 +105,33 @@ class Allowance:
     issued: int = 0
     last_refusal: float | None = None
 
-    def lease(self, now: float, count: int) -> tuple["Allowance", float, float]:
-        """Take `count` slots from the schedule: (new state, first slot, interval between slots).
+    def lease(self, now: float, count: int) -> tuple["Allowance", list[float]]:
+        """Take `count` slots from the schedule: (new state, the slots' times).
 
-        The pace grows with the slots taken (seconds of sending, not of waiting)."""
+        The pace grows with the slots taken (seconds of sending, not of waiting), slot by slot:
+        a ramp in steps of a whole lease would cross Slack's rate by up to a lease's growth, and
+        the steeper it crosses, the sooner the bucket is empty and the less the 429 tells."""
         start = max(self.next_slot, now, self.paused_until)
         if self.rate is None:
-            return replace(self, issued=self.issued + count), start, 0.0
-        interval = 1.0 / self.rate
-        span = count * interval
-        if self.stage < len(STAGE_GROWTH):
-            rate = self.rate * STAGE_GROWTH[self.stage] ** span
-        else:
-            rate = self.rate * (1 + SETTLED_CREEP * span)
-        return replace(self, rate=rate, next_slot=start + span, issued=self.issued + count), start, interval
+            return replace(self, issued=self.issued + count), []
+        rate, at, times = self.rate, start, []
+        for _ in range(count):
+            times.append(at)
+            step = 1.0 / rate
+            at += step
+            if self.stage < SETTLED:
+                rate *= STAGE_GROWTH[self.stage] ** step
+            else:
+                rate *= 1 + CREEP.get(self.stage, CREEP[SETTLED]) * step
+        return replace(self, rate=rate, next_slot=at, issued=self.issued + count), times
 
     def refused(self, now: float, retry_after: float, lower_bound: float | None,
-                first_burst: int) -> "Allowance":
+                first_burst: int, spread: float | None = None) -> "Allowance":
         """A 429 at `now`: pause for `retry_after` and pace at what Slack was seen to accept.
 
         A 429 for a call sent before a pause already in force (or sent in the same instant as
-        the one that started it) belongs to that pause and changes nothing else."""
+        the one that started it) belongs to that pause and changes nothing else. `spread` is how
+        far above the bound the rate may be, as a fraction of it (None: not known)."""
         resume = now + retry_after
         if now < self.paused_until or resume <= self.paused_until:
             return self
@@ -120,27 +139,42 @@ class Allowance:
         if self.rate is None:
             # The first 429: what got through before it is all we know; stage 0 ramps up fast.
             rate, stage = max(first_burst / retry_after, lower_bound or 0.0, 1.0), 0
-        elif self.stage >= len(STAGE_GROWTH) and (self.last_refusal is None
-                                                   or now - self.last_refusal >= CALM_SECONDS):
-            # A lone 429 at a settled pace: a clump (senders woken late, a slow request, then
-            # several at once), which a small burst cannot absorb, or a pace that crept just over.
-            # Lowering the pace at every clump would ratchet it far under the limit, and right
-            # after a start there is too little history for a bound; pausing is enough, and the
-            # pace goes no higher than what Slack was seen to accept (no margin: that it did
-            # accept). If the pace is too fast after all, the next 429 comes soon and lowers it.
-            informative = lower_bound is not None and lower_bound >= SETTLED_TRUST * self.rate
-            rate, stage = (min(self.rate, lower_bound) if informative else self.rate), self.stage
+        elif self.stage >= SETTLED:
+            # A 429 at a settled pace: the pace crept just over the limit, or a clump (senders
+            # woken late, a slow request, then several at once), which a small burst cannot
+            # absorb. Either way the pace goes no higher than what Slack was seen to accept,
+            # without a margin (it did accept that; over a long window the bound is the pace
+            # less a call or two, so a clump costs next to nothing), and stops creeping: the
+            # rate is known now, and creeping over it again would be a 429 every few seconds.
+            # A bound far under the pace says only that there was too little history (right
+            # after a start): a lone 429 then changes nothing, one soon after another takes a
+            # margin off.
+            # (A bound from a long window is news however far under the pace: a pace creeping
+            # for long over the limit ends far over it when the bucket is large.)
+            informative = lower_bound is not None and (lower_bound >= SETTLED_TRUST * self.rate
+                                                       or (spread is not None and spread <= SETTLE_SPREAD))
+            lone = self.last_refusal is None or now - self.last_refusal >= CALM_SECONDS
+            if informative:
+                # Slack took (nearly) the whole pace all along: a clump, and the pace keeps
+                # creeping; less: the pace crossed the limit, and the bound is the rate.
+                clump = lower_bound >= CLUMP * self.rate
+                rate, stage = min(self.rate, lower_bound), (self.stage if clump else CONFIRMED)
+            else:
+                rate, stage = (self.rate if lone else self.rate * MARGIN), self.stage
         else:
             # The bound is what Slack was seen to accept, so it is safe however far below the
             # pace it is; a pace that overshot in stage 0 may be ten times the limit. Later, a
             # bound far below the pace says only that there was little history to go on (a
-            # fresh process): halve while learning, and take a tenth off a settled pace.
-            settled = self.stage >= len(STAGE_GROWTH)
-            least = SETTLED_TRUST if settled else 0.25 if self.stage else 0.0
-            useful = lower_bound is not None and lower_bound >= least * self.rate
-            fallback = SETTLED_TRUST if settled else FALLBACK_DECREASE
-            rate = min(self.rate, lower_bound * MARGIN if useful else self.rate * fallback)
-            stage = min(self.stage + 1, len(STAGE_GROWTH))
+            # fresh process): halve while learning.
+            # A bound from a long enough window is the rate to within a few percent: settle at
+            # once (each 429 more to learn from costs a second's pause); else ramp again, slower.
+            useful = lower_bound is not None and lower_bound >= (0.25 if self.stage else 0.0) * self.rate
+            precise = useful and spread is not None and spread <= SETTLE_SPREAD
+            stage = SETTLED if precise else min(self.stage + 1, SETTLED)
+            margin = SETTLE_MARGIN if stage == SETTLED else MARGIN
+            if stage == SETTLED and (spread is None or spread > LOOSE_SPREAD):
+                stage = LOOSE  # settled on a rough bound (a clump cut the ramp short): creep faster
+            rate = min(self.rate, lower_bound * margin if useful else self.rate * FALLBACK_DECREASE)
         return replace(self, rate=max(rate, MIN_RATE), burst=burst, stage=stage, paused_until=resume,
                        next_slot=resume, last_refusal=now)
 
@@ -148,6 +182,13 @@ class Allowance:
 def lower_bound(accepted: list[float], now: float, burst: float | None, last_refusal: float | None,
                 scale: Callable[[float], float] = lambda since: 1.0,
                 pauses: tuple[tuple[float, float, float], ...] = ()) -> float | None:
+    found = bound_and_span(accepted, now, burst, last_refusal, scale, pauses)
+    return found[0] if found is not None else None
+
+
+def bound_and_span(accepted: list[float], now: float, burst: float | None, last_refusal: float | None,
+                   scale: Callable[[float], float] = lambda since: 1.0,
+                   pauses: tuple[tuple[float, float, float], ...] = ()) -> tuple[float, float] | None:
     """The largest rate Slack must allow, given it accepted calls sent at `accepted` (sorted) and
     refused one at `now` (see the module docstring). `scale(a)` turns this instance's acceptances
     since `a` into the workspace's (other instances took slots of the same schedule).
@@ -156,11 +197,16 @@ def lower_bound(accepted: list[float], now: float, burst: float | None, last_ref
     holds however the answers bunched on the way back. `pauses` are (start, end, slack): nothing
     was sent between start and end, after which the bucket held at most `burst` again, and up to
     `slack` calls sent before it may have been taken after it began; a span across a pause counts
-    only the time spent sending, and one burst (plus the slack) more per pause."""
-    best = None
+    only the time spent sending, and one burst (plus the slack) more per pause.
+
+    With the bound comes the sending time its window spans: the bound is within about one call
+    per that many seconds of the true rate (how full the bucket was at the refusal is not known
+    to better than one call), so a long window is a precise bound."""
+    best, best_span = None, 0.0
     count = len(accepted)
     if last_refusal is not None and now - last_refusal >= MIN_WINDOW:
         since = count - bisect_right(accepted, last_refusal)
+        # (Across the pause that followed, not a tight bound: no span to claim precision by.)
         best = (since * scale(last_refusal) - 1) / (now - last_refusal)
     if burst is not None:
         for index in range(count):
@@ -175,8 +221,8 @@ def lower_bound(accepted: list[float], now: float, burst: float | None, last_ref
                 break
             bound = ((count - index) * scale(start) - burst - extra) / span
             if best is None or bound > best:
-                best = bound
-    return best if best is not None and best > 0 else None
+                best, best_span = bound, span
+    return (best, best_span) if best is not None and best > 0 else None
 
 
 class SharedAllowances(Protocol):
@@ -232,6 +278,9 @@ class _Key:
         self.slots: deque[float] = deque()
         self.interval = 0.0
         self.lease_until = 0.0
+        self.leasing = False  # a sender is fetching the next share of the schedule
+        self.checked = False  # the shared state was read at least once
+        self.burst = None  # the burst Slack grants, as learned
         self.last_sent = 0.0  # when the last paced call here was let go  # with no pacing: when to look at the shared state again
         self.paused_until = 0.0
         self.generation = 0  # bumped by every pause: slots granted before it are void
@@ -278,26 +327,55 @@ class Pacer:
         time it was let go. Report the answer with `accepted()` or `refused()` from the same thread."""
         self._wait_for_slot(team_id, method)
         key = self._key(team_id, method)
+        waited = 0.0
+        while True:
+            with key.lock:
+                limit = self._in_flight_limit(key)
+                # (A call whose answer never came must not hold the others up for long.)
+                if limit is None or key.in_flight < limit or waited >= MAX_IN_FLIGHT_WAIT:
+                    key.in_flight += 1
+                    now = self._clock()
+                    key.last_sent = max(key.last_sent, now)
+                    self._sent.at = now
+                    return now
+            self._sleep(IN_FLIGHT_POLL)
+            waited += IN_FLIGHT_POLL
+
+    @staticmethod
+    def _in_flight_limit(key: _Key) -> int | None:
+        """How many calls may be on their way at once: with a burst of a few calls, one fewer.
+
+        Calls sent concurrently can reach Slack bunched (a stalled connection, a busy server,
+        answered in a clump), and with a burst of two, three at once is a 429 and a second's
+        pause whatever the pace; a call sent only once the one before it was answered cannot
+        be bunched with it. With a larger burst, or while nothing is known, no limit."""
+        if not key.rate_known or key.burst is None or key.burst > SMALL_BURST:
+            return None
+        return max(1, int(key.burst) - 1)
+
+    def released(self, team_id: str, method: str) -> None:
+        """A call let go that Slack may never have seen (the connection failed): no longer on its way."""
+        key = self._key(team_id, method)
         with key.lock:
-            key.in_flight += 1
-            self._sent.at = self._clock()
-            return self._sent.at
+            key.in_flight = max(0, key.in_flight - 1)
 
     def _wait_for_slot(self, team_id: str, method: str) -> None:
+        key = self._key(team_id, method)
         while True:
-            wait, generation, is_slot = self._reserve(team_id, method)
-            if wait <= 0:
-                return
-            self._sleep(wait)
+            wait, generation, is_slot = self._reserve(team_id, method, key)
+            if is_slot is None:
+                return  # no pacing (yet): go
+            if wait > 0:
+                self._sleep(wait)
             if not is_slot:
-                continue  # waited out a pause: now queue for a slot like everyone else
-            key = self._key(team_id, method)
+                continue  # waited out a pause (or for a lease): now queue for a slot like everyone else
             with key.lock:
                 now = self._clock()
                 if key.generation != generation or now < key.paused_until:
                     continue
-                # A sender woken late (a busy interpreter, a slow thread) must not go out on the
-                # heels of the one before: with a burst of two, three close together is a 429.
+                # A sender woken late (a busy interpreter, a slow thread), or whose slot had
+                # already come when it asked, must not go out on the heels of the one before:
+                # with a burst of two, three close together is a 429.
                 gap = key.last_sent + MIN_SPACING * key.interval - now
                 if gap <= 0:
                     key.last_sent = now
@@ -316,47 +394,87 @@ class Pacer:
                 return
             self._sleep(remaining)
 
-    def _reserve(self, team_id: str, method: str) -> tuple[float, int, bool]:
-        """(seconds to wait, pause generation, whether the wait ends in a slot of one's own)."""
-        key = self._key(team_id, method)
+    def _reserve(self, team_id: str, method: str, key: _Key) -> tuple[float, int, bool | None]:
+        """(seconds to wait, pause generation, whether the wait ends in a slot of one's own; None:
+        no pacing, go now). Leases the next share of the schedule before this one runs out."""
         with key.lock:
             now = self._clock()
             if now < key.paused_until:
                 return key.paused_until - now, key.generation, False
             while key.slots and key.slots[0] < now - key.interval:
                 key.slots.popleft()  # a slot nobody used in time is gone: no burst to catch up
-            if not key.slots and (key.rate_known or now >= key.lease_until):
+            lease = not key.leasing and (key.rate_known or now >= key.lease_until) and \
+                len(key.slots) <= self._low_water(key)
+            if lease:
+                key.leasing = True
+            elif not key.slots:
+                if key.leasing and (key.rate_known or not key.checked):
+                    # Another sender is leasing (or asking for the first time whether this
+                    # workspace is paced at all: a fresh process must not burst at a known
+                    # limit while it asks): wait for its answer.
+                    return LEASE_POLL, key.generation, False
+                return 0.0, key.generation, None
+            at = key.slots.popleft() if key.slots else None
+            if at is not None:
+                key.own_slots.append(at)
+            generation = key.generation
+        if lease:
+            # The round trip to the database happens outside the lock: the other senders keep
+            # taking the slots still held meanwhile, and this one waits for its own slot anyway.
+            try:
                 self._lease(team_id, method, key, now)
-                if now < key.paused_until:
-                    return key.paused_until - now, key.generation, False
-            if not key.slots:
-                return 0.0, key.generation, True  # no pacing (yet): go
-            at = key.slots.popleft()
-            key.own_slots.append(at)
-            return at - now, key.generation, True
+            finally:
+                with key.lock:
+                    key.leasing = False
+            if at is None:
+                return 0.0, generation, False  # had none: take one of the new ones (or go unpaced)
+        return at - self._clock(), generation, True
+
+    @staticmethod
+    def _low_water(key: _Key) -> int:
+        """Lease again once this few slots are left: the next share is there before this one ends."""
+        if not key.interval:
+            return 0
+        return max(1, math.ceil(LEASE_AHEAD_SECONDS / key.interval))
 
     def _lease(self, team_id: str, method: str, key: _Key, now: float) -> None:
-        count = max(1, math.ceil(LEASE_SECONDS / key.interval)) if key.interval else 1
+        with key.lock:
+            count = self._lease_count(key)
 
         def take(state: Allowance):
-            new, start, interval = state.lease(now, count) if state.rate is not None else (state, 0.0, 0.0)
-            return new, (start, interval, state.rate is not None, state.paused_until, state.issued, new.rate)
+            new, times = state.lease(now, count) if state.rate is not None else (state, [])
+            return new, (times, state.rate is not None, state.paused_until, state.issued, new.rate, state.burst)
 
-        start, interval, paced, paused_until, issued, rate = self.shared.exchange(team_id, method, take)
-        if paused_until > key.paused_until:
-            # Another instance's pause: nothing goes out from here until it ends (it began
-            # earlier, but what was sent here meanwhile counts as sending time).
-            key.pauses.append((max(now, key.paused_until), paused_until, float(key.in_flight)))
-            key.paused_until = paused_until
-            key.generation += 1
-        key.rate_known = paced
-        if not paced:
-            key.lease_until = now + LEASE_SECONDS
-            return
-        key.interval = 1.0 / rate
-        key.slots.extend(start + n * interval for n in range(count))
-        key.leases.append((now, issued, count))
-        self._forget(key, now)
+        times, paced, paused_until, issued, rate, burst = self.shared.exchange(team_id, method, take)
+        with key.lock:
+            key.checked = True
+            if paused_until < key.paused_until:
+                # A 429 here overtook this lease on its way: what it read is from before that
+                # pause (its slots fall inside it, its pace is the one just refused).
+                return
+            if paused_until > key.paused_until:
+                # Another instance's pause: nothing goes out from here until it ends (it began
+                # earlier, but what was sent here meanwhile counts as sending time).
+                key.pauses.append((max(now, key.paused_until), paused_until, float(key.in_flight)))
+                key.paused_until = paused_until
+                key.generation += 1
+                key.slots.clear()
+            key.rate_known = paced
+            key.burst = burst
+            if not paced:
+                key.lease_until = now + LEASE_SECONDS
+                return
+            key.interval = 1.0 / rate
+            # A 429 here while the lease was on its way voids slots before the pause it began.
+            key.slots.extend(at for at in times if at >= key.paused_until)
+            key.leases.append((now, issued, count))
+            self._forget(key, now)
+
+    @staticmethod
+    def _lease_count(key: _Key) -> int:
+        if not key.interval:
+            return MIN_LEASE_SLOTS
+        return max(MIN_LEASE_SLOTS, math.ceil(LEASE_SECONDS / key.interval))
 
     def accepted(self, team_id: str, method: str) -> None:
         """Slack accepted a call (any answer but 429 counts: it took from the allowance)."""
@@ -388,13 +506,25 @@ class Pacer:
             pauses = tuple(key.pauses)
             burst_written, burst_seen = key.burst_written, key.burst_seen
 
+            burst_span = self._burst_span(key)
+
             def refuse(state: Allowance):
                 burst = state.burst
-                if burst is not None and burst == burst_written:
+                ours = burst is not None and burst == burst_written
+                if ours:
                     burst = min(burst, float(max(1, burst_seen)))  # our own estimate, now known better
-                bound = lower_bound(accepted, now, burst, state.last_refusal, scale,
-                                    pauses) if state.rate is not None else None
-                new = state.refused(now, retry_after, bound, first_burst)
+                found = bound_and_span(accepted, now, burst, state.last_refusal, scale,
+                                       pauses) if state.rate is not None else None
+                if ours and found is not None and burst_span:
+                    # The first burst took a moment, and the bucket refilled meanwhile: it held
+                    # at most what was taken, less that refill, plus the call it was short of.
+                    refined = max(1.0, min(burst, burst + 1 - found[0] * burst_span))
+                    if refined < burst:
+                        burst = refined
+                        found = bound_and_span(accepted, now, burst, state.last_refusal, scale, pauses)
+                bound = found[0] if found is not None else None
+                spread = 1.0 / (found[0] * found[1]) if found is not None and found[1] > 0 else None
+                new = state.refused(now, retry_after, bound, first_burst, spread)
                 if new is not state and state.burst is not None:
                     new = replace(new, burst=burst)
                 return new, (new, state.rate is None and new is not state)
@@ -411,12 +541,21 @@ class Pacer:
             key.slots.clear()
             key.generation += 1
             key.rate_known = state.rate is not None
+            key.burst = state.burst
             key.interval = 1.0 / state.rate if state.rate else 0.0
             if state.last_refusal == now:
                 logger.info("Slack rate-limited %s in %s: pausing %.0f s, pacing at %.1f/s",
                             method, team_id, retry_after, state.rate)
         metrics.SLACK_RATE_LIMITED.labels(metrics.SENDERS).inc()
         metrics.SLACK_PAUSED_SECONDS.labels(metrics.SENDERS).inc(added)
+
+    @staticmethod
+    def _burst_span(key: _Key) -> float:
+        """How long the calls of the first burst (accepted, sent before the first 429) took to send."""
+        if key.first_refusal is None or key.burst_seen < 2:
+            return 0.0
+        sent = key.accepted[:bisect_right(key.accepted, key.first_refusal)][-key.burst_seen:]
+        return sent[-1] - sent[0] if len(sent) >= 2 else 0.0
 
     def _scale(self, key: _Key) -> Callable[[float], float]:
         """How many calls the workspace made since `a` per call of this instance: 1 plus the slots
@@ -508,6 +647,9 @@ class PacedWebClient(WebClient):
         except SlackApiError as exc:
             if exc.response.status_code != 429:
                 self._pacer.accepted(team, api_method)
+            raise
+        except BaseException:
+            self._pacer.released(team, api_method)  # a timeout, a dropped connection
             raise
         self._pacer.accepted(team, api_method)
         return response
