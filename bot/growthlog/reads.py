@@ -95,12 +95,22 @@ def commit_read(uow: UnitOfWork, reader: Reader, owner_engineer_id: int, owner_u
     back once committed. Raises ReadNotRecorded (SQLite's lock stayed taken) or OwnerGone."""
     if reader.user_id == owner_user_id:
         return False
+
+    def write(session: Session) -> bool | None:
+        # Read in another transaction: the owner's row must still be theirs (LogReads.record_if_theirs).
+        if not LogReads(session).record_if_theirs(owner_engineer_id, reader.team_id, owner_user_id, reader.user_id,
+                                                  what, entries, now):
+            return None
+        return ReadNotices(session).first_time(reader.team_id, reader.user_id, now)
+
     try:
         with recording_reads():
-            return uow.write_together(
-                lambda session: record_read(session, reader, owner_engineer_id, owner_user_id, what, entries, now))
-    except IntegrityError as exc:      # the read record's engineer row is gone
+            told = uow.write_together(write)
+    except IntegrityError as exc:      # PostgreSQL: deleted by a transaction that committed meanwhile
         raise OwnerGone() from exc
+    if told is None:
+        raise OwnerGone()
+    return told
 
 
 @dataclass(frozen=True)

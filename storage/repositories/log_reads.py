@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from storage.models import LogRead, ReadNotice
+from storage.models import Engineer, LogRead, ReadNotice
 from storage.repositories._common import literal_limit, rowcount
 
 
@@ -44,6 +44,18 @@ class LogReads:
         # they asked for, and the ORM's unit of work cost more than the statement itself.
         self.session.execute(_RECORD, {"engineer_id": engineer_id, "reader_user_id": reader_user_id, "what": what,
                                        "entries": max(0, entries), "read_at": now})
+
+    def record_if_theirs(self, engineer_id: int, team_id: str, user_id: str, reader_user_id: str, what: str,
+                         entries: int, now: datetime) -> bool:
+        """`record`, only if row `engineer_id` is still `user_id`'s of `team_id`; False if not.
+
+        For a record written after the read, in another transaction: the engineer may have been
+        deleted meanwhile (forget-me, a purge), and on SQLite a row inserted since can take the
+        freed id, so the foreign key alone would pin the read on someone else."""
+        inserted = self.session.execute(_RECORD_IF_THEIRS, {
+            "engineer_id": engineer_id, "team_id": team_id, "user_id": user_id, "reader_user_id": reader_user_id,
+            "what": what, "entries": max(0, entries), "read_at": now})
+        return rowcount(inserted) == 1
 
     def latest(self, engineer_id: int, limit: int = 20) -> list[ReadRecord]:
         """The engineer's newest reads first, at most `limit`."""
@@ -103,5 +115,17 @@ _LATEST = _NEWEST_FIRST.limit(literal_limit())
 
 # Built once: constructing a statement per read cost as much as running it.
 _RECORD = insert(LogRead.__table__)
+_READ = LogRead.__table__.c
+_RECORD_IF_THEIRS = insert(LogRead.__table__).from_select(
+    ["engineer_id", "reader_user_id", "what", "entries", "read_at"],
+    select(Engineer.id, bindparam("reader_user_id", type_=_READ.reader_user_id.type),
+           bindparam("what", type_=_READ.what.type), bindparam("entries", type_=_READ.entries.type),
+           bindparam("read_at", type_=_READ.read_at.type))
+    .where(Engineer.id == bindparam("engineer_id"), Engineer.team_id == bindparam("team_id"),
+           Engineer.user_id == bindparam("user_id"))
+).execution_options(preserve_rowcount=True)
 _NOTICE = {dialect.__name__.rsplit(".", 1)[-1]: dialect.insert(ReadNotice.__table__)
-           .on_conflict_do_nothing(index_elements=["team_id", "reader_user_id"]) for dialect in (postgresql, sqlite)}
+           .on_conflict_do_nothing(index_elements=["team_id", "reader_user_id"])
+           # Without it psycopg's rowcount is -1 by the time it is asked (the cursor is closed):
+           # on PostgreSQL no reader was ever told.
+           .execution_options(preserve_rowcount=True) for dialect in (postgresql, sqlite)}
