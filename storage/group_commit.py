@@ -39,13 +39,20 @@ class GroupCommit:
         self._turn = threading.Condition()
         self._queue: list[_Write[Any]] = []
         self._writing = False
+        self._local = threading.local()   # this thread is running a batch's writes
 
     def run(self, write: Callable[[Session], T]) -> T:
         """`write(session)`'s result once it is committed; its exception if it (alone) failed.
 
         `write` shares its transaction with other callers' writes: it must only write what is
         its own and must not commit. A write that fails is retried alone, so it never costs
-        another caller's write."""
+        another caller's write; a transaction that fails with no write to blame (SQLite's lock
+        kept by another process past the busy timeout, a lost connection) fails every caller
+        in it at once, instead of making each wait that long again alone."""
+        if getattr(self._local, "leading", False):
+            # Called from inside a write this thread is running for the batch: it would wait for
+            # the batch it is part of, for ever.
+            raise RuntimeError("run() inside a write of the same GroupCommit would wait on itself")
         mine: _Write[T] = _Write(write)
         with self._turn:
             self._queue.append(mine)
@@ -57,11 +64,17 @@ class GroupCommit:
                 self._writing = True
                 self._turn.release()
                 try:
+                    self._local.leading = True
                     outcomes = self._commit(batch)
+                except BaseException as error:   # the leader's thread is going down: fail every caller
+                    outcomes = [(None, error)] * len(batch)
                 finally:
+                    self._local.leading = False
                     self._turn.acquire()
                     self._writing = False
                     self._turn.notify_all()
+                # Every caller of the batch is marked done, whatever happened: one left undone
+                # would find its write in no queue and lead empty batches for ever.
                 for item, (result, error) in zip(batch, outcomes):
                     item.result, item.error, item.done = result, error, True
         if mine.error is not None:
@@ -69,22 +82,33 @@ class GroupCommit:
         return mine.result  # type: ignore[return-value]
 
     def _commit(self, batch: list[_Write[Any]]) -> list[tuple[Any, BaseException | None]]:
-        try:
-            with self._begin() as session:
-                results = [item.write(session) for item in batch]
-            return [(result, None) for result in results]
-        except Exception as error:
-            if len(batch) == 1:
-                return [(None, error)]
-        except BaseException as error:       # the leader's thread is going down: fail every caller
-            return [(None, error)] * len(batch)
-        # The shared transaction failed and was rolled back: each write again, alone, so the
-        # one that failed fails only its own caller.
-        outcomes: list[tuple[Any, BaseException | None]] = []
-        for item in batch:
+        outcomes: list[tuple[Any, BaseException | None]] = [(None, None)] * len(batch)
+        together, alone = list(range(len(batch))), []
+        while together:
+            running: int | None = None
             try:
                 with self._begin() as session:
-                    outcomes.append((item.write(session), None))
+                    results = []
+                    for running in together:
+                        results.append(batch[running].write(session))
+                    running = None               # what fails from here on is the COMMIT
+                for index, result in zip(together, results):
+                    outcomes[index] = (result, None)
+                together = []
             except Exception as error:
-                outcomes.append((None, error))
+                if running is None or len(together) == 1:
+                    for index in together:
+                        outcomes[index] = (None, error)
+                    together = []
+                else:
+                    # That write failed and the transaction was rolled back: it again alone (it
+                    # may have failed only beside another), the others together once more.
+                    together.remove(running)
+                    alone.append(running)
+        for index in alone:
+            try:
+                with self._begin() as session:
+                    outcomes[index] = (batch[index].write(session), None)
+            except Exception as error:
+                outcomes[index] = (None, error)
         return outcomes

@@ -12,6 +12,7 @@ accident (see `storage.db.make_session_factory`). Repositories take the session;
 
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 from typing import Callable, Iterator, TypeVar
 
@@ -29,7 +30,8 @@ class UnitOfWork:
     def __init__(self, writes: sessionmaker[Session], reads: sessionmaker[Session] | None = None):
         self._writes = writes
         self._reads = reads or make_session_factory(writes.kw["bind"], readonly=True)
-        self._together = GroupCommit(lambda: self.writing(urgent=True))
+        self._together = GroupCommit(self._shared_transaction)
+        self._open_writes = threading.local()   # how many writing() this thread is inside
 
     @classmethod
     def on(cls, engine: Engine) -> "UnitOfWork":
@@ -48,15 +50,35 @@ class UnitOfWork:
     def writing(self, urgent: bool = False) -> Iterator[Session]:
         """`urgent`: an acknowledgement waits on this one; on SQLite it goes before the
         process's other waiting writers (storage.write_gate)."""
-        if not urgent:
-            with self._writes.begin() as session:
+        local = self._open_writes
+        local.depth = getattr(local, "depth", 0) + 1
+        try:
+            if not urgent:
+                with self._writes.begin() as session:
+                    yield session
+                return
+            with urgent_writes(), self._writes.begin() as session:
                 yield session
-            return
-        with urgent_writes(), self._writes.begin() as session:
+        finally:
+            local.depth -= 1
+
+    @contextmanager
+    def _shared_transaction(self) -> Iterator[Session]:
+        with self.writing(urgent=True) as session:
+            # BEGIN (IMMEDIATE, on SQLite) now, not at the first write's first statement: a lock
+            # that cannot be had then fails the transaction, which is no one write's fault.
+            session.connection()
             yield session
 
     def write_together(self, write: Callable[[Session], T]) -> T:
         """`write(session)` in an urgent transaction shared with the writes other threads ask for
         meanwhile (storage.group_commit): one commit for all, each caller back once its own write
-        is committed. For small writes that someone is waiting on, like a read's record."""
+        is committed. For small writes that someone is waiting on, like a read's record.
+
+        Never inside a `writing()` of the same thread (nor inside a write given here): on SQLite
+        that thread already holds the process's write gate, so the shared transaction would wait
+        for it the whole busy timeout and fail every other caller's write with it. Raises
+        RuntimeError at once instead, on either database, so tests catch it."""
+        if getattr(self._open_writes, "depth", 0):
+            raise RuntimeError("uow.write_together() inside a uow.writing() of the same thread")
         return self._together.run(write)
