@@ -40,13 +40,13 @@ def uninstall(services: Services, enterprise_id: str | None, team_id: str | None
 
 def access_revoked(services: Services, enterprise_id: str, team_ids: list[str]) -> list[str]:
     """The org's install no longer reaches `team_ids`: stop sending to those of its workspaces
-    (their grace period starts); the org's installation stays for its other workspaces."""
+    (their grace period starts); the org's installation stays for its other workspaces. Ids the
+    bot does not know as the org's are left alone (Bolt authorizes no team_access_revoked)."""
     stopped: list[str] = []
     with services.uow.writing() as session:
         workspaces = Workspaces(session)
-        for team_id in team_ids:
-            if workspaces.in_org(team_id, enterprise_id):
-                stopped += workspaces.uninstalled(team_id, None, services.now())
+        for team_id in workspaces.of_org(team_ids, enterprise_id):
+            stopped += workspaces.uninstalled(team_id, None, services.now())
     for team_id in stopped:
         services.clients.forget(team_id)
     if stopped:
@@ -55,17 +55,21 @@ def access_revoked(services: Services, enterprise_id: str, team_ids: list[str]) 
     return stopped
 
 
-def access_granted(services: Services, enterprise_id: str, team_ids: list[str]) -> None:
-    """The org's install reaches `team_ids` (again): a workspace removed within its grace period
-    gets its data back as it was; a new one is remembered as in the org."""
+def access_granted(services: Services, enterprise_id: str, team_ids: list[str]) -> list[str]:
+    """The org's install reaches `team_ids` (again): a workspace of the org removed within its
+    grace period gets its data back as it was; the team ids installed again. A workspace the bot
+    has not heard from is not recorded here: its first request records it with its org
+    (`note_workspace`), as Slack says it. Recording it from the event would let the org's later
+    team_access_revoked stop it even once it is a standalone install, and fill the table with
+    whatever ids an event names."""
     with services.uow.writing() as session:
         workspaces = Workspaces(session)
-        for team_id in team_ids:
-            found = workspaces.get(team_id)
-            if found is None or found.enterprise_id == enterprise_id:
-                workspaces.installed(team_id, enterprise_id, services.now())
-    for team_id in team_ids:
+        known = workspaces.of_org(team_ids, enterprise_id)
+        for team_id in known:
+            workspaces.installed(team_id, enterprise_id, services.now())
+    for team_id in known:
         services.clients.forget(team_id)
+    return known
 
 
 def purge(services: Services, team_id: str) -> dict[str, int]:

@@ -38,8 +38,11 @@ def on_tokens_revoked(event: dict, context: BoltContext) -> None:
 
 def _team_ids(event: dict) -> list[str]:
     # Only ids shaped like a workspace's: whatever else a payload carries names nothing of ours.
+    # Each once: a list naming one workspace a thousand times is one workspace.
     ids = event.get("team_ids")
-    return [t for t in ids if isinstance(t, str) and TEAM_ID.fullmatch(t)] if isinstance(ids, list) else []
+    if not isinstance(ids, list):
+        return []
+    return list(dict.fromkeys(t for t in ids if isinstance(t, str) and TEAM_ID.fullmatch(t)))
 
 
 def on_team_access_revoked(event: dict, context: BoltContext) -> None:
