@@ -3,7 +3,7 @@ sender that died mid-send, and the same cause queued twice. On SQLite and Postgr
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -12,26 +12,7 @@ from bot.slack_client import make_poster_client
 from storage.models import OutboxMessage
 from storage.repositories.outbox import Outbox
 from storage.uow import UnitOfWork
-
-NOW = datetime(2026, 3, 13, 15, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def sender(session_factory, fake_slack, clock) -> OutboxSender:
-    return OutboxSender(UnitOfWork(session_factory), make_poster_client("xoxb-test", fake_slack.base_url), clock)
+from tests.outbox.conftest import NOW
 
 
 def queued(session_factory, key: str = "k1", channel: str = "U1", thread_ts: str | None = None) -> int:
