@@ -425,3 +425,34 @@ def test_a_read_after_a_failed_write_in_the_same_thread_still_records(session_fa
             1 / 0
     assert commit_read(uow, Reader("T1", "M1"), ids["U1"], "U1", LOG, 2, NOW) is True
     assert reads_by_engineer(session_factory) == {"U1": [("M1", "log")]}
+
+
+# -- through the running bot: the lock kept by another process ------------------------------------
+
+@pytest.mark.parametrize("line", ["/growth log <@U1|ada>", "/growth prep <@U1|ada>"])
+def test_a_page_read_while_another_process_keeps_the_lock_answers_not_recorded_in_the_ack(
+        running_bot, sqlite_url, caplog, line):
+    import logging
+
+    from bot.growthlog.reads import NOT_RECORDED
+    from tests.growthlog.test_read_record import reads_of, seed_weeks
+
+    caplog.set_level(logging.INFO)
+    seed_weeks(running_bot, 2)
+    other = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        # Was: SQLite's 5 s busy timeout, Bolt's "didn't call ack()" at 3 s (a 404, Slack's own
+        # error on screen), and the record committed once the lock came free, for a page nobody saw.
+        reply = running_bot.command(line, user_id="U2")
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert reply.status == 200 and NOT_RECORDED in reply.text(), (reply.status, reply.body)
+    assert "shared 0" not in reply.text()
+    assert "Traceback" not in caplog.text and "didn't call ack" not in caplog.text
+    # The refused read left no record behind; the same read once the lock is free is shown and
+    # recorded, once.
+    again = running_bot.command(line, user_id="U2")
+    assert NOT_RECORDED not in again.text() and "<@U1>" in again.text(), again.text()
+    assert [(r.reader_user_id, r.what) for r in reads_of(running_bot, "U1")] == [("U2", line.split()[1])]
