@@ -762,11 +762,16 @@ def captured(engine: Engine) -> Iterator[list[tuple[str, object]]]:
     def recording(connection, cursor, statement, parameters, context, executemany) -> None:
         statements.append((statement, parameters))
 
-    event.listen(engine, "before_cursor_execute", recording)
+    from storage.db import reading_engine
+
+    engines = {engine, reading_engine(engine)}    # SQLite files read through a pool of their own
+    for each in engines:
+        event.listen(each, "before_cursor_execute", recording)
     try:
         yield statements
     finally:
-        event.remove(engine, "before_cursor_execute", recording)
+        for each in engines:
+            event.remove(each, "before_cursor_execute", recording)
 
 
 def explain(engine: Engine, kind: str, paths: Paths, case: Case) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import weakref
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +21,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine.base import OptionEngine
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
@@ -107,7 +109,7 @@ def make_engine(url: str | URL) -> Engine:
     return engine
 
 
-def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
+def _configure_sqlite(engine: Engine, *, wal: bool, read_only: bool = False) -> None:
     gate = WriteGate()
 
     @event.listens_for(engine, "connect")
@@ -124,7 +126,11 @@ def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
         cursor.execute("PRAGMA secure_delete = ON")
         if wal:
             _enable_wal(cursor)
+        if read_only:
+            cursor.execute("PRAGMA query_only = 1")
         cursor.close()
+        if read_only:
+            _record.info[_READ_ONLY] = True
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
@@ -232,8 +238,36 @@ def make_session_factory(engine: Engine, *, readonly: bool = False) -> sessionma
         if engine.dialect.name == "postgresql":
             engine = engine.execution_options(isolation_level="AUTOCOMMIT")
         else:
-            engine = engine.execution_options(**{_READ_ONLY: True})
+            engine = reading_engine(engine).execution_options(**{_READ_ONLY: True})
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+_READERS: "weakref.WeakKeyDictionary[Engine, Engine]" = weakref.WeakKeyDictionary()
+_READERS_LOCK = threading.Lock()
+
+
+def reading_engine(engine: Engine) -> Engine:
+    """SQLite file databases: a pool of connections kept for reading, beside `engine`'s.
+
+    Sharing one pool, a connection that last wrote needs `PRAGMA query_only = 1` before a read
+    and `= 0` again before the next write: a manager's `/growth log @report` (a read, then its
+    read record) paid two of those, each a SQLite call that gives up the GIL and waits to get it
+    back under load. Here reading connections are query-only for good, and the writing ones
+    never change. Disposed with `engine`. In memory (one shared connection), and on PostgreSQL,
+    `engine` itself."""
+    base = engine
+    while isinstance(base, OptionEngine):     # engine.execution_options(...) wraps the one that owns the pool
+        base = base._proxied
+    if base.dialect.name != "sqlite" or base.url.database in (None, "", ":memory:"):
+        return engine
+    with _READERS_LOCK:
+        reader = _READERS.get(base)
+        if reader is None:
+            reader = create_engine(base.url, connect_args={"check_same_thread": False}, pool_size=8, max_overflow=16)
+            _configure_sqlite(reader, wal=True, read_only=True)
+            event.listen(base, "engine_disposed", lambda _engine: reader.dispose())
+            _READERS[base] = reader
+    return reader
 
 
 def alembic_config() -> Config:

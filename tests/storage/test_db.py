@@ -100,8 +100,9 @@ def test_sqlite_read_session_leaves_the_writer_free(tmp_path):
     upgrade_database(engine)
     writes, reads = make_session_factory(engine), make_session_factory(engine, readonly=True)
     begins: list[str] = []
-    event.listen(engine, "before_cursor_execute",
-                 lambda _c, _cur, statement, *_: begins.append(statement) if statement.startswith("BEGIN") else None)
+    for pool in (engine, reads.kw["bind"]):   # SQLite file databases read through a pool of their own
+        event.listen(pool, "before_cursor_execute",
+                     lambda _c, _cur, statement, *_: begins.append(statement) if statement.startswith("BEGIN") else None)
     failures: list[BaseException] = []
 
     def write() -> None:
@@ -207,3 +208,27 @@ def test_upgrade_from_several_threads_at_once(blank_database_url):
     engine = make_engine(blank_database_url)
     assert current_revision(engine) == HEAD
     engine.dispose()
+
+
+def test_sqlite_reads_and_writes_never_switch_a_connection_between_them(tmp_path):
+    # Reading connections are query-only for good and writing ones never are: no PRAGMA
+    # query_only per unit of work (each a SQLite call on the way to someone's answer), and a read
+    # session still cannot write.
+    engine = make_engine(f"sqlite:///{tmp_path / 'p.db'}")
+    upgrade_database(engine)
+    writes, reads = make_session_factory(engine), make_session_factory(engine, readonly=True)
+    pragmas: list[str] = []
+    for pool in (engine, reads.kw["bind"]):
+        event.listen(pool, "before_cursor_execute",
+                     lambda _c, _cur, statement, *_: pragmas.append(statement) if "query_only" in statement else None)
+    for n in range(5):
+        add_engineer(writes, f"U{n}")
+        with reads() as reader:
+            assert _engineer_count(reader) == n + 1
+    assert pragmas == []
+    with pytest.raises(OperationalError), reads() as reader:
+        reader.execute(text("DELETE FROM engineers"))
+    reader_pool = reads.kw["bind"].pool
+    assert reader_pool is not engine.pool and reader_pool.checkedin() >= 1
+    engine.dispose()                        # the reading pool goes with the engine
+    assert reader_pool.checkedin() == 0
