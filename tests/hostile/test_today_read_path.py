@@ -61,12 +61,23 @@ def notices(session_factory) -> int:
 
 
 def run_threads(targets) -> None:
-    threads = [threading.Thread(target=target, daemon=True) for target in targets]
+    """Run each target in its own thread; fail with the first exception any of them raised."""
+    raised: list[BaseException] = []
+
+    def guarded(target):
+        try:
+            target()
+        except BaseException as error:   # noqa: B036 - reported below, with its traceback
+            raised.append(error)
+
+    threads = [threading.Thread(target=guarded, args=(target,), daemon=True) for target in targets]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(60)
     assert not any(thread.is_alive() for thread in threads), "a reader never came back"
+    if raised:
+        raise raised[0]
 
 
 # -- many readers at once -------------------------------------------------------------------------
