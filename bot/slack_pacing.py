@@ -19,20 +19,32 @@ How the rate is learned (the state machine is `Allowance`, pure and driven by a 
   Slack took it between then and the refusal, so answers bunched on their way back cannot make
   the bound exceed what Slack allows, and a span across a pause counts only the time spent
   sending (plus one more burst per pause: the bucket refilled meanwhile).
-- A lone 429 at a settled pace is most likely a clump (senders woken late, one slow request,
-  then several at once), which a burst of two cannot absorb: it pauses but leaves the pace alone,
-  unless another came shortly before. Lowering the pace at every clump would ratchet it far under
-  the limit. A settled pace was proven over many calls, so no single 429 takes more than a tenth
-  off it, however little history the bound had to go on.
-- Between 429s the pace grows: fast until the first estimate (stage 0), moderately until a
-  second, tighter one (stage 1), then by a fraction of a percent per second of sending (stage 2),
-  so a limit Slack raises is found again and one it lowers shows up as a 429.
+- The first burst is what Slack granted, less what refilled while it went out: a first burst
+  that took a moment counts a little refill in it, and the bound corrects for it.
+- Between 429s the pace grows slot by slot: fast until the first estimate (stage 0), moderately
+  until a second, tighter one (stage 1), then it settles. How tight an estimate is shows in the
+  window behind the bound (within about one call per that many seconds), so a bound precise
+  enough settles at once: every 429 more to learn from costs a second's pause.
+- Settled, the pace creeps up by a fraction of a percent per second of sending (faster if it
+  settled on a rough bound, LOOSE), so what the estimate was short of is made up and a limit
+  Slack raises is found again. A 429 at a settled pace is most often a clump (senders woken
+  late, one slow request, then several at once), which a small burst cannot absorb, or a pace
+  that crept just over: the pace goes no higher than what Slack was seen to accept, without a
+  margin, and no single 429 takes more than a step off a proven pace unless its bound is
+  precise (lowering it at every clump would ratchet it far under the limit). Once the pace
+  crossed the limit (Slack took less than the pace), the rate is known: it stops creeping
+  (CONFIRMED), or it would cross again every few seconds.
+- With a burst of a few calls, only one call fewer than the burst is on its way at once: calls
+  sent concurrently can reach Slack bunched, and with a burst of two, three at once is a 429
+  whatever the pace. Calls let go here keep a minimum spacing, even when a sender is late.
 
 Several instances sending to one workspace share one `Allowance` per (workspace, method) through
 the database (storage.repositories.SlackPacing): the learned rate, the pause, and the schedule
 of slots itself, which each instance leases a fraction of a second at a time (one round trip per
-lease, not per message). Together they pace at the workspace's rate, and each sees the others'
-pauses at its next lease at the latest.
+lease, not per message), taking the next share while some of this one is still ahead (a share
+taken only once the last ran out starts late, and its first slots are gone before anyone uses
+them). Together they pace at the workspace's rate, and each sees the others' pauses at its next
+lease at the latest.
 """
 
 from __future__ import annotations
@@ -66,14 +78,18 @@ STAGE_GROWTH = (16.0, 1.25)
 # Settled stages, by how well the rate is known: each creeps up at its own fraction per second of
 # sending, to close what the estimate may be short of without crossing the limit every few seconds.
 SETTLED, CONFIRMED, LOOSE = len(STAGE_GROWTH), len(STAGE_GROWTH) + 1, len(STAGE_GROWTH) + 2
-CREEP = {SETTLED: 0.005, CONFIRMED: 0.0002, LOOSE: 0.015}
-LOOSE_SPREAD = 0.03  # a bound less precise than this settles LOOSE
+CREEP = {SETTLED: 0.002, CONFIRMED: 0.0002, LOOSE: 0.015}
+LOOSE_SPREAD = 0.025  # a bound less precise than this settles LOOSE
 CLUMP = 0.99  # a 429 at a settled pace after Slack took this much of it all along: a clump
+SETTLED_STEP = 0.99  # the most one 429 takes off a settled pace
 MARGIN = 0.97  # pace this far under the learned lower bound: jitter must not tip it over
 SETTLE_MARGIN = 0.99  # ... and this far once settled (a 429 then lowers it to what Slack took)
 SETTLE_SPREAD = 0.04  # a bound this precise (a fraction of it) is settled on at once
 LEASE_SECONDS = 0.25  # how much of the schedule an instance takes at once
-LEASE_AHEAD_SECONDS = 0.1  # ... and takes the next share while this much of it is still ahead
+# ... and takes the next share while this much of it is still ahead (up to all but one slot of
+# it): a lease is a write transaction, which on SQLite waits for the write lock while the
+# claims, records and leases of every workspace's senders take turns with it.
+LEASE_AHEAD_SECONDS = 0.3
 MIN_LEASE_SLOTS = 4  # at a slow pace, fewer round trips to the database (each one a write)
 LEASE_POLL = 0.002  # a sender with no slot waits this long for another sender's lease
 SMALL_BURST = 4  # a burst this small limits how many calls are on their way at once
@@ -157,10 +173,17 @@ class Allowance:
             if informative:
                 # Slack took (nearly) the whole pace all along: a clump, and the pace keeps
                 # creeping; less: the pace crossed the limit, and the bound is the rate.
+                # A settled pace was proven over many calls: unless the bound is precise (a
+                # long window: the pace crept far over a large burst), one 429 proves it at
+                # most a little over (the bounds of several instances, each scaling its own
+                # calls to the workspace's, can be far under), and takes at most a step off.
                 clump = lower_bound >= CLUMP * self.rate
-                rate, stage = min(self.rate, lower_bound), (self.stage if clump else CONFIRMED)
+                precise = spread is not None and spread <= SETTLE_SPREAD
+                rate = min(self.rate, lower_bound) if precise else \
+                    max(min(self.rate, lower_bound), self.rate * SETTLED_STEP)
+                stage = self.stage if clump else CONFIRMED
             else:
-                rate, stage = (self.rate if lone else self.rate * MARGIN), self.stage
+                rate, stage = (self.rate if lone else self.rate * SETTLED_STEP), self.stage
         else:
             # The bound is what Slack was seen to accept, so it is safe however far below the
             # pace it is; a pace that overshot in stage 0 may be ten times the limit. Later, a
@@ -435,7 +458,7 @@ class Pacer:
         """Lease again once this few slots are left: the next share is there before this one ends."""
         if not key.interval:
             return 0
-        return max(1, math.ceil(LEASE_AHEAD_SECONDS / key.interval))
+        return min(Pacer._lease_count(key) - 1, max(1, math.ceil(LEASE_AHEAD_SECONDS / key.interval)))
 
     def _lease(self, team_id: str, method: str, key: _Key, now: float) -> None:
         with key.lock:

@@ -214,17 +214,21 @@ def test_a_slack_error_other_than_429_is_not_retried():
         assert len(fake.calls_to(POST)) == 1
 
 
-def test_a_lone_429_at_a_settled_pace_pauses_without_slowing_down():
-    # Settled at 48/s, the last 429 long ago: most likely calls that reached Slack in a clump.
+def test_a_429_at_a_settled_pace_takes_at_most_a_step_off_it():
+    # Settled at 48/s: most likely calls that reached Slack in a clump.
     settled = Allowance(rate=48, burst=2, stage=2, last_refusal=50.0)
-    bunched = settled.refused(100.0, 1, 47.0, first_burst=0)
-    assert bunched.rate == 47 and bunched.paused_until == 101.0  # no faster than Slack took, no margin
-    # Another one soon after, Slack having taken the whole pace meanwhile: a clump again.
-    assert bunched.refused(103.0, 1, 47.0, first_burst=0).rate == 47
-    # ... and having taken less than the pace: no faster than it did take.
-    assert bunched.refused(103.0, 1, 44.0, first_burst=0).rate == 44
-    # Soon after another, with too little history to say: a margin off.
-    assert bunched.refused(103.0, 1, None, first_burst=0).rate == pytest.approx(47 * 0.97)
+    bunched = settled.refused(100.0, 1, 47.9, first_burst=0)
+    # Slack took (nearly) the whole pace: no faster than it took, no margin, and still creeping.
+    assert (bunched.rate, bunched.stage, bunched.paused_until) == (47.9, 2, 101.0)
+    # A rough bound far under the pace (little history, another instance's calls guessed):
+    # a step off, not down to the bound; the pace crossed, so it stops creeping.
+    rough = settled.refused(100.0, 1, 44.0, first_burst=0)
+    assert rough.rate == pytest.approx(48 * 0.99) and rough.stage == 3
+    # A precise bound (a long window) is the rate: down to it at once.
+    assert settled.refused(100.0, 1, 44.0, first_burst=0, spread=0.01).rate == 44
+    # Soon after another, with nothing to go on: a step off; a lone one changes nothing.
+    assert bunched.refused(103.0, 1, None, first_burst=0).rate == pytest.approx(47.9 * 0.99)
+    assert settled.refused(100.0, 1, None, first_burst=0).rate == 48
 
 
 def test_a_span_across_a_pause_counts_only_the_time_spent_sending():

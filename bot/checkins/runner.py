@@ -145,10 +145,11 @@ class DueRunner:
         clock = PassClock(now)
         with ThreadPoolExecutor(max_workers=self.settings.send_concurrency,
                                 thread_name_prefix="checkin-send") as pool:
-            due = self._due_engineers(now, report, pool)
-            retries = self._failed_this_week(now, set(due))
+            teams: dict[int, str] = {}  # each engineer's workspace, as read for the pass
+            due = self._due_engineers(now, report, pool, teams)
+            retries = self._failed_this_week(now, set(due), teams)
             ids = sorted(set(due) | retries)
-            lanes = self._by_workspace(ids) if self.settings.multi_workspace else [ids]
+            lanes = self._by_workspace(ids, teams) if self.settings.multi_workspace else [ids]
             if len(lanes) <= 1:
                 for lane in lanes:
                     self._send_checkins(lane, clock, owner, pool, report, retries)
@@ -170,20 +171,23 @@ class DueRunner:
 
     # -- who is due ---------------------------------------------------------------------------
 
-    def _failed_this_week(self, now: datetime, due: set[int]) -> set[int]:
+    def _failed_this_week(self, now: datetime, due: set[int], teams: dict[int, str]) -> set[int]:
         """Engineers whose check-in for this week failed to send, outside their scheduled moment
         (a `/growth now` Slack refused): retried on this tick, not on next week's day."""
         with self.uow.reading() as session:
             failed = dict(CheckIns(session).failed_sends(since=now - timedelta(days=8), max_attempts=MAX_ATTEMPTS))
             engineers = Engineers(session).by_ids([eid for eid in failed if eid not in due])
+        teams.update((e.id, e.team_id) for e in engineers)
         plans = {e.id: plan_for(e, self.settings) for e in engineers}
         return {eid for eid, plan in plans.items()
                 if not plan.paused_at(now) and plan.slot(now).week_start == failed[eid]}
 
-    def _due_engineers(self, now: datetime, report: RunReport, pool: ThreadPoolExecutor) -> list[int]:
+    def _due_engineers(self, now: datetime, report: RunReport, pool: ThreadPoolExecutor,
+                       teams: dict[int, str]) -> list[int]:
         with self.uow.reading() as session:
             engineers = Engineers(session).all_schedulable(now)
             due, settled = self._due_among(session, engineers, now)
+        teams.update((e.id, e.team_id) for e in engineers)
         # Slack calls outside any session (on SQLite an open write session holds the write lock).
         candidates = zones_worth_refreshing(engineers, due, now, self.settings)
         moved = refresh_zones(self.uow, self.client, candidates, now, pool)
@@ -220,17 +224,23 @@ class DueRunner:
 
     # -- sending check-ins --------------------------------------------------------------------
 
-    def _by_workspace(self, engineer_ids: list[int]) -> list[list[int]]:
+    def _by_workspace(self, engineer_ids: list[int], known: dict[int, str]) -> list[list[int]]:
         """The ids split by workspace, the biggest first (each in id order): every workspace has
-        its own allowance, so each is a lane of its own; the biggest sets the pass's length."""
+        its own allowance, so each is a lane of its own; the biggest sets the pass's length.
+        `known` holds the workspaces already read for the pass (reading ten thousand engineers
+        again would hold up every lane's first send by half a second)."""
         if not engineer_ids:
             return []
         teams: dict[str, list[int]] = {}
         with self.uow.reading() as session:
             gone = Workspaces(session).uninstalled_teams()
-            for start in range(0, len(engineer_ids), 5000):
-                for engineer in Engineers(session).by_ids(engineer_ids[start:start + 5000]):
-                    teams.setdefault(engineer.team_id, []).append(engineer.id)
+            unknown = [eid for eid in engineer_ids if eid not in known]
+            for start in range(0, len(unknown), 5000):
+                for engineer in Engineers(session).by_ids(unknown[start:start + 5000]):
+                    known[engineer.id] = engineer.team_id
+        for eid in engineer_ids:
+            if eid in known:
+                teams.setdefault(known[eid], []).append(eid)
         # An uninstalled workspace gets nothing, and nothing is claimed for it (its data waits
         # out the grace period untouched).
         return sorted((ids for team, ids in teams.items() if team not in gone), key=len, reverse=True)
