@@ -157,10 +157,11 @@ def read_log_view(uow: UnitOfWork, reader: Reader, query: LogQuery, page_size: i
         view = _read_page_view(session, reader, query, page_size)
         if view is None or owner_id == reader.user_id:
             return view
-        owner = people(session, reader.team_id, owner_id)[owner_id]
+        # A page with entries says whose it is; an empty one costs the look-up it needed anyway.
+        owner_engineer_id = view.page.engineer_id or people(session, reader.team_id, owner_id)[owner_id].id
     entries = sum(len(checkin.entries) for checkin in view.page.checkins)
     try:
-        told = commit_read(uow, reader, owner.id, owner_id, LOG, entries, now or datetime.now(timezone.utc))
+        told = commit_read(uow, reader, owner_engineer_id, owner_id, LOG, entries, now or datetime.now(timezone.utc))
     except OwnerGone:
         return None
     return replace(view, reads_notice=told)

@@ -59,6 +59,7 @@ class LogPage(NamedTuple):
     checkins: tuple[LoggedCheckin, ...]
     page: int
     has_more: bool
+    engineer_id: int | None = None     # whose page (known when it has rows)
 
 
 class SharedSince(NamedTuple):
@@ -130,7 +131,8 @@ def _person(row: Row) -> Person:
 
 def _page_columns(c, a) -> list:
     """What a page shows, labelled as `_group` and `_logged` read them."""
-    return [c.c.id.label("checkin_id"), c.c.week_start, c.c.sent_at, c.c.status, c.c.questions, c.c.kind,
+    return [c.c.id.label("checkin_id"), c.c.engineer_id, c.c.week_start, c.c.sent_at, c.c.status, c.c.questions,
+            c.c.kind,
             a.c.id.label("answer_id"), a.c.question_id, a.c.question_text, a.c.text, a.c.source, a.c.is_private,
             a.c.created_at, a.c.updated_at]
 
@@ -197,7 +199,8 @@ def _read_page(session: Session, readable: ReaderRule | None, parameters: dict[s
         parameters["since"] = since
     rows = session.execute(_page_statement(readable, include_private, since is not None), parameters).all()
     checkins, more = _group(rows, window)
-    return LogPage(tuple(checkins), page, more and (last is None or offset + window < last))
+    return LogPage(tuple(checkins), page, more and (last is None or offset + window < last),
+                   rows[0].engineer_id if rows else None)
 
 
 @lru_cache(maxsize=16)
