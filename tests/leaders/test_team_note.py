@@ -97,3 +97,39 @@ def test_the_managers_app_home_shows_the_note(bot):
     home = blocks_text(bot.fake.published_views["UM"]["blocks"])
     assert "Your team this week" in home and "answered this week" in line_of(home.split("Your team this week")[1], "R1")
     assert SECRET not in home and "<@R4>" not in home
+
+
+def test_two_instances_sending_the_same_monday_send_each_manager_one_note(bot):
+    import threading
+
+    factory = bot.services.session_factory
+    for n in range(40):
+        add_engineer(factory, f"RM{n}", manager_user_id=f"UL{n}", tz="UTC")
+        add_engineer(factory, f"UL{n}", tz="UTC")
+    other = make_other_instance(bot)
+    counts = [0, 0]
+    start = threading.Barrier(2)
+
+    def run(index, services):
+        start.wait()
+        counts[index] = run_team_notes(services, NOW)
+
+    threads = [threading.Thread(target=run, args=(0, bot.services)), threading.Thread(target=run, args=(1, other))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(counts) == 42                                   # UM, UN and the 40: each queued by one of them
+    for user in ["UM", "UN"] + [f"UL{n}" for n in range(40)]:
+        notes = [m for m in bot.fake.messages_in(f"D{user}") if "Your team this week" in blocks_text(m["blocks"])]
+        assert len(notes) == 1, user
+
+
+def make_other_instance(bot):
+    """A second process's services over the same database and Slack: its own outbox sender, pacer
+    and clients."""
+    from bot.services import Services
+
+    s = bot.services
+    return Services(settings=s.settings, catalog=s.catalog, resolver=s.resolver, ladder=s.ladder,
+                    session_factory=s.session_factory, now=s.now)
