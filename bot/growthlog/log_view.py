@@ -158,7 +158,10 @@ def read_log_view(uow: UnitOfWork, reader: Reader, query: LogQuery, page_size: i
         if view is None or owner_id == reader.user_id:
             return view
         # A page with entries says whose it is; an empty one costs the look-up it needed anyway.
-        owner_engineer_id = view.page.engineer_id or people(session, reader.team_id, owner_id)[owner_id].id
+        owner = None if view.page.engineer_id else people(session, reader.team_id, owner_id).get(owner_id)
+        if owner is None and not view.page.engineer_id:
+            return None     # PostgreSQL reads without one snapshot: deleted since the page was read
+        owner_engineer_id = view.page.engineer_id or owner.id
     entries = sum(len(checkin.entries) for checkin in view.page.checkins)
     try:
         told = commit_read(uow, reader, owner_engineer_id, owner_id, LOG, entries, now or datetime.now(timezone.utc))

@@ -13,6 +13,7 @@ caller adds one context line to what that first read shows (bot.blocks.reads.REA
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -95,13 +96,15 @@ def commit_read(uow: UnitOfWork, reader: Reader, owner_engineer_id: int, owner_u
     back once committed. Raises ReadNotRecorded (SQLite's lock stayed taken) or OwnerGone."""
     if reader.user_id == owner_user_id:
         return False
+    told_before = _told(uow)
+    known = (reader.team_id, reader.user_id) in told_before
 
     def write(session: Session) -> bool | None:
         # Read in another transaction: the owner's row must still be theirs (LogReads.record_if_theirs).
         if not LogReads(session).record_if_theirs(owner_engineer_id, reader.team_id, owner_user_id, reader.user_id,
                                                   what, entries, now):
             return None
-        return ReadNotices(session).first_time(reader.team_id, reader.user_id, now)
+        return False if known else ReadNotices(session).first_time(reader.team_id, reader.user_id, now)
 
     try:
         with recording_reads():
@@ -110,7 +113,18 @@ def commit_read(uow: UnitOfWork, reader: Reader, owner_engineer_id: int, owner_u
         raise OwnerGone() from exc
     if told is None:
         raise OwnerGone()
+    told_before.add((reader.team_id, reader.user_id))
     return told
+
+
+# Readers known to have been told, per database: their later reads skip the notice's INSERT, one
+# SQLite call (or PostgreSQL round trip) fewer on the way to the page. Per process: a reader whose
+# notice row went since (forget-me, a purge) is not told a second time by this process.
+_TOLD_READERS: "weakref.WeakKeyDictionary[object, set[tuple[str, str]]]" = weakref.WeakKeyDictionary()
+
+
+def _told(uow: UnitOfWork) -> set[tuple[str, str]]:
+    return _TOLD_READERS.setdefault(uow.engine, set())
 
 
 @dataclass(frozen=True)
