@@ -89,7 +89,7 @@ def test_a_workspace_removed_from_the_org_install_stops_alone_and_comes_back_wit
 
 def test_another_orgs_event_or_crafted_ids_stop_nothing(bot):
     fake = bot.fake
-    # Another org (its own install is unknown here, so Bolt refuses it), or this org naming a
+    # Another org (Bolt authorizes no team_access event: the org check is ours), or this org naming a
     # standalone workspace, a workspace of no org, and things that are not team ids at all.
     org_event(bot, {"type": "team_access_revoked", "team_ids": ["TD", "TC"]}, "EvR2", enterprise_id="E9")
     assert org_event(bot, {"type": "team_access_revoked", "team_ids": ["TX", "T' OR 1=1", 7, None, ["TD"]]},
