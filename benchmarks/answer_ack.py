@@ -55,6 +55,7 @@ import gc
 import http.client
 import logging
 import multiprocessing
+import os
 import sys
 import tempfile
 import threading
@@ -131,6 +132,8 @@ def apps_process(conn, database_url: str, slack_url: str, options: dict) -> None
     from storage.crypto import new_key
 
     logging.basicConfig(level=logging.WARNING)
+    if options["switch_interval_ms"]:
+        sys.setswitchinterval(options["switch_interval_ms"] / 1000)
     # "Task queue depth is N": expected at 32 clients on 8 threads, and the same for both apps.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     settings = load_settings(environ={
@@ -170,6 +173,8 @@ def apps_process(conn, database_url: str, slack_url: str, options: dict) -> None
     gc.collect()  # as bot.runtime.run_bot does
     gc.freeze()
     recovery = start_recovery(services)
+    if not options["no_worker"]:
+        services.after_ack.start_worker(services)  # the after-ack worker process, as run_bot starts it
     conn.send(tuple(f"http://127.0.0.1:{s.effective_port}" for s in servers))
     while True:
         command = conn.recv()
@@ -179,6 +184,7 @@ def apps_process(conn, database_url: str, slack_url: str, options: dict) -> None
             conn.send(profiler.report() if profiler else None)
         elif command == "stop":
             recovery.shutdown(wait=False)
+            services.after_ack.executor.shutdown(wait=True)  # and the worker process with it
             return  # the process ends, and the servers' daemon threads with it
 
 
@@ -201,6 +207,7 @@ class AckProfiler:
 
         self.records: list[dict] = []
         self._lock = threading.Lock()
+        self._after_ack = after_ack
         local = self._local = threading.local()
         front_door = front._front_door
         self._reset_totals()
@@ -327,6 +334,7 @@ class AckProfiler:
     def _reset_totals(self) -> None:
         self.after_jobs, self.after_cpu, self.after_wall = 0, 0.0, 0.0
         self.process_cpu0, self.wall0 = time.process_time(), time.perf_counter()
+        self.worker_cpu0 = _cpu_of(self._after_ack.worker_pid)
 
     def reset(self) -> None:
         with self._lock:
@@ -374,8 +382,21 @@ class AckProfiler:
         with self._lock:
             out["totals"] = {"after_jobs": self.after_jobs, "after_cpu": self.after_cpu, "after_wall": self.after_wall,
                              "process_cpu": time.process_time() - self.process_cpu0,
+                             "worker_pid": self._after_ack.worker_pid,
+                             "worker_cpu": _cpu_of(self._after_ack.worker_pid) - self.worker_cpu0,
                              "wall": time.perf_counter() - self.wall0}
         return out
+
+
+def _cpu_of(pid: int | None) -> float:
+    """User + system CPU seconds of process `pid` so far (0 without one)."""
+    if not pid:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # -- the database --------------------------------------------------------------------------------
@@ -553,8 +574,10 @@ def bench_database(db: Database, args) -> tuple[bool, str]:
     fake.start()
     slack_url = fake_conn.recv()
     apps_conn, apps_child = ctx.Pipe()
-    options = {name: getattr(args, name) for name in ("profile", "sqlite_synchronous", "listener_threads")}
-    apps = ctx.Process(target=apps_process, args=(apps_child, db.url, slack_url, options), daemon=True)
+    options = {name: getattr(args, name) for name in ("profile", "sqlite_synchronous", "listener_threads", "switch_interval_ms", "no_worker")}
+    # Not a daemon: the bot starts its after-ack worker process (daemons may have no children).
+    # It ends on "stop", or when this process's end of the pipe closes.
+    apps = ctx.Process(target=apps_process, args=(apps_child, db.url, slack_url, options))
     apps.start()
     real_url, bare_url = apps_conn.recv()
     rows: dict[tuple[int, str], Row] = defaultdict(Row)
@@ -636,10 +659,12 @@ def bench_database(db: Database, args) -> tuple[bool, str]:
                 lines.append(f"    {name:48} {all_mean:>8.2f} {slow_mean:>8.2f}")
             lines.append(f"    {'(of which CPU of its own threads, to the end)':48} {p['cpu'][0]:>8.2f} {p['cpu'][1]:>8.2f}")
         jobs = totals["after_jobs"] or 1
-        lines.append(f"  after-ack work: {totals['after_jobs']} jobs, CPU {totals['after_cpu'] / jobs * 1000:.2f} ms "
-                     f"and wall {totals['after_wall'] / jobs * 1000:.2f} ms each; the bot process used "
-                     f"{totals['process_cpu']:.1f} s CPU in {totals['wall']:.1f} s (both apps, every thread), "
-                     f"{totals['after_cpu']:.1f} s of it after-ack work")
+        lines.append(f"  after-ack work in the bot's process: {totals['after_jobs']} jobs, CPU "
+                     f"{totals['after_cpu'] / jobs * 1000:.2f} ms and wall {totals['after_wall'] / jobs * 1000:.2f} ms "
+                     f"each; the bot process used {totals['process_cpu']:.1f} s CPU in {totals['wall']:.1f} s (both "
+                     f"apps, every thread), {totals['after_cpu']:.1f} s of it after-ack work")
+        if totals["worker_pid"]:
+            lines.append(f"  after-ack worker process (pid {totals['worker_pid']}): {totals['worker_cpu']:.1f} s CPU")
     if db.stop:
         db.stop()
     return met, "\n".join(lines)
@@ -660,6 +685,10 @@ def main(argv: list[str] | None = None) -> int:
                              help="override the bot's PRAGMA synchronous on SQLite")
     experiments.add_argument("--listener-threads", type=int, default=None,
                              help="threads for Bolt's listeners (Bolt's default: 5)")
+    experiments.add_argument("--switch-interval-ms", type=float, default=None,
+                             help="the bot process's sys.setswitchinterval (Python's default: 5 ms)")
+    experiments.add_argument("--no-worker", action="store_true",
+                             help="keep the after-ack work in the bot's process on PostgreSQL too (bot.after_ack)")
     args = parser.parse_args(argv)
     args.clients = [int(n) for n in args.clients.split(",")]
     logging.basicConfig(level=logging.WARNING)
@@ -668,7 +697,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.rounds} rounds x {args.round_requests} requests per app, kind and load, real and bare taking "
           f"turns; waitress {THREADS} threads; fake Slack latency {args.slack_latency_ms:g} ms"
           + "".join(f"; {name}={value}" for name, value in vars(args).items()
-                    if name in ("sqlite_synchronous", "listener_threads") and value), flush=True)
+                    if name in ("sqlite_synchronous", "listener_threads", "switch_interval_ms", "no_worker") and value), flush=True)
     all_met = True
     with tempfile.TemporaryDirectory(prefix="answer-ack-") as tmp:
         for name in names:

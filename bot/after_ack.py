@@ -1,27 +1,191 @@
 """The work that follows an acknowledgement: processing a written-down event, sending the
-confirmation of a saved answer. It runs on threads of its own, not Bolt's: Bolt's listener
-threads are what a modal's ack waits for, and a confirmation's Slack call holds a thread for a
-round trip. What is submitted here is on disk already (bot.inbox, bot.outbox): if the process
-dies first, the recovery pass does it. SIGTERM waits for it (bot.graceful).
+confirmation of a saved answer. What is handed over here is on disk already (bot.inbox,
+bot.outbox): if the process dies first, the recovery pass does it. SIGTERM waits for it
+(bot.graceful drains `executor`).
+
+Where it runs: `start_worker` (called by bot.runtime.run_bot) moves the two kinds of work every
+answer leaves, `process_inbox` and `send`, into a worker process of their own. They cost
+several times an ack's CPU (a transaction or three, a Slack call), and in the bot's process
+they held the interpreter (the GIL) that every ack needs: at 16 concurrent answers, acks queued
+behind them (benchmarks/answer_ack.py). The worker is handed ids only, through a pipe; it
+builds its own services from the same settings and exits when the pipe closes (the bot drained
+it, or died). On PostgreSQL only (see `start_worker`). Without a worker (SQLite, or the worker
+gone), the same work runs here, on threads of this process (not Bolt's: a modal's ack waits for
+Bolt's threads). Any other callable (`submit`) always runs here.
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import queue
+import signal
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable
 
 logger = logging.getLogger(__name__)
 # Enough to overlap Slack round trips; on SQLite the writes queue in the write gate anyway.
 WORKERS = 4
+INBOX, SEND, _STOP = "inbox", "send", None
+# How long the worker may take to open the database before the bot gives up on it.
+WORKER_START_SECONDS = 30.0
 
 
 class AfterAck:
     def __init__(self, workers: int = WORKERS):
-        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="after-ack")
+        self.executor = _Executor(self, max_workers=workers, thread_name_prefix="after-ack")
+        self._worker: _Worker | None = None
 
     def submit(self, work: Callable[..., Any], *args: Any) -> Future:
+        """Run `work(*args)` on this process's after-ack threads."""
         return self.executor.submit(_logged, work, *args)
+
+    def process_inbox(self, services, item_id: int) -> None:
+        """Process inbox item `item_id` (bot.inbox.intake.process) after the ack."""
+        if not self._hand_over(INBOX, item_id):
+            from bot.inbox.intake import process
+
+            self.submit(process, services, item_id)
+
+    def send(self, services, message_id: int) -> None:
+        """Send outbox message `message_id` after the ack."""
+        if not self._hand_over(SEND, message_id):
+            self.submit(services.outbox.send, message_id)
+
+    def start_worker(self, services) -> bool:
+        """Start the worker process for `process_inbox` and `send`, and wait until it has opened
+        the database (a second or two); False, the work staying in this process, on SQLite or if
+        the worker did not start.
+
+        Not on SQLite: there the one writer is ordered by this process's write gate, acks first
+        (storage.write_gate), and between two processes only SQLite's busy handler decides, which
+        sleeps up to 100 ms between tries. Tried (benchmarks/answer_ack.py, 16 clients): thread
+        reply acks waited up to a second for the worker's transactions, and once past the 5 s busy
+        timeout; yielding to a shared count of the bot's urgent writes, or an flock around every
+        write transaction, did not bring it below the in-process figures."""
+        if services.uow.engine.dialect.name != "postgresql":
+            return False
+        self._worker = _Worker(services.settings)
+        return self._worker.start()
+
+    @property
+    def worker_pid(self) -> int | None:
+        """The worker process's pid once it takes the work, else None."""
+        worker = self._worker
+        return worker._process.pid if worker is not None and worker._alive else None
+
+    def _hand_over(self, kind: str, item_id: int) -> bool:
+        worker = self._worker
+        return worker is not None and worker.put(kind, item_id)
+
+    def _drain_worker(self) -> None:
+        if self._worker is not None:
+            self._worker.stop()
+
+
+class _Executor(ThreadPoolExecutor):
+    """The after-ack threads; shutting them down (bot.graceful, on SIGTERM) also lets the worker
+    process finish what it was handed and waits for it to exit."""
+
+    def __init__(self, owner: AfterAck, **kwargs: Any):
+        super().__init__(**kwargs)
+        self._owner = owner
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        super().shutdown(wait=wait, cancel_futures=cancel_futures)
+        if wait:
+            self._owner._drain_worker()
+
+
+class _Worker:
+    """The parent's end: a feeder thread writes ids to the pipe, so a hand-over never blocks
+    the listener thread that makes it, even while the worker is busy."""
+
+    def __init__(self, settings):
+        self._settings = settings
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._alive = False
+        self._process = None
+        self._feeder: threading.Thread | None = None
+
+    def start(self) -> bool:
+        context = multiprocessing.get_context("spawn")
+        receive, send = context.Pipe(duplex=False)
+        ready, started = context.Pipe(duplex=False)
+        # A daemon: if this process exits without draining it (a crash), it is terminated, and
+        # what it had is on disk for the next start's recovery pass.
+        self._process = context.Process(target=_worker_main, args=(self._settings, receive, started),
+                                        name="growth-bot-after-ack", daemon=True)
+        self._process.start()
+        receive.close()  # the child has its own: it sees EOF once this process lets go of `send`
+        started.close()
+        try:
+            if not ready.poll(WORKER_START_SECONDS) or ready.recv() != "ready":
+                raise EOFError
+        except (EOFError, OSError):
+            logger.warning("The after-ack worker process did not start (exit code %s); its work runs in this "
+                           "process", self._process.exitcode)
+            self._process.kill()
+            send.close()
+            return False
+        finally:
+            ready.close()
+        self._alive = True
+        logger.info("After-ack work runs in worker process %d", self._process.pid)
+        self._feeder = threading.Thread(target=self._feed, args=(send,), name="after-ack-feeder", daemon=True)
+        self._feeder.start()
+        return True
+
+    def put(self, kind: str, item_id: int) -> bool:
+        if not self._alive:
+            return False
+        self._queue.put((kind, item_id))
+        return True
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Hand over nothing more, let the worker finish what it has, and wait for it to exit."""
+        self._alive = False
+        self._queue.put(_STOP)
+        if self._feeder is not None:
+            self._feeder.join(timeout)
+        if self._process is not None:
+            self._process.join(timeout)
+
+    def _feed(self, send) -> None:
+        try:
+            while (item := self._queue.get()) is not _STOP:
+                send.send(item)
+        except OSError:
+            # The worker is gone: what it was handed is on disk, and the recovery pass finds it.
+            self._alive = False
+            logger.error("The after-ack worker process exited (%s); its work runs in this process from now on",
+                         self._process.exitcode)
+        finally:
+            send.close()
+
+
+def _worker_main(settings, receive, started) -> None:
+    """The worker process: the same services as the bot, ids in, work done, until EOF."""
+    # A terminal's Ctrl-C reaches the whole process group: the bot drains the worker instead.
+    # SIGTERM is left as it is, so that a kill of the whole group still stops it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from bot.inbox.intake import process
+    from bot.runtime import build_services, configure_logging
+
+    configure_logging(settings.log_level)
+    services = build_services(settings)
+    started.send("ready")
+    started.close()
+    work = {INBOX: lambda item_id: process(services, item_id), SEND: services.outbox.send}
+    with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="after-ack") as pool:
+        while True:
+            try:
+                kind, item_id = receive.recv()
+            except (EOFError, OSError):
+                break
+            pool.submit(_logged, work[kind], item_id)
+    services.session_factory.kw["bind"].dispose()
 
 
 def _logged(work: Callable[..., Any], *args: Any) -> Any:

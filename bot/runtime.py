@@ -100,6 +100,8 @@ def run_bot(settings: Settings) -> None:
     from bot.recovery import start_recovery
 
     recovery = start_recovery(services)  # finishes whatever the last process left half-done
+    # Inbox items and confirmations are processed in a worker process, off the acks' interpreter.
+    services.after_ack.start_worker(services)
     scheduler = None
     if settings.scheduler_enabled:
         from bot.scheduling import start_scheduler

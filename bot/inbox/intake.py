@@ -53,10 +53,12 @@ def write_down_first(body: dict, context: BoltContext, next) -> None:  # noqa: A
     context["inbox_id"] = None
     if is_kept(event):
         services = context["services"]
-        team_id = body.get("team_id") or event.get("team")
-        with services.uow.writing(urgent=True) as session:
-            # None: Slack's retry of a delivery already here (its first copy is, or was, processed).
-            context["inbox_id"] = Inbox(session).add(delivery_key(body), MESSAGE_EVENT, team_id, body, services.now())
+        team_id, key, now = body.get("team_id") or event.get("team"), delivery_key(body), services.now()
+        # Committed together with the other deliveries arriving meanwhile (one commit, one flush
+        # of the WAL, for all of them); back only once this one is on disk. None: Slack's retry
+        # of a delivery already here (its first copy is, or was, processed).
+        context["inbox_id"] = services.uow.write_together(
+            lambda session: Inbox(session).add(key, MESSAGE_EVENT, team_id, body, now))
     next()
 
 
@@ -69,12 +71,13 @@ def process(services, item_id: int | None) -> None:
 
 
 def process_after_ack(context: BoltContext) -> None:
-    """The listener: hand the written-down delivery to the after-ack workers (bot.after_ack), so
-    Bolt's threads, which modal acks wait for, are never busy with it."""
+    """The listener: hand the written-down delivery to the after-ack work (bot.after_ack: the
+    worker process), so neither Bolt's threads, which modal acks wait for, nor this process's
+    interpreter are busy with it."""
     services = context["services"]
     item_id = context.get("inbox_id")
     if item_id is not None:
-        services.after_ack.submit(process, services, item_id)
+        services.after_ack.process_inbox(services, item_id)
 
 
 def recover(services, now: datetime | None = None, limit: int = 200) -> int:

@@ -50,18 +50,20 @@ def handle_answer_submission(ack: Ack, body: dict, view: dict, context: BoltCont
         ack(response_action="errors",
             errors={f"{ids.CHECKIN_QUESTION_BLOCK}{question}": why for question, why in problems.items()})
         return
-    # Save, then ack: the modal closes only once the answers are on disk (one short
-    # transaction, well inside Slack's 3 s), and a refusal can still be shown in the modal.
-    with services.uow.writing(urgent=True) as session:
-        saved = save_modal_answers(session, checkin_id, team_id, user_id, values, private,
-                                   submission_key(view["id"], values, private), services.now())
+    # Save, then ack: the modal closes only once the answers are on disk (well inside Slack's
+    # 3 s), and a refusal can still be shown in the modal. The save shares its transaction and
+    # commit with the submissions arriving meanwhile (storage.group_commit); one that fails is
+    # retried alone, and each is acked only once its own answers are committed.
+    key, now = submission_key(view["id"], values, private), services.now()
+    saved = services.uow.write_together(
+        lambda session: save_modal_answers(session, checkin_id, team_id, user_id, values, private, key, now))
     if saved is None:
         ack(response_action="errors", errors={ids.CHECKIN_PRIVATE_BLOCK: NOT_YOURS})
         return
     ack()
     # A double-clicked Save queues nothing: stored once, confirmed once.
     if saved.confirmation_id is not None:
-        services.after_ack.submit(services.outbox.send, saved.confirmation_id)
+        services.after_ack.send(services, saved.confirmation_id)
 
 
 def _submitted(view: dict) -> tuple[dict[str, str], bool]:

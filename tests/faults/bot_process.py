@@ -10,6 +10,7 @@ Its output goes to a file: a failing test shows the tail (`bot.log_tail()`).
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -92,6 +93,15 @@ class BotProcess:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+
+    def worker_pid(self) -> int | None:
+        """The pid of its after-ack worker process (bot.after_ack), as its log announces it."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return None
+        found = re.findall(r"After-ack work runs in worker process (\d+)", text)
+        return int(found[-1]) if found else None
 
     def log_tail(self, lines: int = 60) -> str:
         try:

@@ -178,11 +178,41 @@ def stop(scenario: Scenario, bot: BotProcess) -> None:
     assert code == 0, f"exit code {code} {EXITS_WITHIN:.0f} s after SIGTERM\n{scenario.logs()}"
 
 
+def worker_of(scenario: Scenario, bot: BotProcess) -> int | None:
+    """On PostgreSQL, `python app.py` started its after-ack worker process by itself (bot.after_ack):
+    its pid. On SQLite the work stays in the bot's process: None."""
+    pid = bot.worker_pid()
+    if "postgresql" not in scenario.database_url:
+        assert pid is None, f"an after-ack worker process on SQLite\n{scenario.logs()}"
+        return None
+    assert pid is not None, f"no after-ack worker process was started\n{scenario.logs()}"
+    return pid
+
+
+def wait_gone(scenario: Scenario, pid: int | None, within: float = EXITS_WITHIN) -> None:
+    if pid is None:
+        return
+    deadline = time.monotonic() + within
+    while Path(f"/proc/{pid}").exists() and "Z" not in _state(pid):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the after-ack worker {pid} is still running {within:.0f} s on\n{scenario.logs()}")
+        time.sleep(0.05)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "Z"
+
+
 def test_sigkill_mid_traffic_loses_no_acknowledged_answer(scenario):
     bot = scenario.start_bot()
     traffic, in_flight = run_traffic(scenario, bot, "kill")
+    worker = worker_of(scenario, bot)
     bot.signal(signal.SIGKILL)
     assert bot.wait(5) == -signal.SIGKILL
+    wait_gone(scenario, worker)  # it finishes what it was handed and exits, never orphaned
     traffic.join()
     assert in_flight > 0 and traffic.failed(), "the kill must land mid-traffic"
     check_outcomes(traffic.outcomes)
@@ -201,7 +231,9 @@ def test_sigkill_mid_traffic_loses_no_acknowledged_answer(scenario):
 def test_sigterm_mid_traffic_finishes_what_it_acknowledged_and_exits(scenario):
     bot = scenario.start_bot()
     traffic, in_flight = run_traffic(scenario, bot, "term")
+    worker = worker_of(scenario, bot)
     stop(scenario, bot)
+    wait_gone(scenario, worker, within=0.5)  # drained and waited for before the bot exited
     traffic.join()
     assert in_flight > 0 and traffic.failed(), "SIGTERM must land mid-traffic"
     # Whatever was in flight got its 200 (then it is stored) or a connection error (not acked).
