@@ -247,6 +247,8 @@ class OutboxSender:
 
         with self._uow.reading() as session:
             due = Outbox(session).due_ids(self._now(), limit)
+        if not due:
+            return {}  # the usual tick: no sender threads started for nothing
         with Dispatch(self, self.concurrency) as dispatch:
             dispatch.add(due)
         return dispatch.outcomes
