@@ -19,8 +19,6 @@ How the rate is learned (the state machine is `Allowance`, pure and driven by a 
   Slack took it between then and the refusal, so answers bunched on their way back cannot make
   the bound exceed what Slack allows, and a span across a pause counts only the time spent
   sending (plus one more burst per pause: the bucket refilled meanwhile).
-- The first burst is what Slack granted, less what refilled while it went out: a first burst
-  that took a moment counts a little refill in it, and the bound corrects for it.
 - Between 429s the pace grows slot by slot: fast until the first estimate (stage 0), moderately
   until a second, tighter one (stage 1), then it settles. How tight an estimate is shows in the
   window behind the bound (within about one call per that many seconds), so a bound precise
@@ -78,7 +76,7 @@ STAGE_GROWTH = (16.0, 1.25)
 # Settled stages, by how well the rate is known: each creeps up at its own fraction per second of
 # sending, to close what the estimate may be short of without crossing the limit every few seconds.
 SETTLED, CONFIRMED, LOOSE = len(STAGE_GROWTH), len(STAGE_GROWTH) + 1, len(STAGE_GROWTH) + 2
-CREEP = {SETTLED: 0.002, CONFIRMED: 0.0002, LOOSE: 0.015}
+CREEP = {SETTLED: 0.002, CONFIRMED: 0.0002, LOOSE: 0.005}
 LOOSE_SPREAD = 0.025  # a bound less precise than this settles LOOSE
 CLUMP = 0.99  # a 429 at a settled pace after Slack took this much of it all along: a clump
 SETTLED_STEP = 0.99  # the most one 429 takes off a settled pace
@@ -177,7 +175,9 @@ class Allowance:
                 # long window: the pace crept far over a large burst), one 429 proves it at
                 # most a little over (the bounds of several instances, each scaling its own
                 # calls to the workspace's, can be far under), and takes at most a step off.
-                clump = lower_bound >= CLUMP * self.rate
+                # (Never when creeping fast: over a large burst the pace runs far over the limit
+                # before the bucket is empty, and Slack was then taking nearly all of it.)
+                clump = lower_bound >= CLUMP * self.rate and self.stage != LOOSE
                 precise = spread is not None and spread <= SETTLE_SPREAD
                 rate = min(self.rate, lower_bound) if precise else \
                     max(min(self.rate, lower_bound), self.rate * SETTLED_STEP)
@@ -191,7 +191,12 @@ class Allowance:
             # fresh process): halve while learning.
             # A bound from a long enough window is the rate to within a few percent: settle at
             # once (each 429 more to learn from costs a second's pause); else ramp again, slower.
-            useful = lower_bound is not None and lower_bound >= (0.25 if self.stage else 0.0) * self.rate
+            if lower_bound is None:
+                # Nothing sent here yet to bound the rate by (a fresh process, still ramping on
+                # what an earlier one learned): pause, and go on as before; halving here cut a
+                # proven pace in half for the whole of the next pass.
+                return replace(self, burst=burst, paused_until=resume, next_slot=resume, last_refusal=now)
+            useful = lower_bound >= (0.25 if self.stage else 0.0) * self.rate
             precise = useful and spread is not None and spread <= SETTLE_SPREAD
             stage = SETTLED if precise else min(self.stage + 1, SETTLED)
             margin = SETTLE_MARGIN if stage == SETTLED else MARGIN
@@ -529,8 +534,6 @@ class Pacer:
             pauses = tuple(key.pauses)
             burst_written, burst_seen = key.burst_written, key.burst_seen
 
-            burst_span = self._burst_span(key)
-
             def refuse(state: Allowance):
                 burst = state.burst
                 ours = burst is not None and burst == burst_written
@@ -538,13 +541,6 @@ class Pacer:
                     burst = min(burst, float(max(1, burst_seen)))  # our own estimate, now known better
                 found = bound_and_span(accepted, now, burst, state.last_refusal, scale,
                                        pauses) if state.rate is not None else None
-                if ours and found is not None and burst_span:
-                    # The first burst took a moment, and the bucket refilled meanwhile: it held
-                    # at most what was taken, less that refill, plus the call it was short of.
-                    refined = max(1.0, min(burst, burst + 1 - found[0] * burst_span))
-                    if refined < burst:
-                        burst = refined
-                        found = bound_and_span(accepted, now, burst, state.last_refusal, scale, pauses)
                 bound = found[0] if found is not None else None
                 spread = 1.0 / (found[0] * found[1]) if found is not None and found[1] > 0 else None
                 new = state.refused(now, retry_after, bound, first_burst, spread)
@@ -571,14 +567,6 @@ class Pacer:
                             method, team_id, retry_after, state.rate)
         metrics.SLACK_RATE_LIMITED.labels(metrics.SENDERS).inc()
         metrics.SLACK_PAUSED_SECONDS.labels(metrics.SENDERS).inc(added)
-
-    @staticmethod
-    def _burst_span(key: _Key) -> float:
-        """How long the calls of the first burst (accepted, sent before the first 429) took to send."""
-        if key.first_refusal is None or key.burst_seen < 2:
-            return 0.0
-        sent = key.accepted[:bisect_right(key.accepted, key.first_refusal)][-key.burst_seen:]
-        return sent[-1] - sent[0] if len(sent) >= 2 else 0.0
 
     def _scale(self, key: _Key) -> Callable[[float], float]:
         """How many calls the workspace made since `a` per call of this instance: 1 plus the slots
