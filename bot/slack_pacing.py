@@ -89,6 +89,11 @@ LEASE_SECONDS = 0.25  # how much of the schedule an instance takes at once
 # claims, records and leases of every workspace's senders take turns with it.
 LEASE_AHEAD_SECONDS = 0.3
 MIN_LEASE_SLOTS = 4  # at a slow pace, fewer round trips to the database (each one a write)
+# Bounds on a pace that kept growing with no 429 to stop it (stage 0 grows 16x a second): a
+# stored rate of thousands a second made the next process lease millions of slots at once (13 GB
+# in minutes). No Slack method allows a workspace anything near these.
+MAX_RATE = 1000.0
+MAX_LEASE_SLOTS = 256
 LEASE_POLL = 0.002  # a sender with no slot waits this long for another sender's lease
 SMALL_BURST = 4  # a burst this small limits how many calls are on their way at once
 IN_FLIGHT_POLL = 0.001
@@ -134,9 +139,9 @@ class Allowance:
             step = 1.0 / rate
             at += step
             if self.stage < SETTLED:
-                rate *= STAGE_GROWTH[self.stage] ** step
+                rate = min(MAX_RATE, rate * STAGE_GROWTH[self.stage] ** step)
             else:
-                rate *= 1 + CREEP.get(self.stage, CREEP[SETTLED]) * step
+                rate = min(MAX_RATE, rate * (1 + CREEP.get(self.stage, CREEP[SETTLED]) * step))
         return replace(self, rate=rate, next_slot=at, issued=self.issued + count), times
 
     def refused(self, now: float, retry_after: float, lower_bound: float | None,
@@ -502,7 +507,7 @@ class Pacer:
     def _lease_count(key: _Key) -> int:
         if not key.interval:
             return MIN_LEASE_SLOTS
-        return max(MIN_LEASE_SLOTS, math.ceil(LEASE_SECONDS / key.interval))
+        return min(MAX_LEASE_SLOTS, max(MIN_LEASE_SLOTS, math.ceil(LEASE_SECONDS / key.interval)))
 
     def accepted(self, team_id: str, method: str) -> None:
         """Slack accepted a call (any answer but 429 counts: it took from the allowance)."""

@@ -288,3 +288,19 @@ def test_a_call_whose_connection_failed_is_no_longer_on_its_way():
     before = clock()
     pacer.slot("T1", POST)
     assert clock() - before <= 1 / 40 + 1e-9
+
+
+def test_a_pace_no_429_stopped_stays_bounded_and_so_does_the_next_lease():
+    # Stage 0 grows the pace 16x a second while Slack says nothing: a pass to a workspace whose
+    # limit was never met stored thousands a second, and the next process then leased millions
+    # of slots at once (13 GB in minutes).
+    from bot.slack_pacing import MAX_LEASE_SLOTS, MAX_RATE, _Key
+
+    state, sent = Allowance(rate=50.0, stage=0), 0
+    while sent < 200_000:
+        state, times = state.lease(0.0, 1_000)
+        sent += len(times)
+    assert state.rate == MAX_RATE
+    key = _Key()
+    key.interval = 1.0 / 7_246.0                     # the rate one such pass left in the database
+    assert Pacer._lease_count(key) == MAX_LEASE_SLOTS
