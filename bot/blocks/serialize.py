@@ -14,7 +14,7 @@ for every kind of message the bot builds.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
@@ -93,8 +93,3 @@ def _confirm(confirm: ConfirmObject) -> dict[str, Any]:
     if confirm._style:
         found["style"] = confirm._style
     return found
-
-
-def message_dicts(messages: Sequence[Iterable[Any]]) -> list[list[Any]]:
-    """Each message's blocks as `block_dicts`."""
-    return [block_dicts(blocks) for blocks in messages]

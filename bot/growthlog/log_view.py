@@ -157,14 +157,11 @@ def read_log_view(uow: UnitOfWork, reader: Reader, query: LogQuery, page_size: i
         view = _read_page_view(session, reader, query, page_size)
         if view is None or owner_id == reader.user_id:
             return view
-        # A page with entries says whose it is; an empty one costs the look-up it needed anyway.
-        owner = None if view.page.engineer_id else people(session, reader.team_id, owner_id).get(owner_id)
-        if owner is None and not view.page.engineer_id:
-            return None     # PostgreSQL reads without one snapshot: deleted since the page was read
-        owner_engineer_id = view.page.engineer_id or owner.id
+    # Someone else's page says whose it is (`_read_page_view`), so the record needs no look-up.
     entries = sum(len(checkin.entries) for checkin in view.page.checkins)
     try:
-        told = commit_read(uow, reader, owner_engineer_id, owner_id, LOG, entries, now or datetime.now(timezone.utc))
+        told = commit_read(uow, reader, view.page.engineer_id, owner_id, LOG, entries,
+                           now or datetime.now(timezone.utc))
     except OwnerGone:
         return None
     return replace(view, reads_notice=told)
@@ -190,6 +187,7 @@ def _read_page_view(session, reader: Reader, query: LogQuery, page_size: int) ->
             return LogView(owner_id, True, LogPage((), query.page, False), query)
         if not can_read(reader, owner):
             return None
+        page = page._replace(engineer_id=owner.id)   # rows say whose a full page is; this one has none
     return LogView(owner_id, owner_id == reader.user_id, page, query)
 
 

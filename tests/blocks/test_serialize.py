@@ -11,7 +11,7 @@ from slack_sdk.models.blocks import ActionsBlock, ButtonElement, ContextBlock, M
 from bot.blocks.checkin import build_answer_modal, build_checkin_message
 from bot.blocks.growthlog import build_log_messages, build_manager_notice
 from bot.blocks.ladder import build_ladder_messages
-from bot.blocks.serialize import block_dicts, message_dicts
+from bot.blocks.serialize import block_dicts
 from bot.catalog import BUNDLED_CONTENT_DIR, load_catalog
 from bot.growthlog.log_view import LogQuery, LogView
 from bot.ladder.answers import Ladder
@@ -53,7 +53,7 @@ def log_view(own: bool, private: bool, long: bool) -> LogView:
 @pytest.mark.parametrize("long", [True, False])
 def test_log_pages_serialize_as_slack_sdk_does(own, private, long):
     messages = build_log_messages(log_view(own, private, long))
-    assert message_dicts(messages) == [[block.to_dict() for block in blocks] for blocks in messages]
+    assert [block_dicts(m) for m in messages] == [[block.to_dict() for block in blocks] for blocks in messages]
 
 
 def test_check_ins_notices_and_modal_blocks_serialize_as_slack_sdk_does():

@@ -25,7 +25,7 @@ from slack_sdk.models.blocks import (
 from bot.blocks import assessment as assessment_blocks
 from bot.blocks import checkin, files, growth, leaders, reads, retros
 from bot.blocks.home import build_home
-from bot.blocks.serialize import block_dicts, message_dicts
+from bot.blocks.serialize import block_dicts
 from bot.catalog import BUNDLED_CONTENT_DIR, load_catalog
 from bot.domain.schedule import zone
 from bot.growthlog.forget import Forgotten
@@ -129,7 +129,7 @@ def test_every_kind_of_block_serializes_as_slack_sdk_does(block):
 
 
 def test_odd_containers_empty_lists_tuples_and_generators():
-    assert block_dicts([]) == [] and message_dicts([]) == [] and message_dicts([[]]) == [[]]
+    assert block_dicts([]) == [] and [block_dicts(m) for m in []] == [] and [block_dicts(m) for m in [[]]] == [[]]
     same(tuple(EVERY_KIND[:5]))
     assert block_dicts(b for b in EVERY_KIND[:3]) == [b.to_dict() for b in EVERY_KIND[:3]]
     # A tuple inside a block is a list in the JSON, as to_dict makes it.
@@ -280,7 +280,7 @@ def test_prep_digests_serialize_as_slack_sdk_does(session_factory, uow):
     digest = read_digest(uow, CATALOG, Reader("T1", "M1"), "U1", NOW)
     for automatic in (False, True):
         messages = build_prep_messages(digest, automatic=automatic)
-        assert message_dicts(messages) == [[b.to_dict() for b in m] for m in messages]
+        assert [block_dicts(m) for m in messages] == [[b.to_dict() for b in m] for m in messages]
     empty = digest._replace(checkins=(), more_checkins=False, quiet_weeks=(), guidance=(), profile=(),
                             level_name=None, reads_notice=True)
     same([b for m in build_prep_messages(empty) for b in m])
