@@ -34,7 +34,10 @@ How the rate is learned (the state machine is `Allowance`, pure and driven by a 
   (CONFIRMED), or it would cross again every few seconds.
 - With a burst of a few calls, only one call fewer than the burst is on its way at once: calls
   sent concurrently can reach Slack bunched, and with a burst of two, three at once is a 429
-  whatever the pace. Calls let go here keep a minimum spacing, even when a sender is late.
+  whatever the pace. The next call goes out a gap after the last *answer* (a call Slack took
+  late is answered late, so the next cannot reach Slack on its heels), and a whole interval
+  after the last call let go (a sender behind the schedule loses the late slot rather than
+  catching up a little over the pace). Calls let go here keep a minimum spacing otherwise.
 
 Several instances sending to one workspace share one `Allowance` per (workspace, method) through
 the database (storage.repositories.SlackPacing): the learned rate, the pause, and the schedule
@@ -98,6 +101,12 @@ LEASE_POLL = 0.002  # a sender with no slot waits this long for another sender's
 SMALL_BURST = 4  # a burst this small limits how many calls are on their way at once
 IN_FLIGHT_POLL = 0.001
 MAX_IN_FLIGHT_WAIT = 0.25
+# With a burst of a few calls, the next call goes out no sooner than this much of the interval
+# after the last answer (not after the last call was let go): a call Slack took late (a slow
+# connection, a busy server) is answered late too, so the next one cannot reach Slack on its
+# heels. Counted from the let-go time, a late call and the next one on schedule arrive together,
+# and with a burst of two a second such pair within a few calls is a 429 and a second's pause.
+ANSWER_GAP = 0.8
 MIN_WINDOW = 0.1  # lower bounds over shorter spans say too little to use
 CALM_SECONDS = 10.0  # a 429 at a settled pace lowers it only if another came less than this long ago
 HISTORY_SECONDS = 30.0
@@ -105,6 +114,10 @@ FALLBACK_DECREASE = 0.5  # when the acceptances say nothing useful: halve
 SETTLED_TRUST = 0.9  # a settled pace was proven: a bound under 90% of it is too little history, not news
 MIN_RATE = 0.2
 MIN_SPACING = 0.85  # of the interval between slots, between two calls let go here
+# ... and with a burst of a few calls, the whole interval: a sender that fell behind the schedule
+# must not catch up (a run of calls a little closer than the pace is a run a little over it, and
+# a bucket of two has nothing to absorb it with); a late slot is time lost, far less than a 429.
+SMALL_BURST_SPACING = 1.0
 
 
 @dataclass(frozen=True)
@@ -319,6 +332,7 @@ class _Key:
         self.generation = 0  # bumped by every pause: slots granted before it are void
         self.accepted: list[float] = []  # when each call Slack accepted was sent, in order
         self.in_flight = 0  # calls let go and not answered yet
+        self.last_answer = 0.0  # when Slack's last answer (or a failed connection) came back
         self.pauses: deque[tuple[float, float, float]] = deque()  # (from, until, calls then in flight)
         self.first_burst = 0
         # The burst written at this instance's first 429 counted every call then in flight; most
@@ -364,15 +378,19 @@ class Pacer:
         while True:
             with key.lock:
                 limit = self._in_flight_limit(key)
+                now = self._clock()
                 # (A call whose answer never came must not hold the others up for long.)
-                if limit is None or key.in_flight < limit or waited >= MAX_IN_FLIGHT_WAIT:
+                free = limit is None or key.in_flight < limit or waited >= MAX_IN_FLIGHT_WAIT
+                clocked = 0.0 if limit is None or waited >= MAX_IN_FLIGHT_WAIT else \
+                    key.last_answer + ANSWER_GAP * key.interval - now
+                if free and clocked <= 0:
                     key.in_flight += 1
-                    now = self._clock()
                     key.last_sent = max(key.last_sent, now)
                     self._sent.at = now
                     return now
-            self._sleep(IN_FLIGHT_POLL)
-            waited += IN_FLIGHT_POLL
+            pause = clocked if free else IN_FLIGHT_POLL
+            self._sleep(pause)
+            waited += pause
 
     @staticmethod
     def _in_flight_limit(key: _Key) -> int | None:
@@ -391,6 +409,7 @@ class Pacer:
         key = self._key(team_id, method)
         with key.lock:
             key.in_flight = max(0, key.in_flight - 1)
+            key.last_answer = self._clock()
 
     def _wait_for_slot(self, team_id: str, method: str) -> None:
         key = self._key(team_id, method)
@@ -409,7 +428,8 @@ class Pacer:
                 # A sender woken late (a busy interpreter, a slow thread), or whose slot had
                 # already come when it asked, must not go out on the heels of the one before:
                 # with a burst of two, three close together is a 429.
-                gap = key.last_sent + MIN_SPACING * key.interval - now
+                spacing = MIN_SPACING if self._in_flight_limit(key) is None else SMALL_BURST_SPACING
+                gap = key.last_sent + spacing * key.interval - now
                 if gap <= 0:
                     key.last_sent = now
                     return
@@ -515,6 +535,7 @@ class Pacer:
         with key.lock:
             now = self._clock()
             key.in_flight = max(0, key.in_flight - 1)
+            key.last_answer = now
             sent = min(getattr(self._sent, "at", now), now)
             insort(key.accepted, sent)
             if key.first_refusal is not None and sent <= key.first_refusal:
@@ -531,6 +552,7 @@ class Pacer:
         with key.lock:
             now = self._clock()
             key.in_flight = max(0, key.in_flight - 1)
+            key.last_answer = now
             accepted = list(key.accepted)
             scale = self._scale(key)
             # Calls still in flight may have been taken before this refusal: the burst Slack
@@ -568,8 +590,8 @@ class Pacer:
             key.burst = state.burst
             key.interval = 1.0 / state.rate if state.rate else 0.0
             if state.last_refusal == now:
-                logger.info("Slack rate-limited %s in %s: pausing %.0f s, pacing at %.1f/s",
-                            method, team_id, retry_after, state.rate)
+                logger.info("Slack rate-limited %s in %s: pausing %.0f s, pacing at %.1f/s (burst %s, stage %d)",
+                            method, team_id, retry_after, state.rate, state.burst, state.stage)
         metrics.SLACK_RATE_LIMITED.labels(metrics.SENDERS).inc()
         metrics.SLACK_PAUSED_SECONDS.labels(metrics.SENDERS).inc(added)
 
@@ -587,9 +609,13 @@ class Pacer:
             index = bisect_left(starts, since)
             if index >= len(leases):
                 return 1.0
-            others = total_now - leases[index][1] - sum(count for _, _, count in leases[index:])
-            mine = len(own) - bisect_left(own, leases[index][0])
-            return 1.0 + max(0, others) / mine if mine else 1.0
+            leased = sum(count for _, _, count in leases[index:])
+            others = total_now - leases[index][1] - leased
+            # The others' slots are what they leased, not what they sent: a slot leased ahead and
+            # never used (its sender paused, or waiting on the database) was never a call. Take
+            # them to use their share as this instance used its own: the workspace sent this
+            # instance's calls times (all slots leased / this instance's).
+            return 1.0 + max(0, others) / leased if leased else 1.0
         return scale
 
     @staticmethod

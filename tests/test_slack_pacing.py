@@ -304,3 +304,77 @@ def test_a_pace_no_429_stopped_stays_bounded_and_so_does_the_next_lease():
     key = _Key()
     key.interval = 1.0 / 7_246.0                     # the rate one such pass left in the database
     assert Pacer._lease_count(key) == MAX_LEASE_SLOTS
+
+
+def test_with_a_small_burst_the_next_call_waits_a_gap_after_the_last_answer_not_after_its_slot():
+    # A call Slack took late is answered late: the next one, whose slot has long come, must not
+    # reach Slack on its heels (with a burst of two, two such pairs close together are a 429).
+    from bot.slack_pacing import ANSWER_GAP
+
+    clock = FakeClock()
+    shared = LocalAllowances()
+    shared.exchange("T1", POST, lambda s: (Allowance(rate=40, burst=2, stage=3), None))
+    pacer = Pacer(shared, clock=clock, sleep=clock.sleep)
+    pacer.slot("T1", POST)
+    clock.sleep(0.060)  # a slow answer: two more slots came and went meanwhile
+    pacer.accepted("T1", POST)
+    answered = clock()
+    pacer.slot("T1", POST)
+    assert clock() - answered >= ANSWER_GAP * pacer._key("T1", POST).interval - 1e-9
+
+    # With a burst large enough to absorb a pair, the answer does not hold the next call back.
+    clock = FakeClock()
+    shared.exchange("T2", POST, lambda s: (Allowance(rate=40, burst=10, stage=3), None))
+    pacer = Pacer(shared, clock=clock, sleep=clock.sleep)
+    pacer.slot("T2", POST)
+    clock.sleep(0.060)
+    pacer.accepted("T2", POST)
+    answered = clock()
+    pacer.slot("T2", POST)
+    assert clock() - answered < ANSWER_GAP / 40
+
+
+def test_with_a_small_burst_a_sender_behind_the_schedule_does_not_catch_up():
+    # A run of calls a little closer than the pace is a run a little over it; a bucket of two
+    # has nothing to absorb it with. Late slots are lost time instead.
+    clock = FakeClock()
+    shared = LocalAllowances()
+    shared.exchange("T1", POST, lambda s: (Allowance(rate=40, burst=2, stage=3), None))
+    pacer = Pacer(shared, clock=clock, sleep=clock.sleep)
+    sent = []
+    for n in range(40):
+        sent.append(pacer.slot("T1", POST))
+        clock.sleep(0.002 if n % 7 else 0.030)  # now and then a slow answer
+        pacer.accepted("T1", POST)
+    gaps = [b - a for a, b in zip(sent, sent[1:])]
+    assert min(gaps) >= 0.999 / 40  # (the pace creeps a little)
+    assert len(sent) / (sent[-1] - sent[0]) <= 40
+
+
+def test_other_instances_count_for_the_slots_they_leased_in_proportion_to_this_ones_share():
+    # Two instances lease from one schedule. A 429 here bounds the workspace's rate by what the
+    # workspace sent: this instance's calls scaled by all slots leased over this one's, not by
+    # every slot the others leased on top of this one's calls (slots leased ahead and never used
+    # made the bound several times Slack's rate, and the pace ran at 1.6x the limit).
+    clock = FakeClock()
+    shared = LocalAllowances()
+    shared.exchange("T1", POST, lambda s: (Allowance(rate=40, burst=2, stage=3), None))
+    first, second = (Pacer(shared, clock=clock, sleep=lambda seconds: None) for _ in range(2))
+
+    def both_send(times: int) -> None:
+        for _ in range(times):
+            for pacer in (first, second):
+                pacer.slot("T1", POST)
+                pacer.accepted("T1", POST)
+            clock.sleep(1 / 40)
+
+    both_send(30)
+    for _ in range(10):  # the second leases on, and leaves what it leased unused
+        second._lease("T1", POST, second._key("T1", POST), clock())
+    both_send(30)
+    key = first._key("T1", POST)
+    since = key.leases[0][0]
+    leased_here = sum(count for _, _, count in key.leases)
+    issued = key.leases[-1][1] + key.leases[-1][2] - key.leases[0][1]  # all slots, as this one saw
+    assert first._scale(key)(since) == pytest.approx(issued / leased_here)
+
