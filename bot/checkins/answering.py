@@ -92,46 +92,44 @@ def save_modal_answers(session, checkin_id: int, team_id: str, user_id: str,
     The privacy box covers the whole check-in, thread replies included, so what the modal
     shows ("Keep this check-in private") is what the manager gets to see.
     """
-    checkin = _own_checkin(session, checkin_id, team_id, user_id)
+    answers = Answers(session)
+    # One SELECT: whose it is, what it asks, what is answered already. This transaction is what
+    # the modal's ack, and on SQLite every other ack behind it, waits for: a first answer (the
+    # usual case) is that SELECT and four single statements.
+    checkin = answers.target(checkin_id, team_id, user_id)
     if checkin is None:
         return None
     if not ProcessedEvents(session).first_time(dedupe_key, now):
         return Saved(0, 0, checkin.channel_id, checkin.message_ts, duplicate=True)
-    answers = Answers(session)
-    existing = answers.for_checkin(checkin.id)
     typed = [(question, (values.get(question["id"]) or "").strip()) for question in checkin.questions]
     typed = [(question, text) for question, text in typed if text]
-    saved = edited = 0
-    # A first answer (the usual case) is one INSERT: this transaction is what the modal's ack,
-    # and on SQLite every other ack behind it, waits for.
-    if typed and not any(a.question_id for a in existing) and answers.add_first(
-            checkin, [(question["id"], question["text"], text) for question, text in typed],
-            AnswerSource.MODAL.value, now, private):
-        saved = len(typed)
-    else:
-        before = {a.id: (a.text, a.is_private) for a in existing}
-        for question, text in typed:
+    first: set[str] = set()
+    if typed and not checkin.answered:
+        first = answers.add_first(checkin, [(question["id"], question["text"], text) for question, text in typed],
+                                  AnswerSource.MODAL.value, now, private)
+    saved, edited = len(first), 0
+    # An edit, or answers another submission stored first (it won a race): one by one.
+    rest = [(question, text) for question, text in typed if question["id"] not in first]
+    if rest:
+        before = {a.id: (a.text, a.is_private) for a in answers.for_checkin(checkin.id)}
+        for question, text in rest:
             answer, created = answers.record(checkin, question["id"], question["text"], text,
                                              AnswerSource.MODAL.value, now, is_private=private)
             if created:
                 saved += 1
             elif before.get(answer.id) != (answer.text, answer.is_private):
                 edited += 1
-    # Thread replies follow the modal's privacy; a submission adds none, so `existing` has them all.
-    for answer in existing:
-        if answer.question_id is None and answer.is_private != private:
-            answers.set_private(answer.id, checkin.engineer_id, private)
-    channel_id, message_ts, checkin_id = checkin.channel_id, checkin.message_ts, checkin.id
+    # Thread replies follow the modal's privacy.
+    if checkin.public_replies if private else checkin.private_replies:
+        answers.set_replies_private(checkin, private)
     if saved or edited:
-        # Nothing reads the check-in again here: let go of it, so the UPDATE needs no refresh.
-        session.expunge(checkin)
-        CheckIns(session).mark_answered(checkin_id, now)
+        CheckIns(session).mark_answered(checkin.id, now)
     confirmation_id = None
-    if channel_id:
-        queued = queue_message(session, f"saved:{dedupe_key}", AnswersSaved(saved, edited), channel=channel_id,
-                               thread_ts=message_ts, now=now, team_id=team_id)
+    if checkin.channel_id:
+        queued = queue_message(session, f"saved:{dedupe_key}", AnswersSaved(saved, edited), channel=checkin.channel_id,
+                               thread_ts=checkin.message_ts, now=now, team_id=team_id)
         confirmation_id = queued[0] if queued else None
-    return Saved(saved, edited, channel_id, message_ts, confirmation_id=confirmation_id)
+    return Saved(saved, edited, checkin.channel_id, checkin.message_ts, confirmation_id=confirmation_id)
 
 
 @dataclass(frozen=True)

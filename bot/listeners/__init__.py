@@ -21,11 +21,14 @@ from bot.listeners import (
 
 def register_listeners(app: App) -> None:
     errors.register(app)
+    # First: Bolt tries each listener's matchers in the order registered, and answers (the modal's
+    # submission, a DM reply) are the requests that come by the hundred at once, each ack waited
+    # on. None of ladder's or growth_command's listeners matches them (commands and actions).
+    checkin_answers.register(app)
     ladder.register(app)
     growth_command.register(app, rich_verbs={**growth_log.VERBS, **growth_files.VERBS, **assessment.VERBS,
                                                     **leaders.VERBS, **reads.VERBS},
                             ack_verbs=growth_log.ACK_VERBS)
-    checkin_answers.register(app)
     setup_view.register(app)
     growth_log.register(app)
     growth_files.register(app)

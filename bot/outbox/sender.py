@@ -73,9 +73,8 @@ def queue(session, key: str, *, channel: str, text: str, blocks: list[Any], now:
           team_id: str | None = None, thread_ts: str | None = None) -> int | None:
     """Queue one message in the caller's transaction; its id, or None if `key` was queued before."""
     plain = [block.to_dict() if hasattr(block, "to_dict") else block for block in blocks]
-    message, created = Outbox(session).add(key, channel=channel, text=text, blocks=plain, now=now,
-                                           team_id=team_id, thread_ts=thread_ts)
-    return message.id if created else None
+    return Outbox(session).add_one(key, channel=channel, text=text, blocks=plain, now=now, team_id=team_id,
+                                   thread_ts=thread_ts)
 
 
 def queue_many(session, messages: list[list[dict[str, Any]]], *, now: datetime) -> list[int]:

@@ -3,14 +3,64 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, delete, exists, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage.models import Answer, AnswerRevision, CheckIn, Engineer
 from storage.repositories._common import insert_or_get, rowcount
+
+
+@dataclass(frozen=True)
+class AnswerTarget:
+    """A check-in as the modal's save needs it: whose it is, what it asks, where its DM is, and
+    what is already answered in it (read in the save's own transaction)."""
+
+    id: int
+    engineer_id: int
+    questions: list[dict[str, Any]]
+    channel_id: str | None
+    message_ts: str | None
+    answered: bool          # a question of it has an answer already: the save edits, not adds
+    private_replies: bool   # it has thread replies kept private
+    public_replies: bool    # it has thread replies not kept private
+
+
+# The statements a modal answer's ack waits on, built once and run on the session's connection:
+# built per call and run through the ORM, they cost more CPU than the database took to run them,
+# and every ack on SQLite queues behind that one writer (benchmarks/answer_ack.py).
+_ANSWERS, _CHECKINS, _ENGINEERS = Answer.__table__, CheckIn.__table__, Engineer.__table__
+
+
+def _answers_of_checkin(*conditions: Any):
+    return exists().where(_ANSWERS.c.checkin_id == _CHECKINS.c.id, *conditions)
+
+
+# The access rule (only the engineer a check-in was sent to may answer it) is the WHERE clause.
+_TARGET = (
+    select(_CHECKINS.c.id, _CHECKINS.c.engineer_id, _CHECKINS.c.questions, _CHECKINS.c.channel_id,
+           _CHECKINS.c.message_ts,
+           _answers_of_checkin(_ANSWERS.c.question_id.is_not(None)).label("answered"),
+           _answers_of_checkin(_ANSWERS.c.question_id.is_(None), _ANSWERS.c.is_private.is_(True)).label("private"),
+           _answers_of_checkin(_ANSWERS.c.question_id.is_(None), _ANSWERS.c.is_private.is_(False)).label("public"))
+    .join(_ENGINEERS, _ENGINEERS.c.id == _CHECKINS.c.engineer_id)
+    .where(_CHECKINS.c.id == bindparam("checkin_id"), _ENGINEERS.c.team_id == bindparam("team_id"),
+           _ENGINEERS.c.user_id == bindparam("user_id"))
+)
+# Answers to questions no other submission answered first: a race lost (PostgreSQL; SQLite's
+# writers run one at a time) skips those rows, and the caller revises them instead.
+_ADD_FIRST = {name: dialect.insert(_ANSWERS).on_conflict_do_nothing().returning(_ANSWERS.c.question_id)
+              for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
+_REPLIES_PRIVATE = (
+    update(_ANSWERS)
+    .where(_ANSWERS.c.checkin_id == bindparam("of_checkin"), _ANSWERS.c.engineer_id == bindparam("of_engineer"),
+           _ANSWERS.c.question_id.is_(None), _ANSWERS.c.is_private != bindparam("private"))
+    .values(is_private=bindparam("private"))
+)
 
 
 class Answers:
@@ -19,7 +69,7 @@ class Answers:
 
     def record(
         self,
-        checkin: CheckIn,
+        checkin: CheckIn | AnswerTarget,
         question_id: str | None,
         question_text: str,
         text: str,
@@ -69,11 +119,21 @@ class Answers:
             self._revise(answer, question_text, text, now, is_private)
         return answer, False
 
-    def add_first(self, checkin: CheckIn, answers: list[tuple[str, str, str]], source: str, now: datetime,
-                  is_private: bool) -> bool:
+    def target(self, checkin_id: int, team_id: str, user_id: str) -> AnswerTarget | None:
+        """Check-in `checkin_id` if it is `user_id`'s (of `team_id`), with what is answered in it
+        already; None if it is not theirs or not there. One SELECT."""
+        row = self.session.connection().execute(
+            _TARGET, {"checkin_id": checkin_id, "team_id": team_id, "user_id": user_id}).first()
+        if row is None:
+            return None
+        return AnswerTarget(row.id, row.engineer_id, list(row.questions or []), row.channel_id, row.message_ts,
+                            bool(row.answered), bool(row.private), bool(row.public))
+
+    def add_first(self, checkin: CheckIn | AnswerTarget, answers: list[tuple[str, str, str]], source: str,
+                  now: datetime, is_private: bool) -> set[str]:
         """Store (question id, question text, text) answers to a check-in that has none for those
-        questions, in one INSERT; False, with nothing written, if one is there after all (another
-        submission won a race), for the caller to `record` them one by one instead.
+        questions, in one INSERT; the question ids stored. One another submission answered first
+        (it won a race) is left out, for the caller to `record` instead.
 
         The modal's save path: `record` costs a SELECT and a SAVEPOINT'd flush per answer, and an
         ack waits on all of it (benchmarks/answer_ack.py)."""
@@ -81,12 +141,16 @@ class Answers:
                  "question_text": question_text, "text": text, "source": source, "is_private": is_private,
                  "slack_ts": None, "created_at": now, "updated_at": now}
                 for question_id, question_text, text in answers]
-        try:
-            with self.session.begin_nested():
-                self.session.execute(insert(Answer), rows)
-        except IntegrityError:
-            return False
-        return True
+        if not rows:
+            return set()
+        connection = self.session.connection()
+        # One statement: SQLAlchemy sends a multi-row INSERT … RETURNING for a list of rows.
+        return set(connection.execute(_ADD_FIRST[connection.dialect.name], rows).scalars())
+
+    def set_replies_private(self, checkin: CheckIn | AnswerTarget, private: bool) -> int:
+        """Give every thread reply in the check-in the privacy `private`; how many changed."""
+        return rowcount(self.session.connection().execute(
+            _REPLIES_PRIVATE, {"of_checkin": checkin.id, "of_engineer": checkin.engineer_id, "private": private}))
 
     def _revise(self, answer: Answer, question_text: str, text: str, now: datetime, is_private: bool | None) -> None:
         if answer.text != text:

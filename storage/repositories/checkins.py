@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -17,6 +17,12 @@ from storage.repositories._common import rowcount, update_if
 # leader's team reflections (kind "lead") share the table, the answers and the answer paths,
 # but are queued through the outbox instead of claimed (bot.leaders.reflections).
 GROWTH = CheckIn.kind == CheckInKind.GROWTH.value
+_MARK_ANSWERED = (
+    update(CheckIn.__table__)
+    .where(CheckIn.__table__.c.id == bindparam("checkin"),
+           CheckIn.__table__.c.status.in_([CheckInStatus.PENDING.value, CheckInStatus.SENT.value]))
+    .values(status=CheckInStatus.ANSWERED.value, answered_at=bindparam("now"))
+)
 
 
 class CheckIns:
@@ -268,12 +274,12 @@ class CheckIns:
         needs no DM), but not to a row being sent: its sender still has to record the
         message, and answers arrive through that message anyway.
         """
-        return self._update_if(
-            checkin_id,
-            [CheckIn.status.in_([CheckInStatus.PENDING.value, CheckInStatus.SENT.value])],
-            status=CheckInStatus.ANSWERED.value,
-            answered_at=now,
-        )
+        # Built once and run on the connection: a modal answer's ack waits on it.
+        changed = rowcount(self.session.connection().execute(_MARK_ANSWERED, {"checkin": checkin_id, "now": now})) == 1
+        loaded = self.session.identity_map.get(self.session.identity_key(CheckIn, checkin_id)) if changed else None
+        if loaded is not None:
+            self.session.refresh(loaded)
+        return changed
 
     def _update_if(self, checkin_id: int, conditions: list[Any], **values: Any) -> bool:
         """A conditional UPDATE of one row: the compare-and-set behind every ownership change."""

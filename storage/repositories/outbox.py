@@ -14,6 +14,13 @@ from storage.repositories._common import insert_or_get, literal_limit, rowcount,
 from storage.workspace_models import Workspace
 
 
+# Queueing one message, built once per dialect and run on the session's connection: a modal
+# answer's confirmation is queued in the transaction its ack waits on.
+_ADD_ONE = {name: dialect.insert(OutboxMessage.__table__).on_conflict_do_nothing(index_elements=["key"])
+            .returning(OutboxMessage.__table__.c.id)
+            for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
+
+
 class Outbox:
     def __init__(self, session: Session):
         self.session = session
@@ -28,6 +35,16 @@ class Outbox:
                           blocks=blocks, status=OutboxStatus.PENDING.value, next_attempt_at=now, created_at=now),
             select(OutboxMessage).where(OutboxMessage.key == key),
         )
+
+    def add_one(self, key: str, *, channel: str, text: str, blocks: list[dict[str, Any]], now: datetime,
+                team_id: str | None = None, thread_ts: str | None = None) -> int | None:
+        """`add` in one INSERT … ON CONFLICT DO NOTHING: the new message's id, or None if `key`
+        was queued before. Loads no row into the session."""
+        connection = self.session.connection()
+        return connection.execute(_ADD_ONE[connection.dialect.name], {
+            "key": key, "team_id": team_id, "channel": channel, "thread_ts": thread_ts, "text": text,
+            "blocks": blocks, "status": OutboxStatus.PENDING.value, "next_attempt_at": now, "created_at": now,
+            "attempts": 0, "maybe_posted": False}).scalar_one_or_none()
 
     def add_many(self, messages: list[dict[str, Any]], now: datetime) -> dict[str, int]:
         """Queue several messages (each the keyword arguments of `add`) in one statement, in the

@@ -4,6 +4,7 @@ once, as typed. On both databases."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 from sqlalchemy import select
@@ -58,9 +59,10 @@ def test_a_submission_that_read_before_another_one_committed_revises_what_that_o
         session_factory, monkeypatch):
     checkin_id = sent_checkin(session_factory)
     save(session_factory, checkin_id, {"q1": "An earlier draft"}, "view:1")
-    # As if this submission had read the check-in's answers before the other one committed:
-    # the one-INSERT path finds q1 taken and must fall back to revising it, losing nothing.
-    monkeypatch.setattr(Answers, "for_checkin", lambda self, checkin_id: [])
+    # As if this submission had read the check-in before the other one committed: the one-INSERT
+    # path finds q1 taken, stores q2 and q3, and must fall back to revising q1, losing nothing.
+    target = Answers.target
+    monkeypatch.setattr(Answers, "target", lambda self, *args: replace(target(self, *args), answered=False))
     saved = save(session_factory, checkin_id, TYPED, "view:2")
     monkeypatch.undo()
     assert (saved.saved, saved.edited) == (2, 1)
