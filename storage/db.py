@@ -40,6 +40,8 @@ _SQLITE_DRIVERS = {"sqlite", "sqlite+pysqlite"}
 SQLITE_BUSY_TIMEOUT_MS = 5000
 # An execution option of the read-only session factory's engine, read by `_configure_sqlite`.
 _READ_ONLY = "growth_read_only"
+# With it too, a read-only unit of work opens no transaction: each statement is its own snapshot.
+_STATEMENT_SNAPSHOTS = "growth_statement_snapshots"
 # connection.info keys: this connection holds its engine's write gate; the gate itself.
 _HOLDS_GATE, _GATE = "growth_holds_write_gate", "growth_write_gate"
 # Alembic keeps its running context in module globals, so one migration per process at a
@@ -151,7 +153,11 @@ def _configure_sqlite(engine: Engine, *, wal: bool, read_only: bool = False) -> 
             connection.exec_driver_sql(f"PRAGMA query_only = {int(read_only)}")
             connection.info[_READ_ONLY] = read_only
         if read_only:
-            connection.exec_driver_sql("BEGIN")
+            # Without the BEGIN (statement_snapshots), SQLite runs each statement as a transaction
+            # of its own, and the pool's rollback on return finds none to end: two SQLite calls
+            # fewer, each of which gives up the GIL and waits for it again under load.
+            if not connection.get_execution_options().get(_STATEMENT_SNAPSHOTS):
+                connection.exec_driver_sql("BEGIN")
             return
         # Writers of this process queue in the gate (storage.write_gate), not in SQLite's
         # sleep-and-retry busy handler; the gate is held until the COMMIT or ROLLBACK is done.
@@ -220,7 +226,8 @@ def _enable_wal(cursor) -> None:
         time.sleep(0.01)
 
 
-def make_session_factory(engine: Engine, *, readonly: bool = False) -> sessionmaker[Session]:
+def make_session_factory(engine: Engine, *, readonly: bool = False,
+                         statement_snapshots: bool = False) -> sessionmaker[Session]:
     """Sessions bound to `engine`; objects stay readable after commit (no expiry).
 
     `readonly=True` is for units of work that only read (a Home tab, an export, a profile, a log
@@ -233,12 +240,16 @@ def make_session_factory(engine: Engine, *, readonly: bool = False) -> sessionma
     request. Under READ COMMITTED every statement takes its own snapshot whether or not it is
     inside a transaction, so for reads nothing is lost; nothing stops a write here either, but
     it would commit at once, so keep writes in the other factory (the SQLite tests catch them).
+    `statement_snapshots=True` (with `readonly`): on SQLite too no BEGIN, each statement reading
+    the newest committed data on its own, as on PostgreSQL; for the reads a person waits on that
+    run one statement, or whose statements need not agree (they already do not on PostgreSQL).
     """
     if readonly:
         if engine.dialect.name == "postgresql":
             engine = engine.execution_options(isolation_level="AUTOCOMMIT")
         else:
-            engine = reading_engine(engine).execution_options(**{_READ_ONLY: True})
+            engine = reading_engine(engine).execution_options(
+                **{_READ_ONLY: True, _STATEMENT_SNAPSHOTS: statement_snapshots})
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 

@@ -33,6 +33,7 @@ class UnitOfWork:
     def __init__(self, writes: sessionmaker[Session], reads: sessionmaker[Session] | None = None):
         self._writes = writes
         self._reads = reads or make_session_factory(writes.kw["bind"], readonly=True)
+        self._statement_reads = make_session_factory(writes.kw["bind"], readonly=True, statement_snapshots=True)
         self._together = GroupCommit(self._shared_transaction)
         self._open_writes = threading.local()   # how many writing() this thread is inside
 
@@ -45,8 +46,11 @@ class UnitOfWork:
         return self._writes.kw["bind"]
 
     @contextmanager
-    def reading(self) -> Iterator[Session]:
-        with self._reads() as session:
+    def reading(self, one_snapshot: bool = True) -> Iterator[Session]:
+        """`one_snapshot=False`: each statement reads what is committed when it runs (on SQLite
+        no BEGIN and no ROLLBACK, two calls fewer; PostgreSQL's reads are like this anyway). For
+        a read someone waits on that runs one statement, or whose statements need not agree."""
+        with (self._reads if one_snapshot else self._statement_reads)() as session:
             yield session
 
     @contextmanager

@@ -153,7 +153,9 @@ def read_log_view(uow: UnitOfWork, reader: Reader, query: LogQuery, page_size: i
     """
     owner_id = query.owner_user_id or reader.user_id
     query = query.for_owner(owner_id)
-    with uow.reading() as session:
+    # Each statement its own snapshot (`one_snapshot=False`): a page with entries is one
+    # statement, and an empty page's look-up of the people only explains it.
+    with uow.reading(one_snapshot=False) as session:
         view = _read_page_view(session, reader, query, page_size)
         if view is None or owner_id == reader.user_id:
             return view

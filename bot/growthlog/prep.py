@@ -127,17 +127,29 @@ def record_digest_read(session, reader: Reader, digest: PrepDigest, now: datetim
 
 
 def read_digest(uow: UnitOfWork, catalog: Catalog, reader: Reader, report_user_id: str,
-                now: datetime) -> PrepDigest | None:
+                now: datetime, mark: bool = False) -> PrepDigest | None:
     """`build_digest`, read in a read-only session, returned once its read record is committed
     (bot.growthlog.reads.commit_read: it runs before the ack, as log_view.read_log_view does for
     someone else's log). A refused digest writes nothing; None also if the report was deleted
-    between the read and its record."""
-    with uow.reading() as session:
+    between the read and its record.
+
+    `mark` (`/growth prep`): the next digest starts at `now`. The mark says this digest was
+    shown, as the read record does, so it is written in the record's transaction (one commit
+    shared with other readers', no write of its own after the ack), with the access rule checked
+    again there: a relationship removed since the read gets no mark (`mark_prepped`'s rule)."""
+    # Each statement its own snapshot, as on PostgreSQL: the period is read by the report's id
+    # and from the pair's last prep that the first statement found, whatever came in between.
+    with uow.reading(one_snapshot=False) as session:
         digest = build_digest(session, catalog, reader, report_user_id, now)
     if digest is None:
         return None
+
+    def mark_pair(session) -> None:
+        OneOnOnes(session).mark_pair_prepped_if(reader.team_id, reader.user_id, report_user_id, now, can_prep_where)
+
     try:
-        told = commit_read(uow, reader, digest.report_engineer_id, digest.report_user_id, PREP, digest.entries, now)
+        told = commit_read(uow, reader, digest.report_engineer_id, digest.report_user_id, PREP, digest.entries, now,
+                           alongside=mark_pair if mark else None)
     except OwnerGone:
         return None
     return digest._replace(reads_notice=told)

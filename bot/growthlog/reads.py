@@ -14,7 +14,7 @@ caller adds one context line to what that first read shows (bot.blocks.reads.REA
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -91,9 +91,12 @@ class OwnerGone(Exception):
 
 
 def commit_read(uow: UnitOfWork, reader: Reader, owner_engineer_id: int, owner_user_id: str, what: str,
-                entries: int, now: datetime) -> bool:
+                entries: int, now: datetime, alongside: Callable[[Session], object] | None = None) -> bool:
     """`record_read` in a transaction of its own, shared with other readers' (`uow.write_together`);
-    back once committed. Raises ReadNotRecorded (SQLite's lock stayed taken) or OwnerGone."""
+    back once committed. `alongside(session)`, a write of the caller's that belongs with the
+    record (a prep's mark), runs in the same transaction once the record is written, so the two
+    are committed together or not at all. Raises ReadNotRecorded (SQLite's lock stayed taken) or
+    OwnerGone."""
     if reader.user_id == owner_user_id:
         return False
     told_before = _told(uow)
@@ -104,6 +107,8 @@ def commit_read(uow: UnitOfWork, reader: Reader, owner_engineer_id: int, owner_u
         if not LogReads(session).record_if_theirs(owner_engineer_id, reader.team_id, owner_user_id, reader.user_id,
                                                   what, entries, now):
             return None
+        if alongside is not None:
+            alongside(session)
         return False if known else ReadNotices(session).first_time(reader.team_id, reader.user_id, now)
 
     try:

@@ -27,7 +27,7 @@ from bot.growthlog.log_view import (LogQuery, LogQueryError, delete_own_answer, 
                                    set_answer_privacy)
 from bot.growthlog.mentions import split_mention
 from bot.growthlog.one_on_ones import OneOnOneDesk
-from bot.growthlog.prep import mark_prepped, read_digest
+from bot.growthlog.prep import read_digest
 from bot.growthlog.reads import NOT_RECORDED, ReadNotRecorded
 from bot.growthlog.relationships import Relationships
 from bot.listeners.replies import Answer, say, sentence
@@ -88,16 +88,15 @@ def prep_answer(command: dict, rest: str, services: Services) -> Answer:
     reader = _reader_of_command(command)
     now = services.now()
     try:
-        digest = read_digest(services.uow, services.catalog, reader, report, now)
+        # The next digest starts here: marked with the read record, before the ack (see read_digest).
+        digest = read_digest(services.uow, services.catalog, reader, report, now, mark=True)
     except ReadNotRecorded:
         return sentence(NOT_RECORDED)
     except UnreadableValue as problem:
         return sentence(_unreadable(problem))
     if digest is None:
         return sentence(REFUSAL)
-    # The next digest starts here: recorded once this one is on screen (a write, after the ack).
-    return Answer(build_prep_messages(digest), prep_fallback_text(digest),
-                  then=lambda: mark_prepped(services.uow, reader, report, now))
+    return Answer(build_prep_messages(digest), prep_fallback_text(digest))
 
 
 def one_on_one_verb(command: dict, rest: str, respond: Respond, client: WebClient, services: Services) -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 from sqlalchemy import Select, bindparam, delete, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from storage.models import OneOnOne
+from storage.models import Engineer, OneOnOne
 from storage.repositories._common import insert_or_get, rowcount, update_if
 
 
@@ -59,6 +61,17 @@ class OneOnOnes:
         loaded: this follows every `/growth prep`); False if the pair has no row yet."""
         return rowcount(self.session.execute(
             _MARK_PAIR_PREPPED, {"team": team_id, "manager": manager, "report": report, "at": now})) == 1
+
+    def mark_pair_prepped_if(self, team_id: str, manager: str, report: str, now: datetime, may_prep: Any) -> bool:
+        """Record a prep digest at `now` for the pair, creating the pair's row if it has none, in
+        one statement (INSERT ... SELECT ... ON CONFLICT DO UPDATE), and only if the report's row
+        meets `may_prep` for `manager` now, in this transaction (the access rule's SQL form,
+        bot.growthlog.access.can_prep_where); False, nothing written, if it does not. Only
+        `last_prep_at` changes on an existing row. It rides in the digest's read-record
+        transaction (bot.growthlog.prep.read_digest), so it costs no transaction of its own."""
+        dialect = "postgresql" if self.session.bind.dialect.name == "postgresql" else "sqlite"
+        return rowcount(self.session.execute(_mark_pair_prepped_if(may_prep, dialect), {
+            "team": team_id, "manager": manager, "report": report, "at": now})) == 1
 
     def mark_prepped(self, one_on_one_id: int, now: datetime) -> bool:
         """Record that a prep digest went out at `now` (manual or automatic)."""
@@ -126,3 +139,29 @@ _MARK_PAIR_PREPPED = (update(OneOnOne.__table__)
                       .where(_PAIRS.team_id == bindparam("team"), _PAIRS.manager_user_id == bindparam("manager"),
                              _PAIRS.report_user_id == bindparam("report"))
                       .values(last_prep_at=bindparam("at", type_=_PAIRS.last_prep_at.type)))
+
+
+class _Manager(NamedTuple):
+    """The manager as an access rule's SQL form sees a reader: the request's values as parameters."""
+
+    team_id: Any
+    user_id: Any
+
+
+@lru_cache(maxsize=8)
+def _mark_pair_prepped_if(may_prep: Any, dialect: str):
+    # Built once per rule and dialect. The SELECT has a WHERE clause, which SQLite needs to read
+    # the ON CONFLICT that follows as the upsert's, not as a join's ON.
+    e = Engineer.__table__.alias("e")
+    manager = _Manager(bindparam("team", type_=_PAIRS.team_id.type),
+                       bindparam("manager", type_=_PAIRS.manager_user_id.type))
+    chosen = select(manager.team_id, manager.user_id, e.c.user_id,
+                    bindparam("at", type_=_PAIRS.last_prep_at.type)).where(
+        e.c.team_id == manager.team_id, e.c.user_id == bindparam("report", type_=e.c.user_id.type),
+        may_prep(manager, e.c))
+    upsert = (postgresql if dialect == "postgresql" else sqlite).insert(OneOnOne.__table__).from_select(
+        ["team_id", "manager_user_id", "report_user_id", "last_prep_at"], chosen)
+    return (upsert.on_conflict_do_update(index_elements=["team_id", "manager_user_id", "report_user_id"],
+                                         set_={"last_prep_at": upsert.excluded.last_prep_at})
+            # psycopg's rowcount is gone (-1) by the time it is asked without it.
+            .execution_options(preserve_rowcount=True))

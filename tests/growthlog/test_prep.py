@@ -6,6 +6,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from bot.blocks.growthlog import build_prep_messages
 from bot.catalog import BUNDLED_CONTENT_DIR, load_catalog
@@ -14,7 +15,7 @@ from bot.growthlog.access import REFUSAL, Reader, can_prep_where
 from bot.growthlog.assessment import level_of, profile_summary
 from bot.growthlog.prep import COUNTED, can_prep, mark_prepped, quiet_weeks, read_digest, stage_guidance
 from bot.growthlog.relationships import assign_manager
-from storage.models import CheckInStatus
+from storage.models import CheckInStatus, LogRead
 from storage.repositories import Assessments, CheckIns, Engineers, OneOnOnes
 from storage.repositories.growth_log import prep_context, read_prep_period, read_shared_since, weeks_sent
 from tests.growthlog import log_seed as seed
@@ -145,6 +146,63 @@ def test_the_next_digest_starts_at_the_last_prep(session_factory, uow, catalog):
     assert digest.quiet_weeks == ()
     text = blocks_text([b.to_dict() for m in build_prep_messages(digest) for b in m])
     assert "since your last prep on 2 Nov 2026" in text
+
+
+def pair_row(session_factory, manager: str = "U2", report: str = "U1"):
+    with session_factory() as session:
+        pair = OneOnOnes(session).get("T1", manager, report)
+        return None if pair is None else (pair.weekday, pair.time, pair.tz, pair.last_prep_at)
+
+
+def test_a_marked_digest_is_marked_with_its_read_record(session_factory, uow, catalog):
+    """`/growth prep` marks the pair in the read record's transaction: both are there once
+    read_digest returns (before the ack), and the next digest starts from it."""
+    seed_report(session_factory)
+    digest = read_digest(uow, catalog, MANAGER, "U1", NOW, mark=True)
+    assert answer_texts(digest) == ["shipped the billing export", "early in the window"]
+    assert pair_row(session_factory) == (None, None, None, NOW)          # the pair's row, made for the mark
+    with session_factory() as session:
+        assert [(r.reader_user_id, r.what, r.entries) for r in session.scalars(select(LogRead))] == [("U2", "prep", 2)]
+    later = read_digest(uow, catalog, MANAGER, "U1", NOW + timedelta(days=7), mark=True)
+    assert not later.first_prep and later.period_start == NOW and later.checkins == ()
+    assert pair_row(session_factory) == (None, None, None, NOW + timedelta(days=7))
+    # Without `mark` (a read that is not `/growth prep`), the pair is left as it was.
+    read_digest(uow, catalog, MANAGER, "U1", NOW + timedelta(days=8))
+    assert pair_row(session_factory)[3] == NOW + timedelta(days=7)
+
+
+def test_a_mark_changes_only_when_a_scheduled_pair_was_last_prepped(session_factory, uow, catalog):
+    seed_report(session_factory)
+    with session_factory.begin() as session:
+        OneOnOnes(session).set("T1", "U2", "U1", 3, "10:00", "Europe/Berlin")
+    read_digest(uow, catalog, MANAGER, "U1", NOW, mark=True)
+    assert pair_row(session_factory) == (3, "10:00", "Europe/Berlin", NOW)
+    with session_factory() as session:
+        assert len(OneOnOnes(session).for_manager("T1", "U2")) == 1
+
+
+@pytest.mark.parametrize("reader", [Reader("T1", "U1"), Reader("T1", "U3"), Reader("T1", "U404"), Reader("T2", "U2")],
+                         ids=["self", "stranger", "nobody", "other-workspace"])
+def test_a_mark_is_written_only_where_the_access_rule_allows_it(session_factory, uow, catalog, reader):
+    """The mark checks the rule again in its own statement: a relationship gone since the read
+    (as for these readers, who never had one) gets no row."""
+    seed_report(session_factory)
+    assert read_digest(uow, catalog, reader, "U1", NOW, mark=True) is None
+    with session_factory.begin() as session:
+        assert not OneOnOnes(session).mark_pair_prepped_if(reader.team_id, reader.user_id, "U1", NOW, can_prep_where)
+    assert pair_row(session_factory, reader.user_id) is None
+    with session_factory() as session:
+        assert session.scalars(select(LogRead)).all() == []
+
+
+def test_a_former_manager_is_not_marked(session_factory, uow, catalog):
+    seed_report(session_factory)
+    with session_factory.begin() as session:
+        assert OneOnOnes(session).mark_pair_prepped_if("T1", "U2", "U1", NOW, can_prep_where)
+        assign_manager(session, "T1", "U1", "U3")
+    with session_factory.begin() as session:
+        assert not OneOnOnes(session).mark_pair_prepped_if("T1", "U2", "U1", NOW + timedelta(days=1), can_prep_where)
+    assert pair_row(session_factory) is None       # gone with the relationship, and not made again
 
 
 @pytest.mark.parametrize("reader", [Reader("T1", "U1"), Reader("T1", "U3"), Reader("T1", "U404"), Reader("T2", "U2")],
@@ -317,7 +375,7 @@ def test_prep_over_slack_for_the_manager_only(running_bot):
 
     reply = running_bot.command("/growth prep <@U1|ada>", user_id="U2")
     first = acked(reply)                           # the digest's first message is the ack itself
-    eventually(lambda: prepped(session_factory))   # recorded once the digest is out
+    assert prepped(session_factory)                # marked with the read record, before the ack
     pages = [first, *running_bot.fake.responses_for(reply.token)]
     assert all(p["response_type"] == "ephemeral" and len(p["blocks"]) <= 50 for p in pages)
     text = "\n".join(blocks_text(p["blocks"]) for p in pages)

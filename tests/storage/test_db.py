@@ -14,9 +14,11 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Index, MetaData, event, func, inspect, select, text
 from sqlalchemy.exc import OperationalError
 
-from storage.db import alembic_config, current_revision, make_engine, make_session_factory, normalize_database_url, upgrade_database
+from storage.db import (alembic_config, current_revision, make_engine, make_session_factory, normalize_database_url,
+                        reading_engine, upgrade_database)
 from storage.models import Base, Engineer
 from storage.repositories import Engineers
+from storage.uow import UnitOfWork
 from tests.storage.helpers import add_engineer, race
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -121,6 +123,30 @@ def test_sqlite_read_session_leaves_the_writer_free(tmp_path):
     with reads() as reader:
         assert _engineer_count(reader) == 1
     assert begins == ["BEGIN", "BEGIN IMMEDIATE", "BEGIN"]
+    engine.dispose()
+
+
+def test_sqlite_statement_snapshot_reads_run_no_begin_and_still_refuse_to_write(tmp_path):
+    """`uow.reading(one_snapshot=False)` (a log page, a digest): no BEGIN, no ROLLBACK, so each
+    statement sees what is committed when it runs; the connection is still query-only."""
+    engine = make_engine(f"sqlite:///{tmp_path / 's.db'}")
+    upgrade_database(engine)
+    uow = UnitOfWork(make_session_factory(engine))
+    statements: list[str] = []
+    for pool in (engine, reading_engine(engine)):
+        event.listen(pool, "before_cursor_execute", lambda _c, _cur, statement, *_: statements.append(statement))
+    with uow.reading(one_snapshot=False) as reader:
+        assert _engineer_count(reader) == 0
+        add_engineer(make_session_factory(engine), "U1")
+        assert _engineer_count(reader) == 1          # its own snapshot: the write committed since is seen
+    assert statements.count("SELECT count(*) AS count_1 \nFROM engineers") == 2 and "BEGIN IMMEDIATE" in statements
+    assert [s for s in statements if s in ("BEGIN", "ROLLBACK", "COMMIT")] == []
+    with uow.reading(one_snapshot=False) as reader, pytest.raises(OperationalError, match="readonly"):
+        Engineers(reader).get_or_create("T1", "U2")
+        reader.flush()
+    with uow.reading() as reader:                    # the default keeps one snapshot (BEGIN)
+        assert _engineer_count(reader) == 1
+    assert statements.count("BEGIN") == 1
     engine.dispose()
 
 
