@@ -21,7 +21,10 @@ millisecond or two between calls paced 20 ms apart) and the benchmark would meas
 the pacer. It is no kinder for that: the same bucket, the same whole-second Retry-After >= 1.
 Then a due pass runs (cold: nothing learned; then warm: the same fan-out again with what the pacer
 learned), built exactly as the scheduler builds it (`bot.scheduling.make_due_runner`), one runner
-per `--instances`, and the benchmark reports:
+per `--instances`: with one, in this process; with several, each in a process of its own, as
+instances behind a load balancer are (threads of one interpreter would share its GIL: a sender
+woken late by another instance's work, which no two real instances do to each other). They share
+the database and the fake, and the benchmark reports:
 
   wall       the pass, from start to its report
   floor      N / rate: the least time the rate limit allows (the first second's burst makes the
@@ -169,6 +172,59 @@ def _serve_fake(conn, options) -> None:
                 conn.send((fake.rate_limited_count, fake.post_message_counts(), len(fake.calls_to("users.info"))))
 
 
+class InstanceProcess:
+    """One instance of the bot in a process of its own, as several instances behind a load balancer
+    are: its own interpreter (no GIL shared with the others, the benchmark or the fake), its own
+    pacer and client, the one database. It builds its services, says it is ready, and runs one
+    due pass when told to go; back come the pass's summary, failures and the 429s its senders saw."""
+
+    def __init__(self, environ: dict[str, str]):
+        context = multiprocessing.get_context("spawn")
+        self._conn, child = context.Pipe()
+        self._process = context.Process(target=_serve_instance, args=(child, environ, list(BENCH_KEY)),
+                                        daemon=True)
+        self._process.start()
+        self._conn.recv()  # ready
+
+    def go(self) -> None:
+        self._conn.send("go")
+
+    def result(self) -> tuple[str, int, int]:
+        summary, failed, refused = self._conn.recv()
+        self._process.join(timeout=30)
+        return summary, failed, refused
+
+
+def _serve_instance(conn, environ: dict[str, str], keys: list[str]) -> None:
+    from storage.crypto import Keyring, install_keyring
+
+    install_keyring(Keyring.from_texts(keys))
+    settings = load_settings(environ, env_file=None)
+    catalog, resolver, ladder = build_content_services(settings)
+    engine = make_engine(settings.database_url)
+    services = Services(settings=settings, catalog=catalog, resolver=resolver, ladder=ladder,
+                        session_factory=make_session_factory(engine))
+    runner = make_due_runner(services, WebClient(base_url=settings.slack_api_url, token="xoxb-bench"))
+    conn.send("ready")
+    conn.recv()
+    report = runner.run(NOW)
+    conn.send((report.summary(), report.failed, runner.backoff.rate_limited))
+    engine.dispose()
+
+
+def run_instances(environ: dict[str, str], count: int, fake: "FakeSlackProcess") -> "Pass":
+    """One due pass in each of `count` instance processes, all at once; timed from "go" to the last."""
+    instances = [InstanceProcess(environ) for _ in range(count)]
+    started = time.perf_counter()
+    for instance in instances:
+        instance.go()
+    results = [instance.result() for instance in instances]
+    wall = time.perf_counter() - started
+    refused, posted, lookups = fake.counts()
+    return Pass(wall, refused, sum(r[2] for r in results), lookups, posted, [r[0] for r in results],
+                sum(r[1] for r in results))
+
+
 @dataclass
 class Pass:
     wall: float
@@ -247,12 +303,14 @@ def run(engineers: int, rate: float, burst: float | None, instances: int, databa
                         fake.clear()
                     # Slack's profiles agree with the zones we hold: nobody moved.
                     fake.set_users([(row["user_id"], row["tz"]) for row in rows])
-                    runners = [make_due_runner(services, WebClient(base_url=fake.base_url, token="xoxb-bench"))
-                               for _ in range(instances)]
                     profiler = cProfile.Profile() if profile and not warm else None
                     if trace and not warm:
                         tracemalloc.start()
-                    result = run_pass(runners, fake, profiler)
+                    if instances > 1:
+                        result = run_instances(environ, instances, fake)
+                    else:
+                        runner = make_due_runner(services, WebClient(base_url=fake.base_url, token="xoxb-bench"))
+                        result = run_pass([runner], fake, profiler)
                     traced_peak = None
                     if trace and not warm:
                         traced_peak = tracemalloc.get_traced_memory()[1]
@@ -301,10 +359,14 @@ def run(engineers: int, rate: float, burst: float | None, instances: int, databa
     return ok
 
 
+BENCH_KEY: list[str] = []  # the run's encryption key, for the instances' processes
+
+
 def main(argv: list[str] | None = None) -> int:
     from storage.crypto import Keyring, install_keyring, new_key
 
-    install_keyring(Keyring.from_texts([new_key()]))   # what engineers write is encrypted, as in production
+    BENCH_KEY.append(new_key())
+    install_keyring(Keyring.from_texts(BENCH_KEY))   # what engineers write is encrypted, as in production
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engineers", type=int, default=10_000)
     parser.add_argument("--rate", type=float, default=200.0, help="chat.postMessage calls per second the fake allows")

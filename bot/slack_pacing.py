@@ -101,18 +101,22 @@ LEASE_POLL = 0.002  # a sender with no slot waits this long for another sender's
 SMALL_BURST = 4  # a burst this small limits how many calls are on their way at once
 IN_FLIGHT_POLL = 0.001
 MAX_IN_FLIGHT_WAIT = 0.25
-# With a burst of a few calls, the next call goes out no sooner than this much of the interval
-# after the last answer (not after the last call was let go): a call Slack took late (a slow
-# connection, a busy server) is answered late too, so the next one cannot reach Slack on its
-# heels. Counted from the let-go time, a late call and the next one on schedule arrive together,
-# and with a burst of two a second such pair within a few calls is a 429 and a second's pause.
-ANSWER_GAP = 0.8
+# With a burst of a few calls, the next call goes out no sooner than the interval less a usual
+# round trip after the last answer (not only after the last call was let go): a call Slack took
+# late (a slow connection, a busy server) is answered late too, so the next one cannot reach
+# Slack on its heels. Counted from the let-go time alone, a late call and the next one on
+# schedule arrive together, and with a burst of two a second such pair within a few calls is a
+# 429 and a second's pause. (A fixed share of the interval instead cost a round trip per call:
+# at 10 ms round trips, 27 ms between calls paced 22 ms apart.)
+RTT_WEIGHT = 0.1  # of each new round trip in the usual one (an exponential moving average)
 MIN_WINDOW = 0.1  # lower bounds over shorter spans say too little to use
 CALM_SECONDS = 10.0  # a 429 at a settled pace lowers it only if another came less than this long ago
 HISTORY_SECONDS = 30.0
 FALLBACK_DECREASE = 0.5  # when the acceptances say nothing useful: halve
 SETTLED_TRUST = 0.9  # a settled pace was proven: a bound under 90% of it is too little history, not news
 MIN_RATE = 0.2
+RECUR_SECONDS = 0.5  # a 429 this soon after a pause ended ...
+RECUR_STEP = 0.9  # ... takes this much off a settled pace
 MIN_SPACING = 0.85  # of the interval between slots, between two calls let go here
 # ... and with a burst of a few calls, the whole interval: a sender that fell behind the schedule
 # must not catch up (a run of calls a little closer than the pace is a run a little over it, and
@@ -171,6 +175,12 @@ class Allowance:
         if self.rate is None:
             # The first 429: what got through before it is all we know; stage 0 ramps up fast.
             rate, stage = max(first_burst / retry_after, lower_bound or 0.0, 1.0), 0
+        elif self.stage >= SETTLED and 0.0 <= now - self.paused_until < RECUR_SECONDS:
+            # Refused again right after a pause: the bucket was full when the pause ended (it
+            # refilled all along), so the senders spent it and more in a fraction of a second.
+            # That is a pace over Slack's rate, whatever the bound says (instances scaling their
+            # calls by each other's leases can see a bound far over it): a step off every time.
+            rate, stage = self.rate * RECUR_STEP, CONFIRMED
         elif self.stage >= SETTLED:
             # A 429 at a settled pace: the pace crept just over the limit, or a clump (senders
             # woken late, a slow request, then several at once), which a small burst cannot
@@ -333,6 +343,7 @@ class _Key:
         self.accepted: list[float] = []  # when each call Slack accepted was sent, in order
         self.in_flight = 0  # calls let go and not answered yet
         self.last_answer = 0.0  # when Slack's last answer (or a failed connection) came back
+        self.round_trip = 0.0  # a usual call's, from let go to answer (moving average)
         self.pauses: deque[tuple[float, float, float]] = deque()  # (from, until, calls then in flight)
         self.first_burst = 0
         # The burst written at this instance's first 429 counted every call then in flight; most
@@ -382,7 +393,7 @@ class Pacer:
                 # (A call whose answer never came must not hold the others up for long.)
                 free = limit is None or key.in_flight < limit or waited >= MAX_IN_FLIGHT_WAIT
                 clocked = 0.0 if limit is None or waited >= MAX_IN_FLIGHT_WAIT else \
-                    key.last_answer + ANSWER_GAP * key.interval - now
+                    key.last_answer + max(0.0, key.interval - key.round_trip) - now
                 if free and clocked <= 0:
                     key.in_flight += 1
                     key.last_sent = max(key.last_sent, now)
@@ -537,6 +548,7 @@ class Pacer:
             key.in_flight = max(0, key.in_flight - 1)
             key.last_answer = now
             sent = min(getattr(self._sent, "at", now), now)
+            key.round_trip += RTT_WEIGHT * (now - sent - key.round_trip)
             insort(key.accepted, sent)
             if key.first_refusal is not None and sent <= key.first_refusal:
                 key.burst_seen += 1
