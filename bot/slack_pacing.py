@@ -395,6 +395,10 @@ class Pacer:
                 clocked = 0.0 if limit is None or waited >= MAX_IN_FLIGHT_WAIT else \
                     key.last_answer + max(0.0, key.interval - key.round_trip) - now
                 if free and clocked <= 0:
+                    if limit is not None and key.in_flight >= limit:
+                        # Waited out: the oldest call is taken as lost (its thread died, or never
+                        # reported), or every later call would wait MAX_IN_FLIGHT_WAIT for it too.
+                        key.in_flight = limit - 1
                     key.in_flight += 1
                     key.last_sent = max(key.last_sent, now)
                     self._sent.at = now
@@ -699,7 +703,11 @@ class PacedWebClient(WebClient):
         try:
             response = super().api_call(api_method, **kwargs)
         except SlackApiError as exc:
-            if exc.response.status_code != 429:
+            if exc.response.status_code == 429:
+                # The retry handler gave up (its last try was refused as well): that try was let
+                # go in a slot and answered, and Slack's pause holds for every sender here.
+                self._pacer.refused(team, api_method, _retry_after_of(exc.response.headers))
+            else:
                 self._pacer.accepted(team, api_method)
             raise
         except BaseException:
@@ -735,6 +743,18 @@ class WorkspaceBackoff:
 
 def _method_of(url: str) -> str:
     return url.rstrip("/").rsplit("/", 1)[-1].split("?", 1)[0]
+
+
+def _retry_after_of(headers) -> float:
+    """Retry-After from a SlackResponse's headers (each a string, or a list of them)."""
+    for name, value in (headers or {}).items():
+        if name.lower() == "retry-after":
+            value = value[0] if isinstance(value, (list, tuple)) and value else value
+            try:
+                return max(float(value), 0.0)
+            except (TypeError, ValueError):
+                break
+    return 1.0
 
 
 def _retry_after(response: HttpResponse) -> float:
