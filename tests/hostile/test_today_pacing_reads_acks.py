@@ -158,11 +158,10 @@ def test_a_manager_replaced_between_the_read_and_the_record_gets_no_mark(session
 
     between_read_and_record(monkeypatch, replace_manager)
     digest = read_digest(uow, catalog, MANAGER, "U1", NOW, mark=True)
-    # What was read while allowed is shown only as recorded; the mark checks the rule again.
-    if digest is not None:
-        assert read_records(session_factory) == [("U2", "prep")]
-    else:
-        assert read_records(session_factory) == []
+    # Read while allowed, it is shown as recorded (the record pins the owner, not the rule, as
+    # for the log page); the mark checks the rule again and is not written.
+    assert digest is not None
+    assert read_records(session_factory) == [("U2", "prep")]
     assert pair(session_factory) is None
     assert pair(session_factory, "U3") is None
 
@@ -222,3 +221,45 @@ def test_odd_values_store_only_the_checkins_questions_typed(session_factory):
     assert (nothing.saved, nothing.edited, nothing.duplicate) == (0, 0, False)
     with session_factory() as session:
         assert len(session.scalars(select(Answer)).all()) == 1
+
+
+# -- the due pass's first, small claim -----------------------------------------------------------
+
+
+@pytest.fixture
+def desk(fake_slack, database_url, session_factory):
+    from tests.checkins.desk import make_desk
+    return make_desk(fake_slack, database_url, session_factory)
+
+
+@pytest.mark.parametrize("engineers", [0, 1, 2, 3, 4, 6, 7])
+def test_every_due_engineer_is_claimed_in_exactly_one_chunk_and_sent_one_dm(desk, monkeypatch, engineers):
+    """FIRST_CHUNK then CHUNKs (here 2 then 3, to see every edge: none due, fewer than the first
+    claim, exactly it, one past it, a whole chunk past it, one more) cover the due list once."""
+    from bot.checkins import runner
+    from tests.checkins.desk import add_engineers, checkin_dms, engineer_row
+    from tests.checkins.test_due_pass import DUE
+
+    monkeypatch.setattr(runner, "FIRST_CHUNK", 2)
+    monkeypatch.setattr(runner, "CHUNK", 3)
+    claimed: list[list[int]] = []
+    claim = runner.DueRunner._claim_chunk
+
+    def recording(self, engineer_ids, *args, **kwargs):
+        claimed.append(list(engineer_ids))
+        return claim(self, engineer_ids, *args, **kwargs)
+
+    monkeypatch.setattr(runner.DueRunner, "_claim_chunk", recording)
+    users = [f"U{n}" for n in range(engineers)]
+    ids = add_engineers(desk.session_factory, [engineer_row(u, tz="Europe/Berlin", weekday=4, at="16:00")
+                                               for u in users]) if users else {}
+    report = desk.run(DUE)
+    assert (report.sent, report.failed) == (engineers, 0)
+    flat = [eid for chunk in claimed for eid in chunk]
+    assert sorted(flat) == sorted(ids.values()) and len(flat) == len(set(flat))
+    assert all(chunk for chunk in claimed)                           # no empty claim
+    if claimed:
+        assert len(claimed[0]) <= 2 and all(len(chunk) <= 3 for chunk in claimed[1:])
+    assert all(len(checkin_dms(desk.fake, u)) == 1 for u in users)
+    assert desk.run(DUE).sent == 0                                   # and nothing twice
+    assert all(len(checkin_dms(desk.fake, u)) == 1 for u in users)
