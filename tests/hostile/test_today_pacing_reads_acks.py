@@ -263,3 +263,27 @@ def test_every_due_engineer_is_claimed_in_exactly_one_chunk_and_sent_one_dm(desk
     assert all(len(checkin_dms(desk.fake, u)) == 1 for u in users)
     assert desk.run(DUE).sent == 0                                   # and nothing twice
     assert all(len(checkin_dms(desk.fake, u)) == 1 for u in users)
+
+
+# -- nothing stored in the clear by the statements built once -----------------------------------
+
+
+def raw_values(session_factory, sql: str) -> list[str]:
+    from sqlalchemy import text
+    with session_factory() as session:
+        return [str(value) for (value,) in session.execute(text(sql))]
+
+
+def test_the_one_statement_paths_store_answers_and_inbox_payloads_encrypted(session_factory):
+    from storage.repositories.inbox import Inbox
+    checkin_id = sent_checkin(session_factory)
+    save(session_factory, checkin_id, {"q1": "SECRET-first-answer"}, "view:1")
+    save(session_factory, checkin_id, {"q1": "SECRET-edited-answer", "q2": "SECRET-second"}, "view:2")
+    assert stored(session_factory, checkin_id)["q1"] == ("SECRET-edited-answer", False)
+    with session_factory.begin() as session:
+        Inbox(session).add("event:1", "thread_reply", "T1", {"text": "SECRET-thread-reply"}, SAVE_NOW)
+    for sql in ("SELECT text FROM answers", "SELECT previous_text FROM answer_revisions",
+                "SELECT payload FROM inbox", "SELECT text FROM outbox", "SELECT blocks FROM outbox"):
+        values = raw_values(session_factory, sql)
+        assert values, sql
+        assert not any("SECRET" in value for value in values), sql
