@@ -44,6 +44,10 @@ _READ_ONLY = "growth_read_only"
 _STATEMENT_SNAPSHOTS = "growth_statement_snapshots"
 # connection.info keys: this connection holds its engine's write gate; the gate itself.
 _HOLDS_GATE, _GATE = "growth_holds_write_gate", "growth_write_gate"
+# An execution option: this write transaction waits that long (ms) for SQLite's lock held by
+# another process, not SQLITE_BUSY_TIMEOUT_MS (storage.uow's shared ack transactions). The
+# connection.info key says what the connection is set to now.
+BUSY_TIMEOUT_OPTION, _BUSY_TIMEOUT = "growth_busy_timeout_ms", "growth_busy_timeout_ms"
 # Alembic keeps its running context in module globals, so one migration per process at a
 # time; across processes the database lock taken in migrations/env.py does the job.
 _migrating = threading.Lock()
@@ -165,6 +169,13 @@ def _configure_sqlite(engine: Engine, *, wal: bool, read_only: bool = False) -> 
             raise sqlite3.OperationalError("database is locked (waited for this process's other writers)")
         connection.info[_HOLDS_GATE], connection.info[_GATE] = True, gate
         try:
+            # Set only when it changes: a pooled connection that ran an ack's shared transaction
+            # last is put back to the full timeout by the next ordinary write on it, and one that
+            # runs them again and again pays no PRAGMA (two SQLite calls per shared commit).
+            wanted = connection.get_execution_options().get(BUSY_TIMEOUT_OPTION, SQLITE_BUSY_TIMEOUT_MS)
+            if connection.info.get(_BUSY_TIMEOUT, SQLITE_BUSY_TIMEOUT_MS) != wanted:
+                connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(wanted)}")
+                connection.info[_BUSY_TIMEOUT] = wanted
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:
             _let_go(connection.info)

@@ -19,7 +19,7 @@ from typing import Callable, Iterator, TypeVar
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.db import SQLITE_BUSY_TIMEOUT_MS, make_session_factory
+from storage.db import BUSY_TIMEOUT_OPTION, make_session_factory
 from storage.group_commit import GroupCommit
 from storage.write_gate import urgent_writes
 
@@ -81,21 +81,17 @@ class UnitOfWork:
         # ("didn't call ack()"), the user saw Slack's error instead of NOT_RECORDED, and the read
         # record committed once the lock came free, for a page nobody was shown. This
         # transaction waits ACK_BUSY_TIMEOUT_MS at most, then fails in time to say so.
+        # (storage.db sets the pragma before the BEGIN IMMEDIATE, only when the connection's differs.)
         local = self._open_writes
         local.depth = getattr(local, "depth", 0) + 1
         try:
             with urgent_writes(), self.engine.connect() as connection:
-                sqlite = connection.connection.dbapi_connection   # no BEGIN yet: the pragma goes first
-                sqlite.execute(f"PRAGMA busy_timeout = {ACK_BUSY_TIMEOUT_MS}")
-                try:
-                    with self._writes(bind=connection) as session, session.begin():
-                        # BEGIN IMMEDIATE now, not at the first write's first statement: a lock
-                        # that cannot be had then fails the transaction, no one write's fault.
-                        session.connection()
-                        yield session
-                finally:
-                    if not connection.invalidated:
-                        sqlite.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+                connection.execution_options(**{BUSY_TIMEOUT_OPTION: ACK_BUSY_TIMEOUT_MS})
+                with self._writes(bind=connection) as session, session.begin():
+                    # BEGIN IMMEDIATE now, not at the first write's first statement: a lock
+                    # that cannot be had then fails the transaction, no one write's fault.
+                    session.connection()
+                    yield session
         finally:
             local.depth -= 1
 

@@ -140,3 +140,36 @@ def test_on_a_real_database_each_write_is_committed_when_run_returns(uow):
     for thread in threads:
         thread.join(30)
     assert seen_committed == [1] * 16
+
+
+def test_sqlite_shared_transactions_wait_the_ack_timeout_and_other_writes_the_full_one(tmp_path):
+    """An ack's shared transaction waits ACK_BUSY_TIMEOUT_MS for another process's lock; every
+    other write transaction on the same pooled connection waits the full SQLITE_BUSY_TIMEOUT_MS
+    again. The pragma is issued only when the connection's setting changes."""
+    from sqlalchemy import event, text
+
+    from storage.db import SQLITE_BUSY_TIMEOUT_MS, make_engine, upgrade_database
+    from storage.uow import ACK_BUSY_TIMEOUT_MS, UnitOfWork
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'b.db'}")
+    upgrade_database(engine)
+    engine.dispose()                          # one pooled connection from here on: each write reuses it
+    uow = UnitOfWork.on(engine)
+    pragmas: list[str] = []
+    event.listen(engine, "before_cursor_execute",
+                 lambda _c, _cur, statement, *_: pragmas.append(statement) if "busy_timeout =" in statement else None)
+
+    def timeout(session) -> int:
+        return session.execute(text("PRAGMA busy_timeout")).scalar()
+
+    assert uow.write_together(timeout) == ACK_BUSY_TIMEOUT_MS
+    assert uow.write_together(timeout) == ACK_BUSY_TIMEOUT_MS
+    with uow.writing() as session:
+        assert timeout(session) == SQLITE_BUSY_TIMEOUT_MS
+    with uow.writing() as session:
+        assert timeout(session) == SQLITE_BUSY_TIMEOUT_MS
+    assert uow.write_together(timeout) == ACK_BUSY_TIMEOUT_MS
+    assert engine.pool.checkedin() == 1
+    assert pragmas == [f"PRAGMA busy_timeout = {ms}"
+                       for ms in (ACK_BUSY_TIMEOUT_MS, SQLITE_BUSY_TIMEOUT_MS, ACK_BUSY_TIMEOUT_MS)]
+    engine.dispose()
