@@ -35,6 +35,7 @@ import gc
 import http.client
 import itertools
 import json
+import os
 import random
 import subprocess
 import sys
@@ -55,6 +56,7 @@ from tests.running_bot import SIGNING_SECRET, blocks_text  # noqa: E402
 
 TARGET_RATIO = 1.5          # the issue: p99 within 1.5x of /ladder's at the same load
 SERVER_THREADS = 8          # bot.server.serve_http's default
+KEY_VARIABLE = "READ_E2E_KEY"  # the run's encryption key, handed to the app's process
 LADDER_QUERIES = ["senior", "L4", "stage 3", "senior vs staff", "sizing", "senoir"]
 COMMANDS = ("/growth log", "/growth prep", "/ladder")
 
@@ -113,7 +115,10 @@ def serve(database_url: str, slack_url: str, key: str) -> None:
 
 
 def start_app(database_url: str, slack_url: str, key: str) -> tuple[str, subprocess.Popen]:
-    child = subprocess.Popen([sys.executable, __file__, "--serve", database_url, slack_url, key],
+    # The key goes in the child's environment, not its arguments: a key starting with "-" (one in
+    # 64) read as an option, and the app did not start.
+    child = subprocess.Popen([sys.executable, __file__, "--serve", database_url, slack_url],
+                             env={**os.environ, KEY_VARIABLE: key},
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
     line = child.stdout.readline()
     if not line.startswith("PORT "):
@@ -251,10 +256,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=100, help="untimed requests per command first (default 100)")
     parser.add_argument("--plain", action="store_true",
                         help="store answers in plain text, as before encryption at rest (to see what it costs)")
-    parser.add_argument("--serve", nargs=3, metavar=("DATABASE_URL", "SLACK_URL", "KEY"), help=argparse.SUPPRESS)
+    parser.add_argument("--serve", nargs=2, metavar=("DATABASE_URL", "SLACK_URL"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
-        serve(*args.serve)
+        serve(*args.serve, os.environ[KEY_VARIABLE])
         return 0
 
     from log_queries import TEAM_SIZE, database
