@@ -257,9 +257,15 @@ class DueRunner:
         reports = [RunReport() for _ in lanes]
 
         def lane(index: int) -> None:
-            with ThreadPoolExecutor(max_workers=self.settings.send_concurrency,
-                                    thread_name_prefix="checkin-send") as pool:
-                self._send_checkins(lanes[index], clock, owner, pool, reports[index], forced)
+            try:
+                with ThreadPoolExecutor(max_workers=self.settings.send_concurrency,
+                                        thread_name_prefix="checkin-send") as pool:
+                    self._send_checkins(lanes[index], clock, owner, pool, reports[index], forced)
+            except Exception as error:  # noqa: BLE001 - one workspace's failure must not end the others' pass
+                # (A claim that waited out the write lock, a database hiccup.) What this lane
+                # claimed and did not send is claimed again on a later tick, once its lease ends.
+                logger.exception("Check-ins for one workspace stopped early this pass; the rest is retried")
+                reports[index].errors.append(f"workspace lane stopped: {error!r}")
 
         with ThreadPoolExecutor(max_workers=min(len(lanes), MAX_PARALLEL_WORKSPACES),
                                 thread_name_prefix="workspace-lane") as lanes_pool:

@@ -167,3 +167,30 @@ def test_the_same_user_id_in_another_workspace_cannot_open_or_fill_a_check_in(bo
     [refusal] = bot.fake.wait_for_response("crafted")
     assert NOT_YOURS in blocks_text(refusal.get("blocks") or [])
     assert not bot.fake.calls_to("views.open")
+
+
+def test_one_workspace_failing_mid_pass_does_not_stop_the_others(bot, monkeypatch):
+    # A lane's claim that waited out the write lock (a database hiccup) raised out of the pass and
+    # ended it for every workspace. Now only that workspace's lane stops; the rest is retried.
+    from bot.checkins import runner as due_runner
+
+    assert install(bot, "TA")[0] == 200
+    assert install(bot, "TB")[0] == 200
+    add_engineers(bot.services.session_factory, [engineer_row("UA1", team_id="TA"), engineer_row("UB1", team_id="TB")])
+    with bot.services.session_factory() as session:
+        in_a = session.scalar(select(Engineer.id).where(Engineer.team_id == "TA"))
+    claim = due_runner.DueRunner._claim_chunk
+
+    def failing_for_a(self, engineer_ids, *args, **kwargs):
+        if in_a in engineer_ids:
+            raise RuntimeError("database is locked")
+        return claim(self, engineer_ids, *args, **kwargs)
+
+    monkeypatch.setattr(due_runner.DueRunner, "_claim_chunk", failing_for_a)
+    report = run_due(bot, FRIDAY)
+    assert report.sent == 1 and any("lane stopped" in error for error in report.errors), report
+    assert checkin_dms(bot.fake, "UB1") and not checkin_dms(bot.fake, "UA1")
+
+    monkeypatch.setattr(due_runner.DueRunner, "_claim_chunk", claim)
+    assert run_due(bot, FRIDAY + timedelta(minutes=5)).sent == 1     # A's is sent on the next tick
+    assert checkin_dms(bot.fake, "UA1")
