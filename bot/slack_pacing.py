@@ -385,13 +385,18 @@ class Pacer:
         time it was let go. Report the answer with `accepted()` or `refused()` from the same thread."""
         self._wait_for_slot(team_id, method)
         key = self._key(team_id, method)
-        waited = 0.0
+        # How long this sender waited in all, and how long of it for calls on their way: a sender
+        # that spent most of a slow interval on the answer clock must still wait for a call let
+        # go meanwhile (with a burst of two, a second call on its way is a 429 in the making).
+        waited = blocked = 0.0
         while True:
             with key.lock:
                 limit = self._in_flight_limit(key)
                 now = self._clock()
                 # (A call whose answer never came must not hold the others up for long.)
-                free = limit is None or key.in_flight < limit or waited >= MAX_IN_FLIGHT_WAIT
+                free = limit is None or key.in_flight < limit or blocked >= MAX_IN_FLIGHT_WAIT
+                # (An answer "after now" is a wall clock set back: counted as now, not waited for.)
+                key.last_answer = min(key.last_answer, now)
                 clocked = 0.0 if limit is None or waited >= MAX_IN_FLIGHT_WAIT else \
                     key.last_answer + max(0.0, key.interval - key.round_trip) - now
                 if free and clocked <= 0:
@@ -406,6 +411,8 @@ class Pacer:
             pause = clocked if free else IN_FLIGHT_POLL
             self._sleep(pause)
             waited += pause
+            if not free:
+                blocked += pause
 
     @staticmethod
     def _in_flight_limit(key: _Key) -> int | None:

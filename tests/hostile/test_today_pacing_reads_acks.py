@@ -287,3 +287,39 @@ def test_the_one_statement_paths_store_answers_and_inbox_payloads_encrypted(sess
         values = raw_values(session_factory, sql)
         assert values, sql
         assert not any("SECRET" in value for value in values), sql
+
+
+def test_waiting_for_the_answer_clock_does_not_count_as_waiting_out_a_call_on_its_way():
+    """At a slow pace (2/s, a Tier 2 method or a pace cut far down), a sender waits most of an
+    interval after the last answer. If another sender is let go meanwhile, the first must still
+    wait for that call's answer: time spent on the answer clock is not time spent blocked by a
+    call that never came back (three on their way at once with a burst of two is a 429)."""
+    pacer, clock = small_burst_pacer(rate=2.0)
+    key = pacer._key("T1", POST)
+    hooked = []
+    sleep = clock.sleep
+
+    def another_sender_goes_meanwhile(seconds: float) -> None:
+        if not hooked:
+            hooked.append(seconds)
+            with key.lock:
+                key.in_flight += 1      # let go by another thread while this one sleeps
+        sleep(seconds)
+
+    pacer._sleep = another_sender_goes_meanwhile
+    pacer._wait_for_slot = lambda team, method: None     # the schedule's slot is had: only the in-flight gate
+    started = clock()
+    pacer.slot("T1", POST)
+    # It went only once the other call had been waited out (MAX_IN_FLIGHT_WAIT of polling),
+    # never with it still counted on its way, and never beyond the limit.
+    assert key.in_flight == 1
+    assert clock() - started >= hooked[0] + MAX_IN_FLIGHT_WAIT - 1e-9
+
+
+def test_a_clock_set_back_does_not_hold_a_sender_on_the_answer_clock_for_the_jump():
+    pacer, clock = small_burst_pacer(rate=50.0)
+    clock.now -= 3600.0                                   # the wall clock stepped back an hour
+    pacer._wait_for_slot = lambda team, method: None     # (the schedule's own times: see the report)
+    started = clock()
+    pacer.slot("T1", POST)
+    assert clock() - started <= 1.0
