@@ -61,6 +61,14 @@ def send_all(pacer: Pacer, bucket: Bucket, clock: FakeClock, count: int, latency
             pacer.refused(team, POST, retry_after)
 
 
+def settled_pacer(burst: float = 2, team: str = "T1") -> tuple[Pacer, FakeClock]:
+    """A pacer on a fake clock whose workspace is known: 40/s, the given burst, settled."""
+    clock = FakeClock()
+    shared = LocalAllowances()
+    shared.exchange(team, POST, lambda s: (Allowance(rate=40, burst=burst, stage=3), None))
+    return Pacer(shared, clock=clock, sleep=clock.sleep), clock
+
+
 def test_nothing_is_paced_until_slack_first_says_429():
     clock = FakeClock()
     pacer = Pacer(clock=clock, sleep=clock.sleep)
@@ -262,10 +270,7 @@ def test_a_429_right_after_a_start_with_no_history_does_not_crash_the_settled_pa
 
 @pytest.mark.parametrize("burst, waits", [(2, True), (10, False)])
 def test_with_a_burst_of_a_few_calls_one_fewer_is_on_its_way_at_once(burst, waits):
-    clock = FakeClock()
-    shared = LocalAllowances()
-    shared.exchange("T1", POST, lambda s: (Allowance(rate=40, burst=burst, stage=3), None))
-    pacer = Pacer(shared, clock=clock, sleep=clock.sleep)
+    pacer, clock = settled_pacer(burst=burst)
     pacer.slot("T1", POST)
     first = clock()
     pacer.slot("T1", POST)  # the first call's answer has not come
@@ -279,10 +284,7 @@ def test_with_a_burst_of_a_few_calls_one_fewer_is_on_its_way_at_once(burst, wait
 
 
 def test_a_call_whose_connection_failed_is_no_longer_on_its_way():
-    clock = FakeClock()
-    shared = LocalAllowances()
-    shared.exchange("T1", POST, lambda s: (Allowance(rate=40, burst=2, stage=3), None))
-    pacer = Pacer(shared, clock=clock, sleep=clock.sleep)
+    pacer, clock = settled_pacer()
     pacer.slot("T1", POST)
     pacer.released("T1", POST)
     before = clock()
@@ -309,10 +311,7 @@ def test_a_pace_no_429_stopped_stays_bounded_and_so_does_the_next_lease():
 def test_with_a_small_burst_the_next_call_waits_a_gap_after_the_last_answer_not_after_its_slot():
     # A call Slack took late is answered late: the next one, whose slot has long come, must not
     # reach Slack on its heels (with a burst of two, two such pairs close together are a 429).
-    clock = FakeClock()
-    shared = LocalAllowances()
-    shared.exchange("T1", POST, lambda s: (Allowance(rate=40, burst=2, stage=3), None))
-    pacer = Pacer(shared, clock=clock, sleep=clock.sleep)
+    pacer, clock = settled_pacer()
     pacer.slot("T1", POST)
     clock.sleep(0.060)  # a slow answer: two more slots came and went meanwhile
     pacer.accepted("T1", POST)
@@ -322,24 +321,19 @@ def test_with_a_small_burst_the_next_call_waits_a_gap_after_the_last_answer_not_
     assert clock() - answered >= key.interval - key.round_trip - 1e-9 > 0
 
     # With a burst large enough to absorb a pair, the answer does not hold the next call back.
-    clock = FakeClock()
-    shared.exchange("T2", POST, lambda s: (Allowance(rate=40, burst=10, stage=3), None))
-    pacer = Pacer(shared, clock=clock, sleep=clock.sleep)
-    pacer.slot("T2", POST)
+    pacer, clock = settled_pacer(burst=10)
+    pacer.slot("T1", POST)
     clock.sleep(0.060)
-    pacer.accepted("T2", POST)
+    pacer.accepted("T1", POST)
     answered = clock()
-    pacer.slot("T2", POST)
+    pacer.slot("T1", POST)
     assert clock() - answered < 0.5 / 40
 
 
 def test_with_a_small_burst_a_sender_behind_the_schedule_does_not_catch_up():
     # A run of calls a little closer than the pace is a run a little over it; a bucket of two
     # has nothing to absorb it with. Late slots are lost time instead.
-    clock = FakeClock()
-    shared = LocalAllowances()
-    shared.exchange("T1", POST, lambda s: (Allowance(rate=40, burst=2, stage=3), None))
-    pacer = Pacer(shared, clock=clock, sleep=clock.sleep)
+    pacer, clock = settled_pacer()
     sent = []
     for n in range(40):
         sent.append(pacer.slot("T1", POST))
