@@ -162,12 +162,14 @@ class Allowance:
         return replace(self, rate=rate, next_slot=at, issued=self.issued + count), times
 
     def refused(self, now: float, retry_after: float, lower_bound: float | None,
-                first_burst: int, spread: float | None = None) -> "Allowance":
+                first_burst: int, spread: float | None = None,
+                since_pause: float | None = None) -> "Allowance":
         """A 429 at `now`: pause for `retry_after` and pace at what Slack was seen to accept.
 
         A 429 for a call sent before a pause already in force (or sent in the same instant as
         the one that started it) belongs to that pause and changes nothing else. `spread` is how
-        far above the bound the rate may be, as a fraction of it (None: not known)."""
+        far above the bound the rate may be, as a fraction of it (None: not known);
+        `since_pause`, how many calls Slack took since the last pause ended (None: not known)."""
         resume = now + retry_after
         if now < self.paused_until or resume <= self.paused_until:
             return self
@@ -175,11 +177,15 @@ class Allowance:
         if self.rate is None:
             # The first 429: what got through before it is all we know; stage 0 ramps up fast.
             rate, stage = max(first_burst / retry_after, lower_bound or 0.0, 1.0), 0
-        elif self.stage >= SETTLED and 0.0 <= now - self.paused_until < RECUR_SECONDS:
-            # Refused again right after a pause: the bucket was full when the pause ended (it
-            # refilled all along), so the senders spent it and more in a fraction of a second.
-            # That is a pace over Slack's rate, whatever the bound says (instances scaling their
-            # calls by each other's leases can see a bound far over it): a step off every time.
+        elif (self.stage >= SETTLED and 0.0 <= now - self.paused_until < RECUR_SECONDS
+              and since_pause is not None and since_pause >= burst):
+            # Refused again right after a pause, after Slack took a burst's worth since: the
+            # bucket was full when the pause ended (it refilled all along), so the senders spent
+            # it and more in a fraction of a second. That is a pace over Slack's rate, whatever
+            # the bound says (instances scaling their calls by each other's leases can see a bound
+            # far over it): a step off every time. (Not for a lone call refused again and again,
+            # Slack's limit per channel: nothing else was spent, and a step per retry would
+            # ratchet the workspace's pace to nothing.)
             rate, stage = self.rate * RECUR_STEP, CONFIRMED
         elif self.stage >= SETTLED:
             # A 429 at a settled pace: the pace crept just over the limit, or a clump (senders
@@ -593,7 +599,10 @@ class Pacer:
                                        pauses) if state.rate is not None else None
                 bound = found[0] if found is not None else None
                 spread = 1.0 / (found[0] * found[1]) if found is not None and found[1] > 0 else None
-                new = state.refused(now, retry_after, bound, first_burst, spread)
+                # What Slack took since the last pause ended, as the workspace's calls.
+                ended = state.paused_until
+                since_pause = (len(accepted) - bisect_left(accepted, ended)) * scale(ended) if ended else None
+                new = state.refused(now, retry_after, bound, first_burst, spread, since_pause)
                 if new is not state and state.burst is not None:
                     new = replace(new, burst=burst)
                 return new, (new, state.rate is None and new is not state)

@@ -381,9 +381,27 @@ def test_a_429_right_after_a_pause_takes_a_step_off_a_settled_pace_whatever_the_
     from bot.slack_pacing import CONFIRMED, RECUR_STEP, SETTLED
 
     settled = Allowance(rate=66.0, burst=2, stage=SETTLED, paused_until=100.0, last_refusal=99.0)
-    again = settled.refused(100.2, 1, 80.0, first_burst=0, spread=0.01)
+    again = settled.refused(100.2, 1, 80.0, first_burst=0, spread=0.01, since_pause=3)
     assert again.rate == pytest.approx(66.0 * RECUR_STEP) and again.stage == CONFIRMED
     assert again.paused_until == 101.2
+    # One call refused again and again (Slack's limit per channel) spent nothing else: a step
+    # per retry would ratchet the workspace's pace to nothing (30 retries: 50/s -> 2.4/s).
+    lone = settled.refused(100.2, 1, 80.0, first_burst=0, spread=0.01, since_pause=0)
+    assert lone.rate >= 66.0 * 0.99
     # Long after the pause, a bound over the pace is a clump's: the pace stays.
     later = settled.refused(105.0, 1, 80.0, first_burst=0, spread=0.01)
     assert later.rate == 66.0
+
+
+def test_one_call_refused_again_and_again_does_not_ratchet_the_workspaces_pace_down():
+    from bot.slack_pacing import SETTLED
+
+    clock = FakeClock()
+    shared = LocalAllowances()
+    shared.exchange("T1", POST, lambda s: (Allowance(rate=50, burst=2, stage=SETTLED), None))
+    pacer = Pacer(shared, clock=clock, sleep=clock.sleep)
+    for _ in range(30):   # the same message, refused right after every pause (its channel's limit)
+        pacer.slot("T1", POST)
+        clock.sleep(0.003)
+        pacer.refused("T1", POST, 1)
+    assert shared.get("T1", POST).rate >= 30   # a step per retry took it to 2.4/s
