@@ -400,7 +400,11 @@ class Pacer:
                 limit = self._in_flight_limit(key)
                 now = self._clock()
                 # (A call whose answer never came must not hold the others up for long.)
-                free = limit is None or key.in_flight < limit or blocked >= MAX_IN_FLIGHT_WAIT
+                # Only a call nothing has been heard of for that long (no answer, nothing let go)
+                # is taken as lost: a sender that lost the race for the free place to the others
+                # for a while is no reason to have two on their way.
+                quiet = now - max(key.last_answer, key.last_sent) >= MAX_IN_FLIGHT_WAIT
+                free = limit is None or key.in_flight < limit or (blocked >= MAX_IN_FLIGHT_WAIT and quiet)
                 # (An answer "after now" is a wall clock set back: counted as now, not waited for.)
                 key.last_answer = min(key.last_answer, now)
                 clocked = 0.0 if limit is None or waited >= MAX_IN_FLIGHT_WAIT else \
