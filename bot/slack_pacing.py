@@ -635,7 +635,6 @@ class Pacer:
         """How many calls the workspace made since `a` per call of this instance: 1 plus the slots
         other instances leased from the shared schedule meanwhile, per call made here."""
         leases = list(key.leases)
-        own = list(key.own_slots)
         if not leases:
             return lambda since: 1.0
         total_now = leases[-1][1] + leases[-1][2]
