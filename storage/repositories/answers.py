@@ -8,11 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete, exists, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage.models import Answer, AnswerRevision, CheckIn, Engineer
-from storage.repositories._common import insert_or_get, rowcount
+from storage.repositories._common import insert_or_get, insert_per_dialect, rowcount, run_prebuilt
 
 
 @dataclass(frozen=True)
@@ -53,8 +52,7 @@ _TARGET = (
 )
 # Answers to questions no other submission answered first: a race lost (PostgreSQL; SQLite's
 # writers run one at a time) skips those rows, and the caller revises them instead.
-_ADD_FIRST = {name: dialect.insert(_ANSWERS).on_conflict_do_nothing().returning(_ANSWERS.c.question_id)
-              for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
+_ADD_FIRST = insert_per_dialect(lambda insert: insert(_ANSWERS).on_conflict_do_nothing().returning(_ANSWERS.c.question_id))
 _REPLIES_PRIVATE = (
     update(_ANSWERS)
     .where(_ANSWERS.c.checkin_id == bindparam("of_checkin"), _ANSWERS.c.engineer_id == bindparam("of_engineer"),
@@ -143,9 +141,8 @@ class Answers:
                 for question_id, question_text, text in answers]
         if not rows:
             return set()
-        connection = self.session.connection()
         # One statement: SQLAlchemy sends a multi-row INSERT … RETURNING for a list of rows.
-        return set(connection.execute(_ADD_FIRST[connection.dialect.name], rows).scalars())
+        return set(run_prebuilt(self.session, _ADD_FIRST, rows).scalars())
 
     def set_replies_private(self, checkin: CheckIn | AnswerTarget, private: bool) -> int:
         """Give every thread reply in the check-in the privacy `private`; how many changed."""

@@ -6,18 +6,16 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage.models import InboxItem
-from storage.repositories._common import literal_limit, rowcount
+from storage.repositories._common import insert_per_dialect, literal_limit, rowcount, run_prebuilt
 
 
 # Built once per dialect and run on the session's connection, not through the ORM: building the
 # statement per call (its values, its cache key) cost more CPU than SQLite took to run it.
-_ADD = {name: dialect.insert(InboxItem.__table__).on_conflict_do_nothing(index_elements=["key"])
-        .returning(InboxItem.__table__.c.id)
-        for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
+_ADD = insert_per_dialect(lambda insert: insert(InboxItem.__table__).on_conflict_do_nothing(index_elements=["key"])
+                          .returning(InboxItem.__table__.c.id))
 
 
 class Inbox:
@@ -30,8 +28,7 @@ class Inbox:
         One INSERT … ON CONFLICT DO NOTHING: the cheapest durable write there is, because it
         stands between Slack and the acknowledgement.
         """
-        connection = self.session.connection()
-        return connection.execute(_ADD[connection.dialect.name], {
+        return run_prebuilt(self.session, _ADD, {
             "key": key, "kind": kind, "team_id": team_id, "payload": payload, "received_at": now, "attempts": 0,
         }).scalar_one_or_none()
 

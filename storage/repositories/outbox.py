@@ -10,15 +10,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage.models import OutboxMessage, OutboxStatus
-from storage.repositories._common import insert_or_get, literal_limit, rowcount, update_if
+from storage.repositories._common import insert_or_get, insert_per_dialect, literal_limit, rowcount, run_prebuilt, update_if
 from storage.workspace_models import Workspace
 
 
 # Queueing one message, built once per dialect and run on the session's connection: a modal
 # answer's confirmation is queued in the transaction its ack waits on.
-_ADD_ONE = {name: dialect.insert(OutboxMessage.__table__).on_conflict_do_nothing(index_elements=["key"])
-            .returning(OutboxMessage.__table__.c.id)
-            for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
+_ADD_ONE = insert_per_dialect(lambda insert: insert(OutboxMessage.__table__)
+                              .on_conflict_do_nothing(index_elements=["key"]).returning(OutboxMessage.__table__.c.id))
 
 
 class Outbox:
@@ -40,8 +39,7 @@ class Outbox:
                 team_id: str | None = None, thread_ts: str | None = None) -> int | None:
         """`add` in one INSERT … ON CONFLICT DO NOTHING: the new message's id, or None if `key`
         was queued before. Loads no row into the session."""
-        connection = self.session.connection()
-        return connection.execute(_ADD_ONE[connection.dialect.name], {
+        return run_prebuilt(self.session, _ADD_ONE, {
             "key": key, "team_id": team_id, "channel": channel, "thread_ts": thread_ts, "text": text,
             "blocks": blocks, "status": OutboxStatus.PENDING.value, "next_attempt_at": now, "created_at": now,
             "attempts": 0, "maybe_posted": False}).scalar_one_or_none()

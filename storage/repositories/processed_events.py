@@ -5,18 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage.models import ProcessedEvent
-from storage.repositories._common import rowcount
+from storage.repositories._common import insert_per_dialect, rowcount, run_prebuilt
 
 # Built once, per dialect: one INSERT … ON CONFLICT DO NOTHING, run on the session's connection
 # (a modal answer's ack waits on it; the ORM's get, SAVEPOINT and flush cost four statements).
 # preserve_rowcount: without it psycopg's rowcount is -1 once SQLAlchemy has closed the cursor.
-_RECORD = {name: dialect.insert(ProcessedEvent.__table__).on_conflict_do_nothing(index_elements=["key"])
-           .execution_options(preserve_rowcount=True)
-           for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
+_RECORD = insert_per_dialect(lambda insert: insert(ProcessedEvent.__table__)
+                             .on_conflict_do_nothing(index_elements=["key"]).execution_options(preserve_rowcount=True))
 
 
 class ProcessedEvents:
@@ -29,8 +27,7 @@ class ProcessedEvents:
         The record is part of the caller's transaction: if the caller rolls back, the key
         is forgotten and Slack's retry will be processed.
         """
-        connection = self.session.connection()
-        inserted = connection.execute(_RECORD[connection.dialect.name], {"key": key, "created_at": now})
+        inserted = run_prebuilt(self.session, _RECORD, {"key": key, "created_at": now})
         return rowcount(inserted) == 1
 
     def seen(self, key: str) -> bool:
