@@ -112,6 +112,10 @@ RTT_WEIGHT = 0.1  # of each new round trip in the usual one (an exponential movi
 MIN_WINDOW = 0.1  # lower bounds over shorter spans say too little to use
 CALM_SECONDS = 10.0  # a 429 at a settled pace lowers it only if another came less than this long ago
 HISTORY_SECONDS = 30.0
+# While learning, the burst is bounded better at each 429 (see burst_upper_bound): only within
+# this long of the first, while the calls before it are still in the history.
+BURST_REFINE_SECONDS = 20.0
+BURST_REFINE_TURNS = 4
 FALLBACK_DECREASE = 0.5  # when the acceptances say nothing useful: halve
 SETTLED_TRUST = 0.9  # a settled pace was proven: a bound under 90% of it is too little history, not news
 MIN_RATE = 0.2
@@ -285,6 +289,39 @@ def bound_and_span(accepted: list[float], now: float, burst: float | None, last_
             if best is None or bound > best:
                 best, best_span = bound, span
     return (best, best_span) if best is not None and best > 0 else None
+
+
+def burst_upper_bound(first_sends: list[float], first_refusal: float, rate: float) -> float:
+    """The most Slack's burst can be, given it refused a call at `first_refusal` after taking the
+    calls sent at `first_sends` (sorted, all before it) and that its rate is at least `rate`.
+
+    At a refusal the bucket held less than one call: for the last instant a it was full,
+    burst + rate·(t - a) - accepted(a, t) < 1. That instant is among the sends (or the bucket was
+    never full, and any of them bounds it the more), so the burst is under the largest of
+    accepted(a, t) + 1 - rate·(t - a). With a lower bound for the rate this is an upper bound for
+    the burst, safe to compute the rate's lower bound with, and far tighter than everything the
+    first burst took: unpaced calls go out for a fraction of a second before the first 429, and
+    Slack's refill meanwhile (rate·that) is most of the overestimate with a small burst."""
+    count = len(first_sends)
+    return max(count - index + 1 - rate * (first_refusal - sent) for index, sent in enumerate(first_sends))
+
+
+def refine_burst(accepted: list[float], first_refusal: float, burst: float, found: tuple[float, float],
+                 bound_for: Callable[[float], tuple[float, float] | None]) -> tuple[float, tuple[float, float]]:
+    """(burst, (bound, span)) refined in turns: a higher rate bound is a lower burst bound, which
+    is a higher rate bound again. Each is a bound that holds, so the turns only tighten them."""
+    first_sends = accepted[:bisect_right(accepted, first_refusal)]
+    if not first_sends:
+        return burst, found
+    for _ in range(BURST_REFINE_TURNS):
+        tighter = max(1.0, burst_upper_bound(first_sends, first_refusal, found[0]))
+        if tighter >= burst - 0.5:
+            break
+        again = bound_for(tighter)
+        if again is None or again[0] < found[0]:
+            break
+        burst, found = tighter, again
+    return burst, found
 
 
 class SharedAllowances(Protocol):
@@ -593,6 +630,7 @@ class Pacer:
             first_burst = key.first_burst + key.in_flight
             pauses = tuple(key.pauses)
             burst_written, burst_seen = key.burst_written, key.burst_seen
+            first_refusal = key.first_refusal
 
             def refuse(state: Allowance):
                 burst = state.burst
@@ -601,6 +639,11 @@ class Pacer:
                     burst = min(burst, float(max(1, burst_seen)))  # our own estimate, now known better
                 found = bound_and_span(accepted, now, burst, state.last_refusal, scale,
                                        pauses) if state.rate is not None else None
+                if ours and found is not None and first_refusal is not None \
+                        and now - first_refusal <= BURST_REFINE_SECONDS:
+                    burst, found = refine_burst(accepted, first_refusal, burst, found,
+                                                lambda b: bound_and_span(accepted, now, b, state.last_refusal,
+                                                                         scale, pauses))
                 bound = found[0] if found is not None else None
                 spread = 1.0 / (found[0] * found[1]) if found is not None and found[1] > 0 else None
                 # What Slack took since the last pause ended, as the workspace's calls.
@@ -609,11 +652,15 @@ class Pacer:
                 new = state.refused(now, retry_after, bound, first_burst, spread, since_pause)
                 if new is not state and state.burst is not None:
                     new = replace(new, burst=burst)
+                if new is not state and ours and burst != state.burst:
+                    return new, (new, None)
                 return new, (new, state.rate is None and new is not state)
 
             state, first = self.shared.exchange(team_id, method, refuse)
             if first:
                 key.first_refusal, key.burst_written, key.burst_seen = now, state.burst, key.first_burst
+            elif first is None:
+                key.burst_written = state.burst  # refined here: still ours to refine at the next 429
             elif key.burst_written is not None and state.burst != key.burst_written:
                 key.burst_written = None  # corrected (or set by another instance): nothing more to fix
             added = max(0.0, state.paused_until - max(key.paused_until, now))

@@ -9,7 +9,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.slack_client import make_poster_client
 from bot.slack_pacing import (
-    Allowance, DatabaseAllowances, LocalAllowances, PacedWebClient, Pacer, lower_bound,
+    Allowance, DatabaseAllowances, LocalAllowances, PacedWebClient, Pacer, burst_upper_bound, lower_bound,
 )
 from tests.fake_slack import FakeSlack
 
@@ -405,3 +405,27 @@ def test_one_call_refused_again_and_again_does_not_ratchet_the_workspaces_pace_d
         clock.sleep(0.003)
         pacer.refused("T1", POST, 1)
     assert shared.get("T1", POST).rate >= 30   # a step per retry took it to 2.4/s
+
+
+def test_the_burst_bound_from_the_first_429_holds_and_leaves_out_the_refill_meanwhile():
+    # Unpaced calls every 5 ms into a bucket of 50/s and 10: Slack takes 12 (its refill meanwhile
+    # is the 2 more) and refuses the 13th at 60 ms.
+    sends = [index * 0.005 for index in range(12)]
+    bounds = [burst_upper_bound(sends, 0.06, rate) for rate in (0.0, 25.0, 40.0, 50.0)]
+    assert all(bound >= 10 for bound in bounds)  # any rate up to the true one: the burst is under it
+    assert bounds == sorted(bounds, reverse=True)  # the higher the rate's bound, the tighter
+    assert bounds[-1] == pytest.approx(10.0) and bounds[0] == 13.0
+
+
+def test_learning_from_cold_bounds_the_burst_by_the_rate_learned_not_by_all_the_first_burst_took():
+    clock = FakeClock()
+    shared = LocalAllowances()
+    pacer = Pacer(shared, clock=clock, sleep=clock.sleep)
+    bucket = Bucket(clock, rate=50, burst=10)
+    first_burst = None
+    for _ in range(40):
+        send_all(pacer, bucket, clock, 10)
+        state = shared.get("T1", POST)
+        first_burst = first_burst or state.burst
+    assert first_burst is not None and first_burst > 11  # Slack's refill while unpaced counted in
+    assert 10 <= state.burst < first_burst - 1  # still an upper bound, nearer the true burst
