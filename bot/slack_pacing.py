@@ -15,7 +15,9 @@ How the rate is learned (the state machine is `Allowance`, pure and driven by a 
   r >= (accepted(a, t) - b) / (t - a); after a refusal at t0 the bucket was empty, so also
   r >= (accepted(t0, t) - 1) / (t - t0). The largest of those lower bounds, less a small margin,
   is the new pace. b is taken as the burst Slack granted before the very first 429 (an
-  overestimate, which only makes the bound safer). Each call counts at the time it was *sent*:
+  overestimate, which only makes the bound safer), then, while learning, as what that bounds it
+  by given the rate's bound (less Slack's refill while the first burst went out: see
+  `burst_upper_bound`; a tighter rate bound, a tighter burst). Each call counts at the time it was *sent*:
   Slack took it between then and the refusal, so answers bunched on their way back cannot make
   the bound exceed what Slack allows, and a span across a pause counts only the time spent
   sending (plus one more burst per pause: the bucket refilled meanwhile).
