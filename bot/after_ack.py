@@ -13,7 +13,8 @@ it, or died). On PostgreSQL only (see `start_worker`). Without a worker (SQLite,
 gone), the same work runs here, on threads of this process (not Bolt's: a modal's ack waits for
 Bolt's threads). Any other callable (`submit`) always runs here.
 
-Either way it runs at a lower OS priority (NICENESS): it is what nobody is waiting on, and on
+Either way it waits for a lull in the front door's requests (bot.ack_traffic: at most a second),
+and runs at a lower OS priority (NICENESS): it is what nobody is waiting on, and on
 a busy machine it ran beside the acks as their equal. On PostgreSQL the worker process took 50 s
 of CPU to the bot's 20 s over one benchmark run on 2 cores, and a modal answer, 3.3 ms of CPU,
 waited 60 ms for a core (benchmarks/answer_ack.py). Niceness only orders who runs when the
@@ -30,6 +31,8 @@ import signal
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable
+
+from bot import ack_traffic
 
 logger = logging.getLogger(__name__)
 # Enough to overlap Slack round trips; on SQLite the writes queue in the write gate anyway.
@@ -48,8 +51,9 @@ class AfterAck:
         self._worker: _Worker | None = None
 
     def submit(self, work: Callable[..., Any], *args: Any) -> Future:
-        """Run `work(*args)` on this process's after-ack threads."""
-        return self.executor.submit(_logged, work, *args)
+        """Run `work(*args)` on this process's after-ack threads, in a lull between requests
+        (bot.ack_traffic: at most MAX_DEFER_SECONDS late)."""
+        return self.executor.submit(_in_a_lull, ack_traffic.FRONT_DOOR.now(), work, *args)
 
     def process_inbox(self, services, item_id: int) -> None:
         """Process inbox item `item_id` (bot.inbox.intake.process) after the ack."""
@@ -125,7 +129,8 @@ class _Worker:
         ready, started = context.Pipe(duplex=False)
         # A daemon: if this process exits without draining it (a crash), it is terminated, and
         # what it had is on disk for the next start's recovery pass.
-        self._process = context.Process(target=_worker_main, args=(self._settings, receive, started),
+        self._process = context.Process(target=_worker_main,
+                                        args=(self._settings, receive, started, ack_traffic.FRONT_DOOR.shared),
                                         name="growth-bot-after-ack", daemon=True)
         self._process.start()
         receive.close()  # the child has its own: it sees EOF once this process lets go of `send`
@@ -175,8 +180,10 @@ class _Worker:
             send.close()
 
 
-def _worker_main(settings, receive, started) -> None:
-    """The worker process: the same services as the bot, ids in, work done, until EOF."""
+def _worker_main(settings, receive, started, front_door) -> None:
+    """The worker process: the same services as the bot, ids in, work done (in the lulls of the
+    bot's front door, whose counts `front_door` shares), until EOF."""
+    ack_traffic.FRONT_DOOR = ack_traffic.AckTraffic(shared=front_door)
     # A terminal's Ctrl-C reaches the whole process group: the bot drains the worker instead.
     # SIGTERM is left as it is, so that a kill of the whole group still stops it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -195,7 +202,7 @@ def _worker_main(settings, receive, started) -> None:
                 kind, item_id = receive.recv()
             except (EOFError, OSError):
                 break
-            pool.submit(_logged, work[kind], item_id)
+            pool.submit(_in_a_lull, ack_traffic.FRONT_DOOR.now(), work[kind], item_id)
     services.session_factory.kw["bind"].dispose()
 
 
@@ -209,7 +216,9 @@ def lower_priority() -> None:
         pass
 
 
-def _logged(work: Callable[..., Any], *args: Any) -> Any:
+def _in_a_lull(handed_over: float, work: Callable[..., Any], *args: Any) -> Any:
+    """Run `work(*args)` once the front door is quiet (or it has waited long enough), logged."""
+    ack_traffic.FRONT_DOOR.wait_for_lull(handed_over)
     try:
         return work(*args)
     except Exception:  # noqa: BLE001 - the recovery pass retries; say what failed

@@ -26,6 +26,7 @@ from slack_bolt.oauth.callback_options import FailureArgs
 from slack_sdk.signature import SignatureVerifier
 
 from bot import metrics
+from bot.ack_traffic import FRONT_DOOR
 from bot.domain.numbers import strict_int
 
 logger = logging.getLogger(__name__)
@@ -55,7 +56,8 @@ def make_wsgi_app(app: App, is_ready: Callable[[], bool], signing_secret: str | 
     def wsgi(environ: dict, start_response: Callable) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
         if path == SLACK_PATH and method == "POST":
-            response = _front_door(app, verifier, environ)
+            with FRONT_DOOR.serving():
+                response = _front_door(app, verifier, environ)
             start_response(response.status, response.get_headers())
             return response.get_body()
         oauth = app.oauth_flow
