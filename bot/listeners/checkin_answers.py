@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import Ack, App, BoltContext, BoltResponse, Respond
 from slack_sdk import WebClient
 
 from bot import ids
@@ -38,8 +38,18 @@ def handle_answer_button(ack: Ack, body: dict, action: dict, respond: Respond, c
         client.chat_postMessage(channel=body["user"]["id"], blocks=reply(NOT_YOURS), text=NOT_YOURS)
 
 
-def handle_answer_submission(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
+def save_first(ack: Ack, body: dict, view: dict, context: BoltContext, next) -> BoltResponse | None:  # noqa: A002 - Bolt's name
+    """Listener middleware for the modal's submission: save, then ack, in the request thread.
+
+    Save, then ack: the modal closes only once the answers are on disk (well inside Slack's 3 s),
+    and a refusal can still be shown in the modal. Bolt runs listener middleware in the request
+    thread before the listener, so an ack here is the response at once: from a listener it waits
+    for one of Bolt's listener threads and then for Bolt's 10 ms poll of the ack (a third of a
+    modal ack's time at 16 concurrent answers, benchmarks/answer_ack.py). The save shares its
+    transaction and commit with the submissions arriving meanwhile (storage.group_commit); one
+    that fails is retried alone, and each is acked only once its own answers are committed."""
     services: Services = context["services"]
+    context["confirmation_id"] = None
     team_id, user_id = body["team"]["id"], body["user"]["id"]
     checkin_id = strict_int(view.get("private_metadata"), low=1) or 0
     values, private = _submitted(view)
@@ -47,23 +57,26 @@ def handle_answer_submission(ack: Ack, body: dict, view: dict, context: BoltCont
     if problems:
         # What Slack's own client never sends (a NUL, more than max_length): said in the modal,
         # before anything is stored, rather than cut short or lost on PostgreSQL.
-        ack(response_action="errors",
-            errors={f"{ids.CHECKIN_QUESTION_BLOCK}{question}": why for question, why in problems.items()})
-        return
-    # Save, then ack: the modal closes only once the answers are on disk (well inside Slack's
-    # 3 s), and a refusal can still be shown in the modal. The save shares its transaction and
-    # commit with the submissions arriving meanwhile (storage.group_commit); one that fails is
-    # retried alone, and each is acked only once its own answers are committed.
+        # (Returned: a middleware that calls no next() is "unhandled" to Bolt unless it returns
+        # the response itself.)
+        return ack(response_action="errors",
+                   errors={f"{ids.CHECKIN_QUESTION_BLOCK}{question}": why for question, why in problems.items()})
     key, now = submission_key(view["id"], values, private), services.now()
     saved = services.uow.write_together(
         lambda session: save_modal_answers(session, checkin_id, team_id, user_id, values, private, key, now))
     if saved is None:
-        ack(response_action="errors", errors={ids.CHECKIN_PRIVATE_BLOCK: NOT_YOURS})
-        return
+        return ack(response_action="errors", errors={ids.CHECKIN_PRIVATE_BLOCK: NOT_YOURS})
     ack()
+    context["confirmation_id"] = saved.confirmation_id
+    next()
+
+
+def confirm_after_ack(context: BoltContext) -> None:
+    """The listener, once the submission is saved and acked: send its confirmation."""
+    services: Services = context["services"]
     # A double-clicked Save queues nothing: stored once, confirmed once.
-    if saved.confirmation_id is not None:
-        services.after_ack.send(services, saved.confirmation_id)
+    if context.get("confirmation_id") is not None:
+        services.after_ack.send(services, context["confirmation_id"])
 
 
 def _submitted(view: dict) -> tuple[dict[str, str], bool]:
@@ -87,5 +100,5 @@ def _element(inputs: object, action_id: str) -> dict:
 
 def register(app: App) -> None:
     app.action(ids.CHECKIN_ANSWER)(handle_answer_button)
-    app.view(ids.CHECKIN_MODAL)(handle_answer_submission)
+    app.view(ids.CHECKIN_MODAL, middleware=[save_first])(confirm_after_ack)
     app.event("message", middleware=[inbox.write_down_first])(inbox.process_after_ack)
