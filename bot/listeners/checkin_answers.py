@@ -6,6 +6,7 @@ import logging
 
 from slack_bolt import Ack, App, BoltContext, BoltResponse, Respond
 from slack_sdk import WebClient
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot import ids
 from bot.blocks.growth import reply
@@ -16,6 +17,7 @@ from bot.inbox import intake as inbox
 from bot.services import Services
 
 logger = logging.getLogger(__name__)
+SAVE_FAILED = "Your answers couldn't be saved just now. Please press Save again in a moment."
 
 
 def handle_answer_button(ack: Ack, body: dict, action: dict, respond: Respond, client: WebClient,
@@ -50,7 +52,11 @@ def save_first(ack: Ack, body: dict, view: dict, context: BoltContext, next) -> 
     that fails is retried alone, and each is acked only once its own answers are committed."""
     services: Services = context["services"]
     context["confirmation_id"] = None
-    team_id, user_id = body["team"]["id"], body["user"]["id"]
+    # Slack always names the team, the user and the view; a request without them (crafted) is
+    # refused in the modal like someone else's check-in, not a 500 with a traceback.
+    team_id, user_id, view_id = _id_of(body.get("team")), _id_of(body.get("user")), view.get("id")
+    if not (team_id and user_id and isinstance(view_id, str) and view_id):
+        return ack(response_action="errors", errors={ids.CHECKIN_PRIVATE_BLOCK: NOT_YOURS})
     checkin_id = strict_int(view.get("private_metadata"), low=1) or 0
     values, private = _submitted(view)
     problems = answer_problems(values)
@@ -61,9 +67,15 @@ def save_first(ack: Ack, body: dict, view: dict, context: BoltContext, next) -> 
         # the response itself.)
         return ack(response_action="errors",
                    errors={f"{ids.CHECKIN_QUESTION_BLOCK}{question}": why for question, why in problems.items()})
-    key, now = submission_key(view["id"], values, private), services.now()
-    saved = services.uow.write_together(
-        lambda session: save_modal_answers(session, checkin_id, team_id, user_id, values, private, key, now))
+    key, now = submission_key(view_id, values, private), services.now()
+    try:
+        saved = services.uow.write_together(
+            lambda session: save_modal_answers(session, checkin_id, team_id, user_id, values, private, key, now))
+    except SQLAlchemyError:
+        # Nothing was stored (the transaction rolled back): the modal stays open with what was
+        # typed and says so, where a 500 showed Slack's "trouble connecting" and lost it.
+        logger.exception("Saving a check-in's answers failed")
+        return ack(response_action="errors", errors={ids.CHECKIN_PRIVATE_BLOCK: SAVE_FAILED})
     if saved is None:
         return ack(response_action="errors", errors={ids.CHECKIN_PRIVATE_BLOCK: NOT_YOURS})
     ack()
@@ -82,7 +94,9 @@ def confirm_after_ack(context: BoltContext) -> None:
 def _submitted(view: dict) -> tuple[dict[str, str], bool]:
     values: dict[str, str] = {}
     private = False
-    for block_id, inputs in (view.get("state") or {}).get("values", {}).items():
+    state = view.get("state")
+    blocks = state.get("values") if isinstance(state, dict) else None
+    for block_id, inputs in (blocks if isinstance(blocks, dict) else {}).items():
         # Slack's shape is {block: {action: {"value": str}}}; anything else (a crafted request)
         # counts as nothing typed, rather than a traceback.
         if block_id.startswith(ids.CHECKIN_QUESTION_BLOCK):
@@ -91,6 +105,12 @@ def _submitted(view: dict) -> tuple[dict[str, str], bool]:
         elif block_id == ids.CHECKIN_PRIVATE_BLOCK:
             private = bool(_element(inputs, ids.CHECKIN_PRIVATE_INPUT).get("selected_options"))
     return values, private
+
+
+def _id_of(who: object) -> str | None:
+    """A payload's `team` or `user` id, if it is one (a non-empty string)."""
+    found = who.get("id") if isinstance(who, dict) else None
+    return found if isinstance(found, str) and found else None
 
 
 def _element(inputs: object, action_id: str) -> dict:
