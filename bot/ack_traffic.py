@@ -17,7 +17,9 @@ PostgreSQL (bot.after_ack) reads the bot's front door too: the two share the mac
 from __future__ import annotations
 
 import multiprocessing
+import threading
 import time
+from collections import deque
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
@@ -38,6 +40,8 @@ class AckTraffic:
         self._state = self.shared
         self._clock = clock
         self._sleep = sleep
+        self._order = threading.Condition()  # the waiters of this process, first come first out
+        self._waiting: deque[object] = deque()
 
     @contextmanager
     def serving(self) -> Iterator[None]:
@@ -53,7 +57,24 @@ class AckTraffic:
 
     def wait_for_lull(self, handed_over: float) -> bool:
         """Block until the front door has been empty for QUIET_SECONDS (True), or until
-        MAX_DEFER_SECONDS after `handed_over` (a clock reading) have passed (False)."""
+        MAX_DEFER_SECONDS after `handed_over` (a clock reading) have passed (False).
+
+        Waiters leave in the order they came (this process's): jobs waiting for the same lull
+        would otherwise all start at once in any order, and a thread reply's edit was then
+        processed before the reply itself (its revision lost)."""
+        me = object()
+        with self._order:
+            self._waiting.append(me)
+            while self._waiting[0] is not me:
+                self._order.wait()
+        try:
+            return self._poll_for_lull(handed_over)
+        finally:
+            with self._order:
+                self._waiting.popleft()
+                self._order.notify_all()
+
+    def _poll_for_lull(self, handed_over: float) -> bool:
         deadline = handed_over + MAX_DEFER_SECONDS
         while True:
             in_door, last_left = self._state[0], self._state[1]  # a torn read only costs a poll

@@ -61,3 +61,24 @@ def test_a_child_process_view_shares_the_counts():
     with parent.serving():
         assert child.shared[0] == 1
     assert child.shared[0] == 0
+
+
+def test_work_waiting_for_the_same_lull_starts_in_the_order_it_began_waiting():
+    import threading
+    import time
+
+    traffic = AckTraffic()
+    started: list[int] = []
+    request = traffic.serving()
+    request.__enter__()
+    threads = []
+    for index in range(6):
+        thread = threading.Thread(target=lambda i=index: (traffic.wait_for_lull(traffic.now()), started.append(i)))
+        thread.start()
+        threads.append(thread)
+        while len(traffic._waiting) < index + 1:  # each one waiting before the next comes
+            time.sleep(0.001)
+    request.__exit__(None, None, None)
+    for thread in threads:
+        thread.join(timeout=10)
+    assert started == list(range(6))
