@@ -60,7 +60,10 @@ class AfterAck:
         if not self._hand_over(INBOX, item_id):
             from bot.inbox.intake import process
 
-            self.submit(process, services, item_id)
+            # At once, not in a lull: a thread reply and its edit, handed over a moment apart,
+            # would wait for the same lull and then be processed side by side, the edit
+            # sometimes first (the reply's revision lost).
+            self.executor.submit(_logged, process, services, item_id)
 
     def send(self, services, message_id: int) -> None:
         """Send outbox message `message_id` after the ack."""
@@ -202,7 +205,10 @@ def _worker_main(settings, receive, started, front_door) -> None:
                 kind, item_id = receive.recv()
             except (EOFError, OSError):
                 break
-            pool.submit(_in_a_lull, ack_traffic.FRONT_DOOR.now(), work[kind], item_id)
+            if kind == INBOX:  # at once: see AfterAck.process_inbox
+                pool.submit(_logged, work[kind], item_id)
+            else:
+                pool.submit(_in_a_lull, ack_traffic.FRONT_DOOR.now(), work[kind], item_id)
     services.session_factory.kw["bind"].dispose()
 
 
@@ -219,6 +225,10 @@ def lower_priority() -> None:
 def _in_a_lull(handed_over: float, work: Callable[..., Any], *args: Any) -> Any:
     """Run `work(*args)` once the front door is quiet (or it has waited long enough), logged."""
     ack_traffic.FRONT_DOOR.wait_for_lull(handed_over)
+    return _logged(work, *args)
+
+
+def _logged(work: Callable[..., Any], *args: Any) -> Any:
     try:
         return work(*args)
     except Exception:  # noqa: BLE001 - the recovery pass retries; say what failed
