@@ -1,8 +1,8 @@
 """Requests Slack is waiting on, counted at the front door, so that the work nobody waits on
-(bot.after_ack) runs in the lulls between them.
+(bot.after_ack's confirmations and submitted work) runs in the lulls between them.
 
 An ack and the work it leaves behind share one interpreter: the after-ack work of one answer
-(processing a thread reply, posting a confirmation) costs a few times the CPU of its ack, and
+(posting its confirmation) costs a few times the CPU of its ack, and
 while it runs it holds the GIL that the next acks need. Niceness does not help there: the OS
 orders threads, not the GIL's hand-overs. At 16 concurrent answers the acks then waited for the
 work their predecessors left (benchmarks/answer_ack.py), when Slack allows an ack 3 s and the
@@ -10,7 +10,7 @@ confirmation can just as well come a moment later. So after-ack work waits until
 been in the front door for `QUIET_SECONDS`, and never longer than `MAX_DEFER_SECONDS` after it
 was handed over: under traffic that never pauses it runs anyway, only a moment late.
 
-The count lives in shared memory (`multiprocessing.Value`), so the after-ack worker process on
+The count lives in shared memory (a `multiprocessing.Array`), so the after-ack worker process on
 PostgreSQL (bot.after_ack) reads the bot's front door too: the two share the machine's cores.
 """
 
@@ -37,7 +37,6 @@ class AckTraffic:
         # `shared` is another process's (its `shared` attribute, handed to a child process).
         self.shared = shared if shared is not None else \
             multiprocessing.get_context("spawn").Array("d", [0.0, float("-inf")])
-        self._state = self.shared
         self._clock = clock
         self._sleep = sleep
         self._order = threading.Condition()  # the waiters of this process, first come first out
@@ -46,14 +45,14 @@ class AckTraffic:
     @contextmanager
     def serving(self) -> Iterator[None]:
         """Count one request for as long as the front door holds it."""
-        with self._state.get_lock():
-            self._state[0] += 1
+        with self.shared.get_lock():
+            self.shared[0] += 1
         try:
             yield
         finally:
-            with self._state.get_lock():
-                self._state[0] -= 1
-                self._state[1] = self._clock()
+            with self.shared.get_lock():
+                self.shared[0] -= 1
+                self.shared[1] = self._clock()
 
     def wait_for_lull(self, handed_over: float) -> bool:
         """Block until the front door has been empty for QUIET_SECONDS (True), or until
@@ -77,7 +76,7 @@ class AckTraffic:
     def _poll_for_lull(self, handed_over: float) -> bool:
         deadline = handed_over + MAX_DEFER_SECONDS
         while True:
-            in_door, last_left = self._state[0], self._state[1]  # a torn read only costs a poll
+            in_door, last_left = self.shared[0], self.shared[1]  # a torn read only costs a poll
             now = self._clock()
             if in_door <= 0 and now - last_left >= QUIET_SECONDS:
                 return True

@@ -13,8 +13,9 @@ it, or died). On PostgreSQL only (see `start_worker`). Without a worker (SQLite,
 gone), the same work runs here, on threads of this process (not Bolt's: a modal's ack waits for
 Bolt's threads). Any other callable (`submit`) always runs here.
 
-Either way it waits for a lull in the front door's requests (bot.ack_traffic: at most MAX_DEFER_SECONDS),
-and runs at a lower OS priority (NICENESS): it is what nobody is waiting on, and on
+Either way a confirmation (and any `submit`ted work) waits for a lull in the front door's
+requests (bot.ack_traffic: at most MAX_DEFER_SECONDS; an inbox item does not, see
+`process_inbox`), and all of it runs at a lower OS priority (NICENESS): it is what nobody is waiting on, and on
 a busy machine it ran beside the acks as their equal. On PostgreSQL the worker process took 50 s
 of CPU to the bot's 20 s over one benchmark run on 2 cores, and a modal answer, 3.3 ms of CPU,
 waited 60 ms for a core (benchmarks/answer_ack.py). Niceness only orders who runs when the
