@@ -1,11 +1,11 @@
-"""`/growth …`: settings and check-ins. Reads answer in the ack; the rest ack at once and answer via response_url."""
+"""`/growth …`: settings and check-ins. Reads (log, prep) answer in the ack, from a listener middleware; the rest ack at once and answer via response_url."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import Ack, App, BoltContext, BoltResponse, Respond
 from slack_sdk import WebClient
 
 from bot import ids
@@ -14,7 +14,7 @@ from bot.blocks.text import escape
 from bot.growth import preferences
 from bot.growth.enrolment import Enrolment, Who
 from bot.scheduling import make_due_runner
-from bot.listeners.replies import answer_in_ack, say
+from bot.listeners.replies import Answer, ack_with_first, post_rest, say
 from bot.services import Services
 
 UNKNOWN = "I don't know `/growth {verb}`. Here is what I can do:"
@@ -23,15 +23,15 @@ UNKNOWN = "I don't know `/growth {verb}`. Here is what I can do:"
 def handle_growth_command(ack: Ack, command: dict, respond: Respond, client: WebClient, context: BoltContext,
                           rich_verbs: Mapping[str, Callable] = MappingProxyType({}),
                           ack_verbs: Mapping[str, Callable] = MappingProxyType({})) -> None:
-    verb, _, rest = (command.get("text") or "").strip().partition(" ")
-    verb = verb.lower()
+    verb, rest = _verb_of(command)
     if verb in ack_verbs:
-        services = context["services"]
-        answer = ack_verbs[verb](command=command, rest=rest.strip(), services=services)
-        answer_in_ack(ack, respond, answer)
+        # Answered and acked already (`answer_reads_first`); what is left is the rest of a long
+        # answer, and its `then`.
+        answer: Answer = context[ACKED_ANSWER]
+        post_rest(respond, answer)
         if answer.then is not None:
             # Off Bolt's listener threads, which the next requests' acks wait for.
-            services.after_ack.submit(answer.then)
+            context["services"].after_ack.submit(answer.then)
         return
     if verb == "setup":
         ack()
@@ -53,6 +53,35 @@ def handle_growth_command(ack: Ack, command: dict, respond: Respond, client: Web
         return
     answer = handler(desk, who, rest.strip(), services, client)
     say(respond, answer)
+
+
+def _verb_of(command: dict) -> tuple[str, str]:
+    verb, _, rest = (command.get("text") or "").strip().partition(" ")
+    return verb.lower(), rest.strip()
+
+
+ACKED_ANSWER = "growth_acked_answer"
+
+
+def answer_reads_first(ack: Ack, command: dict, context: BoltContext, next,  # noqa: A002 - Bolt's name
+                       ack_verbs: Mapping[str, Callable]) -> BoltResponse | None:
+    """Listener middleware for `/growth`: a verb that answers in its ack (log, prep) is answered
+    and acked here, in the request thread, so the ack is the response at once. From the listener
+    it waited for one of Bolt's listener threads and then for Bolt's 10 ms poll of the ack (as
+    checkin_answers.write_down_first found for the modal). Any other verb goes on to the listener."""
+    verb, rest = _verb_of(command)
+    if verb not in ack_verbs:
+        next()
+        return None
+    answer = ack_verbs[verb](command=command, rest=rest, services=context["services"])
+    acked = ack_with_first(ack, answer)
+    if len(answer.messages) == 1 and answer.then is None:
+        # Returned: a middleware that calls no next() is "unhandled" to Bolt unless it returns
+        # the response itself. Nothing left for the listener to do.
+        return acked
+    context[ACKED_ANSWER] = answer
+    next()
+    return None
 
 
 def open_setup(trigger_id: str, body: dict, client: WebClient, context: BoltContext) -> None:
@@ -119,6 +148,9 @@ def register(app: App, rich_verbs: Mapping[str, Callable] = MappingProxyType({})
     def growth_command(ack: Ack, command: dict, respond: Respond, client: WebClient, context: BoltContext) -> None:
         handle_growth_command(ack, command, respond, client, context, rich_verbs, ack_verbs)
 
-    app.command(ids.GROWTH_COMMAND)(growth_command)
+    def reads_first(ack: Ack, command: dict, context: BoltContext, next) -> BoltResponse | None:  # noqa: A002
+        return answer_reads_first(ack, command, context, next, ack_verbs)
+
+    app.command(ids.GROWTH_COMMAND, middleware=[reads_first])(growth_command)
     app.action(ids.OPEN_SETUP)(handle_open_setup)
     app.action(ids.CHECKIN_NOW)(handle_checkin_now)

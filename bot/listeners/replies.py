@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
-from slack_bolt import Ack, Respond
+from slack_bolt import Ack, BoltResponse, Respond
 
 from bot.blocks.growth import reply
 from bot.blocks.serialize import block_dicts
@@ -26,11 +26,14 @@ def sentence(text: str) -> Answer:
     return Answer([reply(text)], text[:150])
 
 
-def answer_in_ack(ack: Ack, respond: Respond, answer: Answer) -> None:
-    """Ack with the answer's first message, then post the rest (the caller runs its `then`)."""
-    first, *rest = answer.messages
-    ack(response_type="ephemeral", blocks=block_dicts(first), text=answer.text)
-    for blocks in rest:
+def ack_with_first(ack: Ack, answer: Answer) -> BoltResponse:
+    """The ack carrying the answer's first message; Bolt's response for it."""
+    return ack(response_type="ephemeral", blocks=block_dicts(answer.messages[0]), text=answer.text)
+
+
+def post_rest(respond: Respond, answer: Answer) -> None:
+    """The answer's messages after the first, through response_url (once the ack is out)."""
+    for blocks in answer.messages[1:]:
         respond(response_type="ephemeral", replace_original=False, blocks=block_dicts(blocks), text=answer.text)
 
 

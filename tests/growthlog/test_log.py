@@ -277,6 +277,35 @@ def test_long_answers_are_split_never_cut_and_messages_stay_within_50_blocks():
 
 # -- end to end -----------------------------------------------------------------------------------
 
+def test_a_log_longer_than_one_message_comes_in_the_ack_then_through_response_url(running_bot):
+    # The first message is the ack's body; the rest follow through response_url, in order and
+    # not replacing the first, as the page's own messages (build_log_messages) are.
+    essay = " ".join(f"Sentence {n} of a long reflection." for n in range(900))  # ~30,000 characters
+    with running_bot.services.session_factory.begin() as session:
+        owner = seed.engineer(session, "U1", manager="U2")
+        for n, week in enumerate(seed.weeks_back(MONDAY, 5)):   # five check-ins: past 50 blocks
+            row = seed.checkin(session, owner, week, [("q1", f"Question of week {n}")])
+            seed.answer(session, row, "q1", f"week {n}: {essay}")
+
+    reply = running_bot.command("/growth log <@U1|ada>", user_id="U2")
+    first = acked(reply)
+    rest = reply.followups(count=1)
+    assert len(rest) >= 1
+    assert all(not message["replace_original"] and message["response_type"] == "ephemeral" for message in rest)
+    messages = [first, *rest]
+    assert all(len(message["blocks"]) <= 50 for message in messages)
+    text = " ".join(blocks_text(message["blocks"]) for message in messages)
+    assert "Growth log of <@U1>" in blocks_text(first["blocks"])
+    assert all(f"Sentence {n} of a long reflection." in text for n in range(900))
+    assert [text.index(f"week {n}:") for n in range(5)] == sorted(text.index(f"week {n}:") for n in range(5))
+    assert len(reads_of_u1(running_bot)) == 1          # one read, recorded once
+
+
+def reads_of_u1(running_bot) -> list:
+    with running_bot.services.session_factory() as session:
+        return session.scalars(select(LogRead)).all()
+
+
 def test_manager_reads_the_log_without_private_answers_and_pages_through_it(running_bot):
     seed_log(running_bot.services.session_factory, weeks=7)
 
