@@ -13,9 +13,9 @@ it, or died). On PostgreSQL only (see `start_worker`). Without a worker (SQLite,
 gone), the same work runs here, on threads of this process (not Bolt's: a modal's ack waits for
 Bolt's threads). Any other callable (`submit`) always runs here.
 
-Either way a confirmation (and any `submit`ted work) waits for a lull in the front door's
-requests (bot.ack_traffic: at most MAX_DEFER_SECONDS; an inbox item does not, see
-`process_inbox`), and all of it runs at a lower OS priority (NICENESS): it is what nobody is waiting on, and on
+Either way all of it waits for a lull in the front door's requests (bot.ack_traffic: at most
+MAX_DEFER_SECONDS), inbox items one engineer at a time in the order they came (bot.lanes), and
+all of it runs at a lower OS priority (NICENESS): it is what nobody is waiting on, and on
 a busy machine it ran beside the acks as their equal. On PostgreSQL the worker process took 50 s
 of CPU to the bot's 20 s over one benchmark run on 2 cores, and a modal answer, 3.3 ms of CPU,
 waited 60 ms for a core (benchmarks/answer_ack.py). Niceness only orders who runs when the
@@ -33,7 +33,10 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable
 
+from functools import partial
+
 from bot import ack_traffic
+from bot.lanes import Lanes
 
 logger = logging.getLogger(__name__)
 # Enough to overlap Slack round trips; on SQLite the writes queue in the write gate anyway.
@@ -49,6 +52,7 @@ class AfterAck:
     def __init__(self, workers: int = WORKERS):
         self.executor = _Executor(self, max_workers=workers, thread_name_prefix="after-ack",
                                   initializer=lower_priority)
+        self._lanes = Lanes(self.executor.submit)
         self._worker: _Worker | None = None
 
     def submit(self, work: Callable[..., Any], *args: Any) -> Future:
@@ -56,15 +60,13 @@ class AfterAck:
         (bot.ack_traffic: at most MAX_DEFER_SECONDS late)."""
         return self.executor.submit(_in_a_lull, ack_traffic.FRONT_DOOR.now(), work, *args)
 
-    def process_inbox(self, services, item_id: int) -> None:
-        """Process inbox item `item_id` (bot.inbox.intake.process) after the ack."""
-        if not self._hand_over(INBOX, item_id):
+    def process_inbox(self, services, item_id: int, lane: str) -> None:
+        """Process inbox item `item_id` (bot.inbox.intake.process) after the ack, in a lull, once
+        the items handed over before it in `lane` (one engineer's) are done."""
+        if not self._hand_over(INBOX, item_id, lane):
             from bot.inbox.intake import process
 
-            # At once, not in a lull: a thread reply and its edit, handed over a moment apart,
-            # would wait for the same lull and then be processed side by side, the edit
-            # sometimes first (the reply's revision lost).
-            self.executor.submit(_logged, process, services, item_id)
+            self._lanes.run(lane, partial(_in_a_lull, ack_traffic.FRONT_DOOR.now(), process, services, item_id))
 
     def send(self, services, message_id: int) -> None:
         """Send outbox message `message_id` after the ack."""
@@ -93,9 +95,9 @@ class AfterAck:
         worker = self._worker
         return worker._process.pid if worker is not None and worker._alive else None
 
-    def _hand_over(self, kind: str, item_id: int) -> bool:
+    def _hand_over(self, kind: str, item_id: int, lane: str | None = None) -> bool:
         worker = self._worker
-        return worker is not None and worker.put(kind, item_id)
+        return worker is not None and worker.put(kind, item_id, lane)
 
     def _drain_worker(self) -> None:
         if self._worker is not None:
@@ -156,10 +158,10 @@ class _Worker:
         self._feeder.start()
         return True
 
-    def put(self, kind: str, item_id: int) -> bool:
+    def put(self, kind: str, item_id: int, lane: str | None) -> bool:
         if not self._alive:
             return False
-        self._queue.put((kind, item_id))
+        self._queue.put((kind, item_id, lane))
         return True
 
     def stop(self, timeout: float | None = None) -> None:
@@ -201,15 +203,17 @@ def _worker_main(settings, receive, started, front_door) -> None:
     started.close()
     work = {INBOX: lambda item_id: process(services, item_id), SEND: services.outbox.send}
     with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="after-ack") as pool:
+        lanes = Lanes(pool.submit)
         while True:
             try:
-                kind, item_id = receive.recv()
+                kind, item_id, lane = receive.recv()
             except (EOFError, OSError):
                 break
-            if kind == INBOX:  # at once: see AfterAck.process_inbox
-                pool.submit(_logged, work[kind], item_id)
+            job = partial(_in_a_lull, ack_traffic.FRONT_DOOR.now(), work[kind], item_id)
+            if kind == INBOX:  # one engineer's in order: see AfterAck.process_inbox
+                lanes.run(lane, job)
             else:
-                pool.submit(_in_a_lull, ack_traffic.FRONT_DOOR.now(), work[kind], item_id)
+                pool.submit(job)
     services.session_factory.kw["bind"].dispose()
 
 

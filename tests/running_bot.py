@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import func, select
 from waitress.server import create_server
 
 from bot.app_factory import create_app
@@ -20,6 +22,7 @@ from bot.services import Services, build_content_services
 from bot.settings import Settings, load_settings
 from bot.slack_client import make_web_client
 from storage.db import make_engine, make_session_factory
+from storage.models import InboxItem
 from tests import slack_requests as req
 from tests.fake_slack import FakeSlack
 from tests.keys import TEST_KEY_ENV
@@ -62,6 +65,19 @@ class RunningBot:
                                         response_url=self.fake.response_url(token))
         status, _, text_body = self.post(body, ctype)
         return Reply(status, _json(text_body), token, self.fake)
+
+    def settle(self, timeout: float = 5) -> bool:
+        """Wait until every delivery written down to the inbox is processed (a modal's answers are
+        saved after its ack, in the next lull); False if some still are not after `timeout`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.services.uow.reading() as session:
+                undone = session.scalar(select(func.count()).select_from(InboxItem).where(InboxItem.done_at.is_(None)))
+            if not undone:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
 
     def click(self, action_id: str, value: str, user_id: str = "U1", **kwargs: Any) -> "Reply":
         token = self._token()

@@ -1,14 +1,17 @@
-"""Durable before ack: a DM event is on disk before Slack hears "200 OK".
+"""Durable before ack: a DM event or a modal submission is on disk before Slack hears "200 OK".
 
 Bolt acknowledges an event before its listener runs, and Slack never resends an acknowledged
 event: a crash, a SIGKILL or a deploy between the two used to lose what the engineer typed.
 So a listener middleware (which Bolt runs in the request thread, before the ack) writes the raw
 event to the inbox in one INSERT, and the listener processes it afterwards; whatever a crash
-leaves undone, `recover` finishes (at start-up and on every recovery tick).
+leaves undone, `recover` finishes (at start-up and on every recovery tick). A check-in modal's
+submission goes the same way (bot.listeners.checkin_answers, bot.inbox.submissions), its INSERT
+made only if the check-in is the submitter's, so that a refusal can still be shown in the modal.
 
-Why an inbox here and not "save, then ack" as the modal does: a thread reply needs nothing
-back in the ack, and processing it may call Slack (the parent message's metadata names its
-check-in when the reply beat the sender's bookkeeping), which has no place inside Slack's 3 s.
+Why an inbox and not "save, then ack": the save is several statements (a thread reply's may
+call Slack: the parent message's metadata names its check-in when the reply beat the sender's
+bookkeeping), and on SQLite every other ack waits behind the one writer. Processing waits for a
+lull in the front door's requests, one engineer's deliveries in the order they came (bot.after_ack).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from slack_bolt import BoltContext
 
 from bot import metrics
 from bot.inbox.messages import process_message_event
+from bot.inbox.submissions import MODAL_SUBMISSION, process_modal_submission
 from storage.repositories.inbox import Inbox
 
 logger = logging.getLogger(__name__)
@@ -66,18 +70,43 @@ def process(services, item_id: int | None) -> None:
     """Process one written-down delivery (exactly once, whoever else tries) and send what it queued."""
     if item_id is None:
         return
-    for message_id in process_message_event(services, item_id):
+    with services.uow.reading() as session:
+        kind = Inbox(session).kind_of(item_id)
+    if kind is None:
+        return  # done already
+    handle = process_modal_submission if kind == MODAL_SUBMISSION else process_message_event
+    for message_id in handle(services, item_id):
         services.outbox.send(message_id)
 
 
-def process_after_ack(context: BoltContext) -> None:
+def process_after_ack(body: dict, context: BoltContext) -> None:
     """The listener: hand the written-down delivery to the after-ack work (bot.after_ack: the
     worker process), so neither Bolt's threads, which modal acks wait for, nor this process's
     interpreter are busy with it."""
     services = context["services"]
     item_id = context.get("inbox_id")
     if item_id is not None:
-        services.after_ack.process_inbox(services, item_id)
+        services.after_ack.process_inbox(services, item_id, lane_of(body))
+
+
+def lane_of(body: dict) -> str:
+    """Whose deliveries must be processed in the order they came: the engineer's (a reply, its
+    edit, its deletion), by team and user, else by DM channel."""
+    event = _mapping(body.get("event"))
+    team_id = body.get("team_id") or event.get("team")
+    author = event.get("user") or _mapping(event.get("message")).get("user") \
+        or _mapping(event.get("previous_message")).get("user")
+    return engineer_lane(team_id, author) if isinstance(author, str) else f"channel:{team_id}:{event.get('channel')}"
+
+
+def engineer_lane(team_id: str | None, user_id: str) -> str:
+    """The lane (bot.lanes) of everything one engineer sends: modal submissions and DM events."""
+    return f"user:{team_id}:{user_id}"
+
+
+
+def _mapping(value: object) -> dict:
+    return value if isinstance(value, dict) else {}
 
 
 def recover(services, now: datetime | None = None, limit: int = 200) -> int:

@@ -11,10 +11,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot import ids
 from bot.blocks.growth import reply
 from bot.blocks.checkin import build_answer_modal
-from bot.checkins.answering import NOT_YOURS, answer_form, answer_problems, save_modal_answers, submission_key
+from bot.checkins.answering import NOT_YOURS, answer_form, answer_problems, submission_key
 from bot.domain.numbers import strict_int
 from bot.inbox import intake as inbox
+from bot.inbox.submissions import MODAL_SUBMISSION, submission_payload
 from bot.services import Services
+from storage.repositories import Answers
+from storage.repositories.inbox import Inbox
 
 logger = logging.getLogger(__name__)
 SAVE_FAILED = "Your answers couldn't be saved just now. Please press Save again in a moment."
@@ -40,18 +43,22 @@ def handle_answer_button(ack: Ack, body: dict, action: dict, respond: Respond, c
         client.chat_postMessage(channel=body["user"]["id"], blocks=reply(NOT_YOURS), text=NOT_YOURS)
 
 
-def save_first(ack: Ack, body: dict, view: dict, context: BoltContext, next) -> BoltResponse | None:  # noqa: A002 - Bolt's name
-    """Listener middleware for the modal's submission: save, then ack, in the request thread.
+def write_down_first(ack: Ack, body: dict, view: dict, context: BoltContext, next) -> BoltResponse | None:  # noqa: A002 - Bolt's name
+    """Listener middleware for the modal's submission: write it down, then ack, in the request thread.
 
-    Save, then ack: the modal closes only once the answers are on disk (well inside Slack's 3 s),
-    and a refusal can still be shown in the modal. Bolt runs listener middleware in the request
-    thread before the listener, so an ack here is the response at once: from a listener it waits
-    for one of Bolt's listener threads and then for Bolt's 10 ms poll of the ack (a third of a
-    modal ack's time at 16 concurrent answers, benchmarks/answer_ack.py). The save shares its
-    transaction and commit with the submissions arriving meanwhile (storage.group_commit); one
-    that fails is retried alone, and each is acked only once its own answers are committed."""
+    Durable before ack, in one statement: the submission goes to the inbox (bot.inbox) only if
+    the check-in is the submitter's, so the modal closes once what was typed is on disk (well
+    inside Slack's 3 s) and someone else's check-in is still refused in the modal. The answers
+    are saved from the inbox after the ack (bot.inbox.submissions), where a crash leaves them for
+    the recovery pass. Saving them here took five statements, and on SQLite every other ack
+    waited behind that one writer (benchmarks/answer_ack.py). The INSERT shares its transaction
+    and commit with the deliveries arriving meanwhile (storage.group_commit).
+
+    Bolt runs listener middleware in the request thread before the listener, so an ack here is
+    the response at once: from a listener it waits for one of Bolt's listener threads and then
+    for Bolt's 10 ms poll of the ack."""
     services: Services = context["services"]
-    context["confirmation_id"] = None
+    context["inbox_id"] = None
     # Slack always names the team, the user and the view; a request without them (crafted) is
     # refused in the modal like someone else's check-in, not a 500 with a traceback.
     team_id, user_id, view_id = _id_of(body.get("team")), _id_of(body.get("user")), view.get("id")
@@ -68,27 +75,35 @@ def save_first(ack: Ack, body: dict, view: dict, context: BoltContext, next) -> 
         return ack(response_action="errors",
                    errors={f"{ids.CHECKIN_QUESTION_BLOCK}{question}": why for question, why in problems.items()})
     key, now = submission_key(view_id, values, private), services.now()
+    payload = submission_payload(checkin_id, team_id, user_id, values, private, key, now)
     try:
-        saved = services.uow.write_together(
-            lambda session: save_modal_answers(session, checkin_id, team_id, user_id, values, private, key, now))
+        inbox_id = services.uow.write_together(lambda session: Inbox(session).add_for_checkin(
+            f"modal:{key}", MODAL_SUBMISSION, team_id, user_id, checkin_id, payload, now))
+        # Nothing written: someone else's check-in, or this very submission again (a double
+        # click, Slack's retry), which is written down once and confirmed once.
+        if inbox_id is None and not _is_theirs(services, checkin_id, team_id, user_id):
+            return ack(response_action="errors", errors={ids.CHECKIN_PRIVATE_BLOCK: NOT_YOURS})
     except SQLAlchemyError:
         # Nothing was stored (the transaction rolled back): the modal stays open with what was
         # typed and says so, where a 500 showed Slack's "trouble connecting" and lost it.
-        logger.exception("Saving a check-in's answers failed")
+        logger.exception("Writing down a check-in's answers failed")
         return ack(response_action="errors", errors={ids.CHECKIN_PRIVATE_BLOCK: SAVE_FAILED})
-    if saved is None:
-        return ack(response_action="errors", errors={ids.CHECKIN_PRIVATE_BLOCK: NOT_YOURS})
     ack()
-    context["confirmation_id"] = saved.confirmation_id
+    context["inbox_id"], context["lane"] = inbox_id, inbox.engineer_lane(team_id, user_id)
     next()
 
 
-def confirm_after_ack(context: BoltContext) -> None:
-    """The listener, once the submission is saved and acked: send its confirmation."""
+def save_after_ack(context: BoltContext) -> None:
+    """The listener, once the submission is written down and acked: save its answers and send
+    the confirmation, after the engineer's earlier deliveries (bot.after_ack)."""
     services: Services = context["services"]
-    # A double-clicked Save queues nothing: stored once, confirmed once.
-    if context.get("confirmation_id") is not None:
-        services.after_ack.send(services, context["confirmation_id"])
+    if context.get("inbox_id") is not None:
+        services.after_ack.process_inbox(services, context["inbox_id"], context["lane"])
+
+
+def _is_theirs(services: Services, checkin_id: int, team_id: str, user_id: str) -> bool:
+    with services.uow.reading() as session:
+        return Answers(session).target(checkin_id, team_id, user_id) is not None
 
 
 def _submitted(view: dict) -> tuple[dict[str, str], bool]:
@@ -120,5 +135,5 @@ def _element(inputs: object, action_id: str) -> dict:
 
 def register(app: App) -> None:
     app.action(ids.CHECKIN_ANSWER)(handle_answer_button)
-    app.view(ids.CHECKIN_MODAL, middleware=[save_first])(confirm_after_ack)
+    app.view(ids.CHECKIN_MODAL, middleware=[write_down_first])(save_after_ack)
     app.event("message", middleware=[inbox.write_down_first])(inbox.process_after_ack)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, literal, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import InboxItem
+from storage.models import CheckIn, Engineer, InboxItem
 from storage.repositories._common import insert_per_dialect, literal_limit, rowcount, run_prebuilt
 
 
@@ -16,6 +16,21 @@ from storage.repositories._common import insert_per_dialect, literal_limit, rowc
 # statement per call (its values, its cache key) cost more CPU than SQLite took to run it.
 _ADD = insert_per_dialect(lambda insert: insert(InboxItem.__table__).on_conflict_do_nothing(index_elements=["key"])
                           .returning(InboxItem.__table__.c.id))
+_INBOX, _CHECKINS, _ENGINEERS = InboxItem.__table__, CheckIn.__table__, Engineer.__table__
+# The same INSERT, only if check-in :checkin_id is user :user_id's of team :team_id (the access
+# rule as a WHERE clause): the ownership check and the write in one statement.
+_OWNED_BY_SUBMITTER = (
+    select(bindparam("key", type_=_INBOX.c.key.type), bindparam("kind", type_=_INBOX.c.kind.type),
+           _ENGINEERS.c.team_id, bindparam("payload", type_=_INBOX.c.payload.type),
+           bindparam("received_at", type_=_INBOX.c.received_at.type), literal(0, type_=_INBOX.c.attempts.type))
+    .select_from(_CHECKINS.join(_ENGINEERS, _ENGINEERS.c.id == _CHECKINS.c.engineer_id))
+    .where(_CHECKINS.c.id == bindparam("checkin_id"), _ENGINEERS.c.team_id == bindparam("team_id"),
+           _ENGINEERS.c.user_id == bindparam("user_id"))
+)
+_ADD_IF_OWNED = insert_per_dialect(lambda insert: insert(_INBOX)
+                                   .from_select(["key", "kind", "team_id", "payload", "received_at", "attempts"],
+                                                _OWNED_BY_SUBMITTER)
+                                   .on_conflict_do_nothing(index_elements=["key"]).returning(_INBOX.c.id))
 
 
 class Inbox:
@@ -31,6 +46,19 @@ class Inbox:
         return run_prebuilt(self.session, _ADD, {
             "key": key, "kind": kind, "team_id": team_id, "payload": payload, "received_at": now, "attempts": 0,
         }).scalar_one_or_none()
+
+    def add_for_checkin(self, key: str, kind: str, team_id: str, user_id: str, checkin_id: int,
+                        payload: dict[str, Any], now: datetime) -> int | None:
+        """`add`, but only if check-in `checkin_id` is `user_id`'s: its id, or None if it is not
+        theirs or `key` is already here (tell the two apart afterwards, off the ack's write)."""
+        return run_prebuilt(self.session, _ADD_IF_OWNED, {
+            "key": key, "kind": kind, "team_id": team_id, "user_id": user_id, "checkin_id": checkin_id,
+            "payload": payload, "received_at": now,
+        }).scalar_one_or_none()
+
+    def kind_of(self, item_id: int) -> str | None:
+        """What item `item_id` is, if it is not done yet."""
+        return self.session.scalar(select(InboxItem.kind).where(InboxItem.id == item_id, InboxItem.done_at.is_(None)))
 
     def take(self, item_id: int, now: datetime) -> dict[str, Any] | None:
         """Mark the item done in the caller's transaction and return its payload; None if it was

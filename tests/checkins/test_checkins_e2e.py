@@ -77,6 +77,8 @@ def submit(bot, view: dict, values: dict[str, object], user_id: str = "U1", view
                                       private_metadata=view.get("private_metadata", ""),
                                       view_id=view_id or view.get("id", "V1"))
     status, _, text = bot.post(body, ctype)
+    if status == 200 and not text and view["callback_id"] == ids.CHECKIN_MODAL:
+        bot.settle()  # the modal closed: its answers are written down, and saved a moment later
     return status, text
 
 

@@ -1,5 +1,5 @@
 """Hostile checks of today's lull before after-ack work (bot.ack_traffic) and of the modal's
-save-and-ack in a listener middleware (bot.listeners.checkin_answers.save_first).
+write-down-and-ack in a listener middleware (bot.listeners.checkin_answers.write_down_first).
 
 The front door's count must come back to zero whatever a request does (a crash inside, a refusal
 for size or signature), or every confirmation would wait the full MAX_DEFER_SECONDS; a spawned
@@ -25,6 +25,7 @@ from bot.ack_traffic import AckTraffic
 from bot.listeners import checkin_answers
 from bot.server import MAX_BODY_BYTES, SLACK_PATH, make_wsgi_app
 from storage.models import OutboxMessage
+from storage.repositories.inbox import Inbox
 from tests import slack_requests as req
 from tests.checkins.test_checkins_e2e import (answer_button, checkin_now, enrol, open_answer_modal,
                                               question_blocks, stored_answers, submit)
@@ -45,9 +46,9 @@ class Recorded:
 
     def __init__(self, monkeypatch) -> None:
         self.waits: list[bool] = []
-        self.confirmed = threading.Semaphore(0)   # one release per confirm_after_ack run
+        self.confirmed = threading.Semaphore(0)   # one release per save_after_ack run
         wait = ack_traffic.FRONT_DOOR.wait_for_lull
-        confirm = checkin_answers.confirm_after_ack
+        confirm = checkin_answers.save_after_ack
 
         def recorded_wait(handed_over: float) -> bool:
             self.waits.append(wait(handed_over))
@@ -61,7 +62,7 @@ class Recorded:
 
         monkeypatch.setattr(ack_traffic.FRONT_DOOR, "wait_for_lull", recorded_wait)
         # Before the bot starts: register() takes the listener by its module name.
-        monkeypatch.setattr(checkin_answers, "confirm_after_ack", recorded_confirm)
+        monkeypatch.setattr(checkin_answers, "save_after_ack", recorded_confirm)
 
 
 @pytest.fixture
@@ -261,6 +262,7 @@ def test_a_crafted_submission_gets_a_clean_answer_and_stores_nothing_wrongly(bot
     assert "Traceback" not in text
     if status == 200 and text:
         assert json.loads(text)["response_action"] == "errors"
+    assert bot.settle()  # what the modal closed on is saved a moment after
     stored = [a.text for a in stored_answers(bot, int(answer_button(dm)))]
     # Stored only when the submitter and the check-in are the owner's, as typed.
     assert stored in ([], ["Answer 1", "Answer 2", "Answer 3"])
@@ -290,17 +292,17 @@ def test_a_save_that_fails_in_the_database_is_refused_in_the_modal_and_not_confi
 def test_a_save_that_raises_inside_the_shared_transaction_is_refused_and_leaves_the_next_one_working(
         bot, recorded, caplog, monkeypatch):
     dm, view, answers = answered_modal(bot)
-    real = checkin_answers.save_modal_answers
+    real = Inbox.add_for_checkin
 
     def raises(*args):
         raise OperationalError("INSERT", {}, Exception("disk I/O error"))
 
-    monkeypatch.setattr(checkin_answers, "save_modal_answers", raises)
+    monkeypatch.setattr(Inbox, "add_for_checkin", raises)
     status, text = submit(bot, view, answers, view_id="V-raises")
     assert status == 200 and json.loads(text)["response_action"] == "errors", text
     assert stored_answers(bot, int(answer_button(dm))) == [] and queued_confirmations(bot) == []
     # The group commit is not left wedged: the same Save, pressed again, is stored and confirmed once.
-    monkeypatch.setattr(checkin_answers, "save_modal_answers", real)
+    monkeypatch.setattr(Inbox, "add_for_checkin", real)
     assert submit(bot, view, answers, view_id="V-raises") == (200, "")
     assert recorded.confirmed.acquire(timeout=10)    # the refused one ran no listener
     bot.fake.wait_for("chat.postMessage", count=2)

@@ -130,3 +130,57 @@ def test_an_item_that_keeps_failing_is_set_aside_with_its_reason(bot, monkeypatc
         [item] = session.query(InboxItem).all()
         assert item.done_at is None and item.attempts == intake.MAX_ATTEMPTS
         assert "cannot be processed" in item.last_error
+
+
+def test_a_closed_modal_survives_a_crash_before_its_answers_are_saved(bot, monkeypatch):
+    from tests.checkins.test_checkins_e2e import open_answer_modal, question_blocks, submit
+
+    enrol(bot)
+    dm = checkin_now(bot)
+    checkin_id = int(answer_button(dm))
+    view = open_answer_modal(bot, dm)
+    crashed = threading.Event()
+
+    def crash(services, item_id):  # the process dies right after the modal closed
+        crashed.set()
+        raise SystemExit("killed")
+
+    monkeypatch.setattr(intake, "process_modal_submission", crash)
+    answers = {b["block_id"]: f"Written before the crash {n}" for n, b in enumerate(question_blocks(view), 1)}
+    assert submit(bot, view, answers, view_id="V-crash") == (200, "")   # the modal closed
+    assert crashed.wait(5)
+    assert stored_answers(bot, checkin_id) == []
+    with bot.services.session_factory() as session:
+        [item] = session.query(InboxItem).all()
+        assert item.done_at is None and item.kind == "modal_submission"
+        assert sorted(item.payload["values"].values()) == sorted(answers.values())
+
+    monkeypatch.undo()  # the restarted process
+    assert intake.recover(bot.services, now=later(bot)) == 1
+    assert sorted(a.text for a in stored_answers(bot, checkin_id)) == sorted(answers.values())
+    bot.fake.wait_for("chat.postMessage", count=2)
+    assert len([m for m in bot.fake.messages_in("DU1") if m.get("thread_ts") == dm["ts"]]) == 1
+    assert intake.recover(bot.services, now=later(bot)) == 0      # done is done
+    assert len(stored_answers(bot, checkin_id)) == len(answers)
+    with bot.services.session_factory() as session:
+        [item] = session.query(InboxItem).all()
+        assert item.done_at is not None and item.payload == {}     # the words live in the log alone
+
+
+def test_a_second_save_right_after_the_first_is_applied_after_it(bot):
+    """One engineer's deliveries run in the order they came (bot.lanes): the edit wins."""
+    from tests.checkins.test_checkins_e2e import open_answer_modal, question_blocks, state_for
+    from tests import slack_requests as req
+    from bot import ids
+
+    enrol(bot)
+    dm = checkin_now(bot)
+    view = open_answer_modal(bot, dm)
+    blocks = [b["block_id"] for b in question_blocks(view)]
+    for round_, view_id in enumerate(("V-first", "V-second", "V-third"), 1):
+        body, ctype = req.view_submission(user_id="U1", callback_id=ids.CHECKIN_MODAL,
+                                          state_values=state_for(view, {b: f"Round {round_}" for b in blocks}),
+                                          private_metadata=view["private_metadata"], view_id=view_id)
+        assert bot.post(body, ctype)[0] == 200          # no wait in between: all three in the lane
+    assert bot.settle()
+    assert {a.text for a in stored_answers(bot, int(answer_button(dm)))} == {"Round 3"}
