@@ -81,8 +81,13 @@ def answer_form(session, checkin_id: int, team_id: str, user_id: str) -> AnswerF
                       team_reflection=checkin.kind == CheckInKind.LEAD.value)
 
 
-def submission_key(view_id: str, values: dict[str, str], private: bool) -> str:
-    return view_submission_key(view_id, [values, private])
+def submission_key(view_id: str, team_id: str, user_id: str, checkin_id: int, values: dict[str, str],
+                   private: bool) -> str:
+    """The same Save again (a double click, Slack's retry) has the same key; anyone else's, or one
+    for another check-in, has its own. The view id alone comes from the request: a crafted copy of
+    an engineer's view id and words, sent first for the sender's own check-in, took the key and
+    the engineer's real Save was acked as a replay and never saved."""
+    return view_submission_key(view_id, [team_id, user_id, checkin_id, values, private])
 
 
 def save_modal_answers(session, checkin_id: int, team_id: str, user_id: str,

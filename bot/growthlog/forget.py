@@ -10,7 +10,10 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from bot.inbox.intake import sent_by
+from storage.models import utcnow
 from storage.repositories import Answers, Assessments, Engineers
+from storage.repositories.inbox import Inbox
 from storage.uow import UnitOfWork
 
 
@@ -28,6 +31,7 @@ class Forgotten:
 
 def forget_person(session: Session, team_id: str, user_id: str) -> Forgotten:
     """Delete the person's engineer row and everything hanging off it, in the caller's transaction."""
+    _void_their_deliveries(session, team_id, user_id)
     engineers = Engineers(session)
     engineer = engineers.get(team_id, user_id)
     answers = assessments = 0
@@ -37,6 +41,18 @@ def forget_person(session: Session, team_id: str, user_id: str) -> Forgotten:
     reports = len(engineers.reports_of(team_id, user_id))
     records = engineers.forget(team_id, user_id)
     return Forgotten(answers=answers, assessments=assessments, reports_unlinked=reports, records=records)
+
+
+def _void_their_deliveries(session: Session, team_id: str, user_id: str) -> None:
+    """What they typed that is written down and not yet saved (a modal's Save, a thread reply,
+    acked a moment ago, bot.inbox) is done with unsaved and emptied, first: saved after this, it
+    outlived forget-me, and on SQLite, which gives a deleted row's id to the next one, went into
+    the check-in `/growth now` made next. First, because on PostgreSQL the UPDATE waits for a save
+    already under way, whose answers the deletes after it then see and delete."""
+    inbox = Inbox(session)
+    theirs = [item_id for item_id, kind, payload in inbox.undone_in_team(team_id)
+              if isinstance(payload, dict) and sent_by(kind, payload, user_id)]
+    inbox.void(theirs, utcnow())
 
 
 def forget_me(uow: UnitOfWork, team_id: str, user_id: str) -> Forgotten:

@@ -94,9 +94,21 @@ def lane_of(body: dict) -> str:
     edit, its deletion), by team and user, else by DM channel."""
     event = _mapping(body.get("event"))
     team_id = body.get("team_id") or event.get("team")
+    author = _author(event)
+    return engineer_lane(team_id, author) if author is not None else f"channel:{team_id}:{event.get('channel')}"
+
+
+def sent_by(kind: str, payload: dict, user_id: str) -> bool:
+    """Whether a written-down delivery (`kind`, its payload) is `user_id`'s own (bot.growthlog.forget)."""
+    if kind == MODAL_SUBMISSION:
+        return payload.get("user_id") == user_id
+    return _author(_mapping(payload.get("event"))) == user_id
+
+
+def _author(event: dict) -> str | None:
     author = event.get("user") or _mapping(event.get("message")).get("user") \
         or _mapping(event.get("previous_message")).get("user")
-    return engineer_lane(team_id, author) if isinstance(author, str) else f"channel:{team_id}:{event.get('channel')}"
+    return author if isinstance(author, str) else None
 
 
 def engineer_lane(team_id: str | None, user_id: str) -> str:

@@ -21,6 +21,9 @@ from storage.repositories.inbox import Inbox
 
 logger = logging.getLogger(__name__)
 SAVE_FAILED = "Your answers couldn't be saved just now. Please press Save again in a moment."
+# checkins.id is an INTEGER on PostgreSQL: a larger id (crafted) is no check-in of anyone's, where
+# comparing it with the column was "integer out of range", and the modal said "press Save again".
+CHECKIN_ID_MAX = 2 ** 31 - 1
 
 
 def handle_answer_button(ack: Ack, body: dict, action: dict, respond: Respond, client: WebClient,
@@ -28,7 +31,7 @@ def handle_answer_button(ack: Ack, body: dict, action: dict, respond: Respond, c
     ack()
     services: Services = context["services"]
     form = None
-    checkin_id = strict_int(action.get("value"), low=1)
+    checkin_id = strict_int(action.get("value"), 1, CHECKIN_ID_MAX)
     if checkin_id is not None:
         with services.uow.reading() as session:
             form = answer_form(session, checkin_id, body["team"]["id"], body["user"]["id"])
@@ -64,7 +67,7 @@ def write_down_first(ack: Ack, body: dict, view: dict, context: BoltContext, nex
     team_id, user_id, view_id = _id_of(body.get("team")), _id_of(body.get("user")), view.get("id")
     if not (team_id and user_id and isinstance(view_id, str) and view_id):
         return ack(response_action="errors", errors={ids.CHECKIN_PRIVATE_BLOCK: NOT_YOURS})
-    checkin_id = strict_int(view.get("private_metadata"), low=1) or 0
+    checkin_id = strict_int(view.get("private_metadata"), 1, CHECKIN_ID_MAX) or 0
     values, private = _submitted(view)
     problems = answer_problems(values)
     if problems:
@@ -74,7 +77,7 @@ def write_down_first(ack: Ack, body: dict, view: dict, context: BoltContext, nex
         # the response itself.)
         return ack(response_action="errors",
                    errors={f"{ids.CHECKIN_QUESTION_BLOCK}{question}": why for question, why in problems.items()})
-    key, now = submission_key(view_id, values, private), services.now()
+    key, now = submission_key(view_id, team_id, user_id, checkin_id, values, private), services.now()
     payload = submission_payload(checkin_id, team_id, user_id, values, private, key, now)
     try:
         inbox_id = services.uow.write_together(lambda session: Inbox(session).add_for_checkin(

@@ -83,6 +83,21 @@ class Inbox:
         """The payload of an item not yet done (a read before the processing transaction)."""
         return self.session.scalar(select(InboxItem.payload).where(InboxItem.id == item_id, InboxItem.done_at.is_(None)))
 
+    def undone_in_team(self, team_id: str) -> list[tuple[int, str, dict[str, Any]]]:
+        """(id, kind, payload) of every item of `team_id` not yet done: the payload is encrypted,
+        so whose an item is can only be read here, not in SQL."""
+        return [tuple(row) for row in self.session.execute(
+            select(InboxItem.id, InboxItem.kind, InboxItem.payload)
+            .where(InboxItem.team_id == team_id, InboxItem.done_at.is_(None)).order_by(InboxItem.id))]
+
+    def void(self, item_ids: list[int], now: datetime) -> int:
+        """Mark items done without processing them, their payload emptied; how many were undone."""
+        if not item_ids:
+            return 0
+        return rowcount(self.session.execute(
+            update(InboxItem).where(InboxItem.id.in_(item_ids), InboxItem.done_at.is_(None))
+            .values(done_at=now, payload={}).execution_options(synchronize_session=False)))
+
     def undone(self, received_before: datetime, max_attempts: int, limit: int = 200) -> list[int]:
         """Items still to process, oldest first; one that failed `max_attempts` times is left
         for a person to look at (its `last_error` says why) rather than retried for ever."""
