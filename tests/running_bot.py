@@ -158,6 +158,8 @@ def start_bot(fake: FakeSlack, database_url: str, **overrides: str) -> tuple[Run
     def stop() -> None:
         stopping.set()
         thread.join(timeout=5)
+        # What was acked is finished before the database goes (as bot.graceful does on SIGTERM).
+        services.after_ack.executor.shutdown(wait=True)
         engine.dispose()
 
     return RunningBot(fake, services, url), stop
