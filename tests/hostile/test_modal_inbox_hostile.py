@@ -6,6 +6,8 @@ engineer's lane, and what the inbox keeps on disk. Both databases."""
 from __future__ import annotations
 
 import json
+import random
+import string
 import threading
 
 import pytest
@@ -23,6 +25,8 @@ from tests.checkins.test_checkins_e2e import (answer_button, checkin_now, enrol,
 from tests.running_bot import start_bot
 
 CONFIRMATION = "Saved to your growth log"
+# Kilobytes that do not compress: past what one entry of PostgreSQL's unique index on inbox.key takes.
+LONG_ID = "V" + "".join(random.Random(7).choices(string.ascii_letters + string.digits, k=6000))
 
 
 @pytest.fixture
@@ -283,3 +287,159 @@ def test_what_a_pending_submission_holds_is_encrypted_on_disk_and_emptied_once_s
     intake.process(bot.services, item_id)
     assert_done_and_empty(bot, item_id)
     assert len(stored_answers(bot, checkin_id)) == len(answers)
+
+
+# -- Slack failing after its work ---------------------------------------------------------------------
+
+def test_a_confirmation_slack_posted_and_then_failed_is_in_the_thread_once(bot):
+    from datetime import timedelta
+
+    dm, view, checkin_id = modal_for(bot)
+    bot.fake.fail_next("chat.postMessage", "internal_error", status=500, after_work=True)
+    assert post_submission(bot, view, typed(view, "posted then 500")) == (200, "")
+    assert bot.settle()
+    wait_until(lambda: confirmations(bot, dm))               # Slack did post it, then said 500
+    with bot.services.session_factory() as session:
+        [queued] = session.scalars(select(OutboxMessage).where(OutboxMessage.thread_ts == dm["ts"])).all()
+        wait_until(lambda: session.get(OutboxMessage, queued.id, populate_existing=True).status == "pending")
+    later = bot.services.now() + timedelta(minutes=10)
+    bot.services.now = lambda: later                         # its retry is due
+    bot.services.outbox.drain()
+    intake.recover(bot.services, now=later)
+    assert len(confirmations(bot, dm)) == 1
+    with bot.services.session_factory() as session:
+        assert session.get(OutboxMessage, queued.id).status == "sent"
+    assert len(stored_answers(bot, checkin_id)) == len(question_blocks(view))
+
+
+# -- one engineer in order, engineers side by side ------------------------------------------------------
+
+def test_a_reply_its_edit_and_a_save_in_quick_succession_end_as_sent(bot):
+    dm, view, checkin_id = modal_for(bot)
+    reply_ts = "1700000999.000300"
+    send_event(bot, dm_event("first draft", reply_ts, dm["ts"]), "EvOrder1")
+    send_event(bot, edit_event("final words", dm["ts"], ts=reply_ts), "EvOrder2")
+    assert post_submission(bot, view, typed(view, "first save"), view_id="V-order") == (200, "")
+    assert post_submission(bot, view, typed(view, "second save"), view_id="V-order") == (200, "")
+    assert bot.settle()
+    stored = stored_answers(bot, checkin_id)
+    assert sorted(a.text for a in stored if a.slack_ts == reply_ts) == ["final words"]
+    assert sorted(a.text for a in stored if a.slack_ts != reply_ts) == sorted(typed(view, "second save").values())
+
+
+def test_one_engineers_stuck_save_does_not_hold_up_anothers(bot, monkeypatch):
+    from bot.inbox import submissions
+
+    _, view1, checkin1 = modal_for(bot, "U1")
+    _, view2, checkin2 = modal_for(bot, "U2")
+    original = intake.process_modal_submission
+    stuck, release = threading.Event(), threading.Event()
+
+    def u1_is_slow(services, item_id):
+        with services.uow.reading() as session:
+            whose = session.get(InboxItem, item_id).payload.get("user_id")
+        if whose == "U1":
+            stuck.set()
+            release.wait(10)
+        return original(services, item_id)
+
+    monkeypatch.setattr(intake, "process_modal_submission", u1_is_slow)
+    try:
+        assert post_submission(bot, view1, typed(view1, "slow"), user_id="U1", view_id="V-slow") == (200, "")
+        assert stuck.wait(5)
+        assert post_submission(bot, view2, typed(view2, "quick"), user_id="U2", view_id="V-quick") == (200, "")
+        wait_until(lambda: stored_answers(bot, checkin2))      # while U1's lane is still stuck
+        assert stored_answers(bot, checkin1) == []
+    finally:
+        release.set()
+    assert bot.settle()
+    assert len(stored_answers(bot, checkin1)) == len(question_blocks(view1))
+    assert submissions.MODAL_SUBMISSION == "modal_submission"
+
+
+def test_shutting_down_with_saves_waiting_in_a_lane_finishes_them_all(bot, monkeypatch):
+    """bot.graceful drains the after-ack executor on SIGTERM: what waits in a lane behind a slow item
+    is saved before it returns, in order."""
+    _, view, checkin_id = modal_for(bot)
+    original = intake.process_modal_submission
+    started, release = threading.Event(), threading.Event()
+
+    def first_is_slow(services, item_id):
+        if not started.is_set():
+            started.set()
+            release.wait(10)
+        return original(services, item_id)
+
+    monkeypatch.setattr(intake, "process_modal_submission", first_is_slow)
+    for round_ in range(1, 5):
+        assert post_submission(bot, view, typed(view, f"round {round_}"), view_id="V-drain") == (200, "")
+        if round_ == 1:
+            assert started.wait(5)
+    lanes = bot.services.after_ack._lanes
+    wait_until(lambda: len(lanes._waiting.get("user:T1:U1", ())) == 3)   # handed over, waiting their turn
+    stopping = threading.Thread(target=bot.services.after_ack.executor.shutdown, kwargs={"wait": True})
+    stopping.start()
+    release.set()
+    stopping.join(20)
+    assert not stopping.is_alive()
+    assert all(item.done_at is not None for item in inbox_items(bot))
+    assert sorted(a.text for a in stored_answers(bot, checkin_id)) == sorted(typed(view, "round 4").values())
+
+
+# -- SIGKILL right after the modal's ack ------------------------------------------------------------
+
+def test_sigkill_right_after_modal_acks_leaves_each_in_the_log_once_with_one_confirmation(
+        database_url, fake_slack, tmp_path):
+    """The bot as production runs it (its own process). Modal Saves go in while other engineers'
+    thread replies keep the front door busy (so saves wait for a lull), and the bot is killed the
+    moment the last Save is acked. After a restart each is stored once and confirmed once."""
+    import signal
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.faults import test_kill_mid_traffic as kill
+    from tests.faults.traffic import modal_submission, seed, send, thread_reply
+    from tests.running_bot import SIGNING_SECRET
+
+    class Small(kill.Scenario):
+        def __post_init__(self) -> None:
+            self.engine = kill.make_engine(self.database_url)
+            self.reads = kill.make_session_factory(self.engine, readonly=True)
+            self.checkins = seed(kill.make_session_factory(self.engine), self.fake, 8, 2)
+
+    scenario = Small(database_url, fake_slack, tmp_path)
+    try:
+        bot = scenario.start_bot()
+        saves = [modal_submission(c, f"sigkill-{n}") for n, c in enumerate(scenario.checkins[:8])]
+        noise = [thread_reply(c, f"noise-{n}", f"1800000001.{n:06d}") for n, c in enumerate(scenario.checkins[8:] * 6)]
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            busy = [pool.submit(send, bot.url, SIGNING_SECRET, d) for d in noise[:24]]
+            acked = list(pool.map(lambda d: send(bot.url, SIGNING_SECRET, d), saves))
+            worker = kill.worker_of(scenario, bot)
+            bot.signal(signal.SIGKILL)
+            assert bot.wait(5) == -signal.SIGKILL
+            noise_outcomes = [f.result() for f in busy]
+        assert all(o.acked and o.body == "" for o in acked), [(o.status, o.body, o.error) for o in acked]
+        kill.wait_gone(scenario, worker)
+        restarted = scenario.start_bot()
+        noise_acked = [o.delivery for o in noise_outcomes if o.acked]
+        scenario.wait_stored(saves + noise_acked)
+        kill.wait_confirmed(scenario, saves, dead_pid=bot.pid)
+        kill.stop(scenario, restarted)
+        kill.check_log(scenario, saves + noise_acked, saves + noise[:24])
+        kill.check_confirmations(scenario, saves, dead_pid=bot.pid)
+    finally:
+        scenario.close()
+
+
+@pytest.mark.parametrize("field, value", [("view_id", "V\x00nul"), ("view_id", "V\ud800half"), ("view_id", LONG_ID),
+                                          ("user_id", "U" * 5000),
+                                          ("user_id", "U1\x00"), ("user_id", "U1\udc00"),
+                                          ("team_id", "T1\x00"), ("team_id", "T1\ud83d")])
+def test_ids_no_database_can_hold_are_refused_as_not_yours_not_save_failed(bot, field, value):
+    """Slack's ids are short and ASCII; a NUL (PostgreSQL's text cannot hold one) or half a surrogate pair
+    (not encodable as UTF-8) in a crafted one was 'press Save again', or a 500, for ever."""
+    _, view, _ = modal_for(bot)
+    ids_ = {"view_id": "V-odd-id", "user_id": "U1", "team_id": "T1", field: value}
+    status, text = post_submission(bot, view, typed(view, "odd id"), **ids_)
+    refused_as_not_yours(status, text)
+    assert inbox_items(bot) == [] and all_answers(bot) == []
