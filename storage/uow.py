@@ -35,6 +35,7 @@ class UnitOfWork:
         self._reads = reads or make_session_factory(writes.kw["bind"], readonly=True)
         self._statement_reads = make_session_factory(writes.kw["bind"], readonly=True, statement_snapshots=True)
         self._together = GroupCommit(self._shared_transaction)
+        self._statements: sessionmaker[Session] | None = None    # PostgreSQL autocommit writes
         self._open_writes = threading.local()   # how many writing() this thread is inside
 
     @classmethod
@@ -94,6 +95,19 @@ class UnitOfWork:
                     yield session
         finally:
             local.depth -= 1
+
+    def write_one_statement(self, write: Callable[[Session], T]) -> T:
+        """PostgreSQL only: `write(session)`, which runs one statement, committed as it runs
+        (autocommit: the statement is its own transaction, atomic as any). For a small write
+        someone waits on that fits one statement (writable CTEs): one round trip, where
+        `write_together` costs a BEGIN and a COMMIT and the wait for the batch before."""
+        if self.engine.dialect.name != "postgresql":
+            raise RuntimeError("write_one_statement() is for PostgreSQL (SQLite has no writable CTEs)")
+        if self._statements is None:
+            self._statements = sessionmaker(bind=self.engine.execution_options(isolation_level="AUTOCOMMIT"),
+                                            expire_on_commit=False)
+        with self._statements() as session:
+            return write(session)
 
     def write_together(self, write: Callable[[Session], T]) -> T:
         """`write(session)` in an urgent transaction shared with the writes other threads ask for

@@ -20,7 +20,7 @@ from bot.growthlog.assessment import FRAMEWORK_ID, profile_summary
 from bot.growthlog.reads import PREP, OwnerGone, commit_read, record_read
 from storage.models import CheckInStatus
 from storage.repositories import Engineers, OneOnOnes
-from storage.repositories.growth_log import LoggedCheckin, prep_context, read_prep_period
+from storage.repositories.growth_log import LoggedCheckin, read_prep
 from storage.uow import UnitOfWork
 
 FIRST_PREP_WINDOW = timedelta(weeks=4)
@@ -88,19 +88,21 @@ def build_digest(session, catalog: Catalog, reader: Reader, report_user_id: str,
                  now: datetime) -> PrepDigest | None:
     """The digest for `reader` about `report_user_id`; None when `reader` may not have it (say REFUSAL).
 
-    Two statements: the report with the reader's time zone, the pair's last prep and the
-    self-assessments, then (only if the reader may have it) the period's shared answers and
-    its weeks."""
-    context = prep_context(session, reader.team_id, reader.user_id, report_user_id, FRAMEWORK_ID, can_prep_where)
-    owner = context.report if context else None
-    if not can_prep(reader, owner):
-        return None
-    period_start = context.last_prep_at or now - FIRST_PREP_WINDOW
+    One statement: the report with the reader's time zone, the pair's last prep and the
+    self-assessments, and (only if the reader may have it, `can_prep_where`) the period's
+    shared answers and its weeks (storage.repositories.growth_log.read_prep)."""
     # A check-in that went out in the period can only have been answered after it went out,
     # so the shared answers written since the period start tell which of them have any; the
     # weeks are the check-ins that went out (or were due) in the period, not abandoned mid-send.
-    shared, sent = read_prep_period(session, owner.id, period_start, now, COUNTED, DIGEST_CHECKINS,
-                                    RECENT_CHECKINS)
+    context, period = read_prep(session, reader.team_id, reader.user_id, report_user_id, FRAMEWORK_ID,
+                                can_prep_where, now - FIRST_PREP_WINDOW, now, COUNTED, DIGEST_CHECKINS,
+                                RECENT_CHECKINS)
+    owner = context.report if context else None
+    # The rule's Python form too: both must agree (tests/growthlog/test_access_rule.py).
+    if period is None or not can_prep(reader, owner):
+        return None
+    period_start = context.last_prep_at or now - FIRST_PREP_WINDOW
+    shared, sent = period
     level = catalog.level(owner.framework_id or "", owner.level_id or "")
     framework = catalog.framework(level.framework_id) if level else None
     return PrepDigest(
@@ -134,22 +136,18 @@ def read_digest(uow: UnitOfWork, catalog: Catalog, reader: Reader, report_user_i
     between the read and its record.
 
     `mark` (`/growth prep`): the next digest starts at `now`. The mark says this digest was
-    shown, as the read record does, so it is written in the record's transaction (one commit
-    shared with other readers', no write of its own after the ack), with the access rule checked
-    again there: a relationship removed since the read gets no mark (`mark_prepped`'s rule)."""
-    # Each statement its own snapshot, as on PostgreSQL: the period is read by the report's id
-    # and from the pair's last prep that the first statement found, whatever came in between.
+    shown, as the read record does, so it is written in the record's transaction (`commit_read`:
+    no write of its own after the ack), with the access rule checked again there: a
+    relationship removed since the read gets no mark (`mark_prepped`'s rule)."""
+    # The digest is one statement (build_digest), so it needs no snapshot of its own.
     with uow.reading(one_snapshot=False) as session:
         digest = build_digest(session, catalog, reader, report_user_id, now)
     if digest is None:
         return None
 
-    def mark_pair(session) -> None:
-        OneOnOnes(session).mark_pair_prepped_if(reader.team_id, reader.user_id, report_user_id, now, can_prep_where)
-
     try:
         told = commit_read(uow, reader, digest.report_engineer_id, digest.report_user_id, PREP, digest.entries, now,
-                           alongside=mark_pair if mark else None)
+                           mark_prepped=mark)
     except OwnerGone:
         return None
     return digest._replace(reads_notice=told)

@@ -4,9 +4,10 @@ A read is shown only once its record is committed: there is no read the engineer
 `record_read` writes it inside the caller's unit of work (export, profile, an automatic digest);
 `commit_read` is for the reads a person waits on before the ack (a log page, a prep digest):
 the page is read in a read-only session, in parallel with other readers, and the record is
-then committed together with other readers' records (`uow.write_together`), so sixteen
-managers reading at once share one commit instead of queueing for SQLite's one writer with the
-whole read inside it. The engineer's own reads, and refused ones, record nothing.
+then committed: on SQLite together with other readers' records (`uow.write_together`), so
+sixteen managers reading at once share one commit instead of queueing for SQLite's one writer
+with the whole read inside it; on PostgreSQL as one statement of its own (writable CTEs, one
+round trip: `uow.write_one_statement`). The engineer's own reads, and refused ones, record nothing.
 A reader is told once per workspace that reads are visible (`ReadNotices.first_time`): the
 caller adds one context line to what that first read shows (bot.blocks.reads.READS_NOTICE).
 """
@@ -14,7 +15,7 @@ caller adds one context line to what that first read shows (bot.blocks.reads.REA
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,8 +25,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from bot.domain.schedule import zone
-from bot.growthlog.access import Reader
-from storage.repositories import Engineers
+from bot.growthlog.access import Reader, can_prep_where
+from storage.repositories import Engineers, OneOnOnes
 from storage.repositories.log_reads import LogReads, ReadNotices, ReadRecord
 from storage.uow import UnitOfWork
 
@@ -91,12 +92,14 @@ class OwnerGone(Exception):
 
 
 def commit_read(uow: UnitOfWork, reader: Reader, owner_engineer_id: int, owner_user_id: str, what: str,
-                entries: int, now: datetime, alongside: Callable[[Session], object] | None = None) -> bool:
-    """`record_read` in a transaction of its own, shared with other readers' (`uow.write_together`);
-    back once committed. `alongside(session)`, a write of the caller's that belongs with the
-    record (a prep's mark), runs in the same transaction once the record is written, so the two
-    are committed together or not at all. Raises ReadNotRecorded (SQLite's lock stayed taken) or
-    OwnerGone."""
+                entries: int, now: datetime, mark_prepped: bool = False) -> bool:
+    """`record_read` in a transaction of its own, back once committed. `mark_prepped` (a prep
+    digest): the pair is marked prepped at `now` in the same transaction once the record is
+    written, so the two are committed together or not at all, with the access rule checked
+    again there (`can_prep_where`: a relationship removed since the read gets no mark).
+    SQLite: the transaction is shared with other readers' (`uow.write_together`). PostgreSQL:
+    record, mark and notice are one statement in autocommit (`uow.write_one_statement`), one
+    round trip. Raises ReadNotRecorded (SQLite's lock stayed taken) or OwnerGone."""
     if reader.user_id == owner_user_id:
         return False
     told_before = _told(uow)
@@ -107,13 +110,22 @@ def commit_read(uow: UnitOfWork, reader: Reader, owner_engineer_id: int, owner_u
         if not LogReads(session).record_if_theirs(owner_engineer_id, reader.team_id, owner_user_id, reader.user_id,
                                                   what, entries, now):
             return None
-        if alongside is not None:
-            alongside(session)
+        if mark_prepped:
+            OneOnOnes(session).mark_pair_prepped_if(reader.team_id, reader.user_id, owner_user_id, now, can_prep_where)
         return False if known else ReadNotices(session).first_time(reader.team_id, reader.user_id, now)
+
+    def write_at_once(session: Session) -> bool | None:
+        recorded, told = LogReads(session).record_at_once(
+            owner_engineer_id, reader.team_id, owner_user_id, reader.team_id, reader.user_id, what, entries, now,
+            tell=not known, mark_if=can_prep_where if mark_prepped else None)
+        return told if recorded else None
 
     try:
         with recording_reads():
-            told = uow.write_together(write)
+            if uow.engine.dialect.name == "postgresql":
+                told = uow.write_one_statement(write_at_once)
+            else:
+                told = uow.write_together(write)
     except IntegrityError as exc:      # PostgreSQL: deleted by a transaction that committed meanwhile
         raise OwnerGone() from exc
     if told is None:

@@ -20,8 +20,8 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import (ColumnElement, Integer, Row, Select, bindparam, false, func, literal_column, null, select,
-                        union_all)
+from sqlalchemy import (ColumnElement, Date, Integer, Row, Select, bindparam, cast, false, func, literal_column, null,
+                        select, type_coerce, union_all)
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnCollection
 
@@ -319,42 +319,10 @@ def _weeks_sent_statement() -> Select:
 
 
 class PrepPeriod(NamedTuple):
-    """What a digest reads of its period: `read_shared_since` and `weeks_sent` at once."""
+    """What a digest reads of its period (`read_prep`): `read_shared_since` and `weeks_sent` at once."""
 
     shared: SharedSince
     weeks: list[tuple[int, date]]
-
-
-def read_prep_period(session: Session, engineer_id: int, since: datetime, until: datetime,
-                     statuses: tuple[str, ...], checkins: int, weeks: int, row_cap: int = 1000) -> PrepPeriod:
-    """`read_shared_since(..., since, checkins, row_cap)` and `weeks_sent(..., since, until,
-    statuses, weeks)` in one statement (the two as branches of a UNION ALL).
-
-    A digest is read before the ack, and under load every round trip to the database costs a
-    person several milliseconds (the request's thread waits for the GIL again afterwards), so
-    this saves one of its three."""
-    rows = all_rows(session, _prep_period_statement(), {
-        "engineer_id": engineer_id, "since": since, "row_limit": row_cap + 1,
-        "week_floor": _week_floor(since), "statuses": list(statuses), "until": until, "weeks_limit": weeks})
-    answers = [row for row in rows if row.row_kind == "answer"]
-    return PrepPeriod(_shared_since(answers, checkins, row_cap),
-                      [(row.checkin_id, row.week_start) for row in rows if row.row_kind == "week"])
-
-
-@lru_cache(maxsize=1)
-def _prep_period_statement():
-    shared = _shared_since_statement().subquery("shared")
-    weeks = _weeks_sent_statement().subquery("weeks")
-    # The weeks' rows carry the check-in and its week in the answers' columns, NULL elsewhere.
-    week_columns = {"checkin_id": weeks.c.id, "week_start": weeks.c.week_start}
-    both = union_all(
-        select(literal_column("'answer'").label("row_kind"), *shared.c),
-        select(literal_column("'week'").label("row_kind"),
-               *(week_columns.get(column.name, null()).label(column.name) for column in shared.c)))
-    ordered = both.selected_columns
-    # The branches' own orders, kept: grouping reads each check-in's answers together.
-    return both.order_by(ordered.row_kind, ordered.week_start.desc(), ordered.checkin_id.desc(),
-                         ordered.created_at, ordered.answer_id)
 
 
 def all_rows(session: Session, statement, parameters: dict[str, Any]) -> Sequence[Any]:
@@ -412,12 +380,7 @@ def prep_context(session: Session, team_id: str, reader_user_id: str, report_use
     row = session.execute(_prep_context_statement(may_prep), {
         "team_id": team_id, "report": report_user_id, "framework": framework_id,
         "reader_team": team_id, "reader": reader_user_id}).first()
-    if row is None:
-        return None
-    stored = tuple(StoredAssessment(framework_id, picks or {}, at)
-                   for picks, at in ((row.latest_picks, row.latest_at), (row.previous_picks, row.previous_at))
-                   if at is not None)
-    return PrepContext(_person(row), row.reader_tz, row.last_prep_at, stored)
+    return None if row is None else _prep_context(row, framework_id)
 
 
 @lru_cache(maxsize=4)
@@ -434,6 +397,85 @@ def _prep_context_statement(may_prep: ReaderRule) -> Select:
              .outerjoin(p, (p.c.team_id == e.c.team_id) & (p.c.manager_user_id == reader)
                         & (p.c.report_user_id == e.c.user_id)))
         .where(e.c.team_id == bindparam("team_id"), e.c.user_id == bindparam("report")))
+
+
+def read_prep(session: Session, team_id: str, reader_user_id: str, report_user_id: str, framework_id: str,
+              may_prep: ReaderRule, first_since: datetime, until: datetime, statuses: tuple[str, ...],
+              checkins: int, weeks: int, row_cap: int = 1000) -> tuple[PrepContext | None, PrepPeriod | None]:
+    """`prep_context` and, where the report's row meets `may_prep` for this reader, the report's
+    period from the pair's last prep (`first_since` when there was none) until `until`:
+    `read_shared_since(..., checkins, row_cap)` and `weeks_sent(..., statuses, weeks)` of it.
+    One statement: three branches of a UNION ALL, the period's reading the report's id and its
+    start from the context's row (a CTE).
+
+    A digest is read before the ack; under load each statement costs a person a wait for the
+    GIL (SQLite) or a round trip (PostgreSQL) on top of its own time. (None, None): the report
+    is not an engineer here; (context, None): the reader may not have the digest."""
+    dialect = session.get_bind().dialect.name
+    rows = all_rows(session, _prep_statement(may_prep, dialect), {
+        "team_id": team_id, "report": report_user_id, "framework": framework_id, "reader_team": team_id,
+        "reader": reader_user_id, "first_since": first_since, "until": until, "statuses": list(statuses),
+        "row_limit": row_cap + 1, "weeks_limit": weeks})
+    found = [row for row in rows if row.row_kind == "context"]
+    if not found:
+        return None, None
+    context = _prep_context(found[0], framework_id)
+    if not found[0].may_prep:
+        return context, None
+    answers = [row for row in rows if row.row_kind == "answer"]
+    return context, PrepPeriod(_shared_since(answers, checkins, row_cap),
+                               [(row.checkin_id, row.week_start) for row in rows if row.row_kind == "week"])
+
+
+@lru_cache(maxsize=8)
+def _prep_statement(may_prep: ReaderRule, dialect: str):
+    e, p, c, a = _E, _P, _C, _A
+    context = _prep_context_statement(may_prep).add_columns(
+        func.coalesce(p.c.last_prep_at, bindparam("first_since", type_=p.c.last_prep_at.type)).label("since"),
+        may_prep(_READER, e.c).label("may_prep")).cte("context")
+    # The period's report and start: NULL (no rows) unless the reader may have the digest.
+    engineer_id = select(context.c.id).where(context.c.may_prep).scalar_subquery()
+    since = select(context.c.since).where(context.c.may_prep).scalar_subquery()
+    shared = (select(*_page_columns(c, a)).select_from(a.join(c, c.c.id == a.c.checkin_id))
+              .where(a.c.engineer_id == engineer_id, a.c.is_private == false(), a.c.created_at >= since,
+                     c.c.engineer_id == engineer_id)
+              .order_by(*_newest_week_first(c, a))
+              .limit(_literal("row_limit"))).subquery("shared")
+    went_out = func.coalesce(c.c.sent_at, c.c.due_at)
+    weeks = (select(c.c.id, c.c.week_start)
+             .where(c.c.engineer_id == engineer_id, c.c.week_start >= _week_floor_sql(since, dialect),
+                    c.c.kind == CheckInKind.GROWTH.value,
+                    c.c.status.in_(bindparam("statuses", expanding=True)),
+                    went_out >= since, went_out <= bindparam("until", type_=c.c.sent_at.type))
+             .order_by(c.c.week_start.desc()).limit(_literal("weeks_limit"))).subquery("weeks")
+    # Every branch has every column, NULL (typed: the first branch's types convert the rows)
+    # where it has none of its own.
+    columns = {column.name: column.type for column in (*context.c, *shared.c)}
+    own = {"context": {column.name: column for column in context.c},
+           "answer": {column.name: column for column in shared.c},
+           "week": {"checkin_id": weeks.c.id, "week_start": weeks.c.week_start}}
+    both = union_all(*(
+        select(literal_column(f"'{kind}'").label("row_kind"),
+               *(mine.get(name, type_coerce(null(), kind_type)).label(name) for name, kind_type in columns.items()))
+        .select_from(source)
+        for (kind, mine), source in zip(own.items(), (context, shared, weeks))))
+    ordered = both.selected_columns
+    return both.order_by(ordered.row_kind, ordered.week_start.desc(), ordered.checkin_id.desc(),
+                         ordered.created_at, ordered.answer_id)
+
+
+def _week_floor_sql(since, dialect: str):
+    """`_week_floor` in SQL, of a UTC point in time read in the same statement."""
+    if dialect == "sqlite":
+        return func.date(since, "-8 days")       # stored as naive UTC text: its date, 8 days back
+    return cast(func.timezone("UTC", since) - literal_column("INTERVAL '8 days'"), Date)
+
+
+def _prep_context(row, framework_id: str) -> PrepContext:
+    stored = tuple(StoredAssessment(framework_id, picks or {}, at)
+                   for picks, at in ((row.latest_picks, row.latest_at), (row.previous_picks, row.previous_at))
+                   if at is not None)
+    return PrepContext(_person(row), row.reader_tz, row.last_prep_at, stored)
 
 
 def _newest_assessment(e, may_prep: ReaderRule, column: str, skip: int):

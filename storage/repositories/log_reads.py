@@ -11,12 +11,16 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, delete, func, insert, select
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import bindparam, delete, exists, false, func, insert, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage.models import Engineer, LogRead, ReadNotice
 from storage.repositories._common import literal_limit, rowcount
+from storage.repositories.one_on_ones import mark_pair_prepped_statement
 
 
 class ReadRecord(NamedTuple):
@@ -56,6 +60,20 @@ class LogReads:
             "engineer_id": engineer_id, "team_id": team_id, "user_id": user_id, "reader_user_id": reader_user_id,
             "what": what, "entries": max(0, entries), "read_at": now})
         return rowcount(inserted) == 1
+
+    def record_at_once(self, engineer_id: int, team_id: str, user_id: str, reader_team_id: str,
+                       reader_user_id: str, what: str, entries: int, now: datetime, tell: bool,
+                       mark_if: Any = None) -> tuple[bool, bool]:
+        """PostgreSQL: `record_if_theirs`, and with it in the same statement (writable CTEs, one
+        round trip; run it in autocommit and it is its own transaction) the reader's notice
+        (`tell`: ReadNotices.first_time) and, given `mark_if` (the access rule's SQL form), the
+        prep's mark of the pair (OneOnOnes.mark_pair_prepped_if), each only if the record was
+        written. (recorded, told)."""
+        row = self.session.execute(_record_at_once(tell, mark_if), {
+            "engineer_id": engineer_id, "team_id": team_id, "user_id": user_id, "reader_user_id": reader_user_id,
+            "what": what, "entries": max(0, entries), "read_at": now, "reader_team": reader_team_id,
+            "team": reader_team_id, "manager": reader_user_id, "report": user_id, "at": now}).one()
+        return bool(row.recorded), bool(row.told)
 
     def latest(self, engineer_id: int, limit: int = 20) -> list[ReadRecord]:
         """The engineer's newest reads first, at most `limit`."""
@@ -129,3 +147,27 @@ _NOTICE = {dialect.__name__.rsplit(".", 1)[-1]: dialect.insert(ReadNotice.__tabl
            # Without it psycopg's rowcount is -1 by the time it is asked (the cursor is closed):
            # on PostgreSQL no reader was ever told.
            .execution_options(preserve_rowcount=True) for dialect in (postgresql, sqlite)}
+
+
+@lru_cache(maxsize=8)
+def _record_at_once(tell: bool, mark_if: Any):
+    recorded = _RECORD_IF_THEIRS.returning(literal_column("1").label("one")).cte("recorded")
+    written = exists(select(recorded.c.one))
+    if mark_if is not None:
+        # Executed whether or not the query below reads it (PostgreSQL runs every data-modifying
+        # CTE to completion); `written` makes it follow the record.
+        mark = mark_pair_prepped_statement(mark_if, written).returning(literal_column("1").label("one")).cte("marked")
+    told = false()
+    if tell:
+        notice = postgresql.insert(ReadNotice.__table__).from_select(
+            ["team_id", "reader_user_id", "told_at"],
+            select(bindparam("reader_team", type_=ReadNotice.__table__.c.team_id.type),
+                   bindparam("reader_user_id", type_=ReadNotice.__table__.c.reader_user_id.type),
+                   bindparam("read_at", type_=ReadNotice.__table__.c.told_at.type)).where(written))
+        notice = (notice.on_conflict_do_nothing(index_elements=["team_id", "reader_user_id"])
+                  .returning(literal_column("1").label("one")).cte("told"))
+        told = exists(select(notice.c.one))
+    statement = select(written.label("recorded"), told.label("told"))
+    if mark_if is not None:
+        statement = statement.add_cte(mark)
+    return statement

@@ -148,8 +148,15 @@ class _Manager(NamedTuple):
     user_id: Any
 
 
+def mark_pair_prepped_statement(may_prep: Any, only_if: Any):
+    """PostgreSQL: `mark_pair_prepped_if`'s statement (parameters :team, :manager, :report, :at)
+    where `only_if` holds too, for another statement to carry (a writable CTE: the prep's read
+    record, LogReads.record_at_once)."""
+    return _mark_pair_prepped_if(may_prep, "postgresql", only_if)
+
+
 @lru_cache(maxsize=8)
-def _mark_pair_prepped_if(may_prep: Any, dialect: str):
+def _mark_pair_prepped_if(may_prep: Any, dialect: str, only_if: Any = None):
     # Built once per rule and dialect. The SELECT has a WHERE clause, which SQLite needs to read
     # the ON CONFLICT that follows as the upsert's, not as a join's ON.
     e = Engineer.__table__.alias("e")
@@ -158,7 +165,7 @@ def _mark_pair_prepped_if(may_prep: Any, dialect: str):
     chosen = select(manager.team_id, manager.user_id, e.c.user_id,
                     bindparam("at", type_=_PAIRS.last_prep_at.type)).where(
         e.c.team_id == manager.team_id, e.c.user_id == bindparam("report", type_=e.c.user_id.type),
-        may_prep(manager, e.c))
+        may_prep(manager, e.c), *([] if only_if is None else [only_if]))
     upsert = (postgresql if dialect == "postgresql" else sqlite).insert(OneOnOne.__table__).from_select(
         ["team_id", "manager_user_id", "report_user_id", "last_prep_at"], chosen)
     return (upsert.on_conflict_do_update(index_elements=["team_id", "manager_user_id", "report_user_id"],

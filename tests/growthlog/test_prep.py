@@ -17,7 +17,7 @@ from bot.growthlog.prep import COUNTED, can_prep, mark_prepped, quiet_weeks, rea
 from bot.growthlog.relationships import assign_manager
 from storage.models import CheckInStatus, LogRead
 from storage.repositories import Assessments, CheckIns, Engineers, OneOnOnes
-from storage.repositories.growth_log import prep_context, read_prep_period, read_shared_since, weeks_sent
+from storage.repositories.growth_log import prep_context, read_prep, read_shared_since, weeks_sent
 from tests.growthlog import log_seed as seed
 from tests.growthlog.replies import acked
 from tests.running_bot import blocks_text
@@ -317,12 +317,18 @@ def test_a_digest_window_past_the_row_cap_shows_whole_check_ins_and_says_there_a
 
 
 @pytest.mark.parametrize("row_cap, checkins", [(1000, 6), (3, 6), (1000, 1)])
+@pytest.mark.parametrize("prepped", [True, False], ids=["from the last prep", "first prep"])
 def test_a_digest_reads_its_period_in_one_statement_as_the_two_reads_would(session_factory, reads, row_cap,
-                                                                           checkins):
-    """read_prep_period is read_shared_since and weeks_sent at once: the same answers, grouped
+                                                                           checkins, prepped):
+    """read_prep's period is read_shared_since and weeks_sent from the pair's last prep (or the
+    first prep's start), in the statement that reads the context: the same answers, grouped
     the same way, and the same weeks, row cap and limits included."""
     start = datetime(2026, 10, 5, 12, tzinfo=UTC)
+    first_since = NOW - timedelta(weeks=2) if prepped else start
     with session_factory.begin() as session:
+        if prepped:
+            meetings = OneOnOnes(session)
+            meetings.mark_prepped(meetings.set("T1", "U2", "U1", None, None, None).id, start)
         owner = seed.engineer(session, "U1", manager="U2")
         for n, week in enumerate(seed.weeks_back(date(2026, 10, 26), 5)):
             row = seed.checkin(session, owner, week, [("q1", "One?"), ("q2", "Two?")],
@@ -333,10 +339,18 @@ def test_a_digest_reads_its_period_in_one_statement_as_the_two_reads_would(sessi
                 seed.answer(session, row, "q1", f"secret {week}", private=True)
         owner_id = owner.id
     with reads() as db:
-        both = read_prep_period(db, owner_id, start, NOW, COUNTED, checkins, 60, row_cap=row_cap)
+        context, both = read_prep(db, "T1", "U2", "U1", "engineering-levels", can_prep_where, first_since, NOW,
+                                  COUNTED, checkins, 60, row_cap=row_cap)
         shared = read_shared_since(db, owner_id, start, checkins, row_cap=row_cap)
         weeks = weeks_sent(db, owner_id, start, NOW, COUNTED, 60)
+        refused = read_prep(db, "T1", "U3", "U1", "engineering-levels", can_prep_where, first_since, NOW,
+                            COUNTED, checkins, 60, row_cap=row_cap)
+        nobody = read_prep(db, "T1", "U2", "U404", "engineering-levels", can_prep_where, first_since, NOW,
+                           COUNTED, checkins, 60, row_cap=row_cap)
+    assert context.report.id == owner_id and context.last_prep_at == (start if prepped else None)
     assert both.shared == shared and both.weeks == weeks
+    assert refused[0].report.id == owner_id and refused[1] is None          # no period for anyone else
+    assert nobody == (None, None)
     assert weeks and shared.page.checkins                                 # the comparison is not of nothing
     assert all("secret" not in e.text for c in both.shared.page.checkins for e in c.entries)
 
