@@ -92,17 +92,17 @@ def write_down_first(ack: Ack, body: dict, view: dict, context: BoltContext, nex
         # typed and says so, where a 500 showed Slack's "trouble connecting" and lost it.
         logger.exception("Writing down a check-in's answers failed")
         return ack(response_action="errors", errors={ids.CHECKIN_PRIVATE_BLOCK: SAVE_FAILED})
+    if inbox_id is not None:  # its answers saved after the engineer's earlier deliveries (bot.lanes)
+        inbox.hand_over(services, inbox_id, inbox.engineer_lane(team_id, user_id))
     ack()
-    context["inbox_id"], context["lane"] = inbox_id, inbox.engineer_lane(team_id, user_id)
+    context["inbox_id"] = inbox_id
     next()
 
 
 def save_after_ack(context: BoltContext) -> None:
-    """The listener, once the submission is written down and acked: save its answers and send
-    the confirmation, after the engineer's earlier deliveries (bot.after_ack)."""
-    services: Services = context["services"]
-    if context.get("inbox_id") is not None:
-        services.after_ack.process_inbox(services, context["inbox_id"], context["lane"])
+    """The listener, once the submission is written down and acked: nothing is left to do.
+    write_down_first handed it over before the ack (bot.inbox.intake.hand_over: so that one
+    engineer's deliveries reach their lane in the order of their acks)."""
 
 
 def _is_theirs(services: Services, checkin_id: int, team_id: str, user_id: str) -> bool:

@@ -443,3 +443,41 @@ def test_ids_no_database_can_hold_are_refused_as_not_yours_not_save_failed(bot, 
     status, text = post_submission(bot, view, typed(view, "odd id"), **ids_)
     refused_as_not_yours(status, text)
     assert inbox_items(bot) == [] and all_answers(bot) == []
+
+
+@pytest.mark.parametrize("first_is", ["thread reply", "modal save"])
+def test_a_delivery_whose_hand_over_is_late_still_runs_before_the_next_one_acked_after_it(bot, monkeypatch, first_is):
+    """The order is the order Slack got its acks in. A listener thread (which handed an item to its
+    lane after the ack) could be held up, by the GIL or the OS, until the engineer's next delivery
+    was acked and handed over: the edit then ran before its reply (and found nothing to edit), the
+    second Save before the first (and the first's words won). Here the first hand-over waits until
+    the next one is in (or 2 s: the next one cannot come before the first is acked)."""
+    dm, view, checkin_id = modal_for(bot)
+    after_ack = bot.services.after_ack
+    real, handed = after_ack.process_inbox, []
+    next_one_in = threading.Event()
+
+    def first_held_up(services, item_id, lane):
+        handed.append(item_id)
+        if len(handed) == 1:
+            next_one_in.wait(2)
+            real(services, item_id, lane)
+        else:
+            real(services, item_id, lane)
+            next_one_in.set()
+
+    monkeypatch.setattr(after_ack, "process_inbox", first_held_up)
+    reply_ts = "1700000999.000500"
+    if first_is == "thread reply":
+        send_event(bot, dm_event("first draft", reply_ts, dm["ts"]), "EvLate1")
+        send_event(bot, edit_event("final words", dm["ts"], ts=reply_ts), "EvLate2")
+    else:
+        assert post_submission(bot, view, typed(view, "older"), view_id="V-late") == (200, "")
+        assert post_submission(bot, view, typed(view, "newer"), view_id="V-late") == (200, "")
+    wait_until(lambda: len(handed) == 2)
+    assert bot.settle()
+    stored = stored_answers(bot, checkin_id)
+    if first_is == "thread reply":
+        assert [a.text for a in stored] == ["final words"]
+    else:
+        assert sorted(a.text for a in stored) == sorted(typed(view, "newer").values())
