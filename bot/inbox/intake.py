@@ -16,6 +16,7 @@ lull in the front door's requests, one engineer's deliveries in the order they c
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import datetime, timedelta
 
@@ -29,6 +30,8 @@ from storage.repositories.inbox import Inbox
 logger = logging.getLogger(__name__)
 
 MESSAGE_EVENT = "message_event"
+SLACK_ID_MAX_LENGTH = 255  # Slack's ids are a dozen characters or so
+KEY_MAX_LENGTH = 600  # a delivery key: a few ids and a ts
 # Items younger than this are left to the request thread that wrote them down.
 RECOVERY_GRACE = timedelta(seconds=10)
 # An item that failed this often (every 10 s: a few minutes) is poison, not bad luck.
@@ -47,8 +50,24 @@ def delivery_key(body: dict) -> str:
     if body.get("event_id"):
         # Scoped by team: a retry is the same delivery to the same workspace, and with several
         # workspaces one id must not swallow another's answer.
-        return f"event:{body.get('team_id') or event.get('team')}:{body['event_id']}"
-    return f"message:{event.get('channel')}:{event.get('ts') or event.get('event_ts')}:{event.get('subtype') or ''}"
+        key = f"event:{body.get('team_id') or event.get('team')}:{body['event_id']}"
+    else:
+        key = f"message:{event.get('channel')}:{event.get('ts') or event.get('event_ts')}:{event.get('subtype') or ''}"
+    if slack_id(key, KEY_MAX_LENGTH) is None:
+        # A crafted id (a NUL, half a surrogate pair, kilobytes) made the INSERT fail: a 500 that
+        # Slack retries for ever. Its digest dedupes its retries as well.
+        key = "digest:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+    return key
+
+
+def slack_id(found: object, max_length: int = SLACK_ID_MAX_LENGTH) -> str | None:
+    """`found` if it can be a Slack id (short, printable ASCII), else None. A crafted id with a NUL
+    (PostgreSQL's text cannot hold one) failed its INSERT on PostgreSQL, half a surrogate pair (not
+    encodable as UTF-8) on both databases, and one of kilobytes made a key past what PostgreSQL's
+    unique index takes."""
+    if isinstance(found, str) and 0 < len(found) <= max_length and found.isascii() and found.isprintable():
+        return found
+    return None
 
 
 def write_down_first(body: dict, context: BoltContext, next) -> None:  # noqa: A002 - Bolt's name
@@ -57,7 +76,7 @@ def write_down_first(body: dict, context: BoltContext, next) -> None:  # noqa: A
     context["inbox_id"] = None
     if is_kept(event):
         services = context["services"]
-        team_id, key, now = body.get("team_id") or event.get("team"), delivery_key(body), services.now()
+        team_id, key, now = slack_id(body.get("team_id") or event.get("team")), delivery_key(body), services.now()
         # Committed together with the other deliveries arriving meanwhile (one commit, one flush
         # of the WAL, for all of them); back only once this one is on disk. None: Slack's retry
         # of a delivery already here (its first copy is, or was, processed).

@@ -24,7 +24,6 @@ SAVE_FAILED = "Your answers couldn't be saved just now. Please press Save again 
 # checkins.id is an INTEGER on PostgreSQL: a larger id (crafted) is no check-in of anyone's, where
 # comparing it with the column was "integer out of range", and the modal said "press Save again".
 CHECKIN_ID_MAX = 2 ** 31 - 1
-SLACK_ID_MAX_LENGTH = 255  # Slack's ids are a dozen characters or so
 
 
 def handle_answer_button(ack: Ack, body: dict, action: dict, respond: Respond, client: WebClient,
@@ -65,7 +64,7 @@ def write_down_first(ack: Ack, body: dict, view: dict, context: BoltContext, nex
     context["inbox_id"] = None
     # Slack always names the team, the user and the view; a request without them (crafted) is
     # refused in the modal like someone else's check-in, not a 500 with a traceback.
-    team_id, user_id, view_id = _id_of(body.get("team")), _id_of(body.get("user")), _slack_id(view.get("id"))
+    team_id, user_id, view_id = _id_of(body.get("team")), _id_of(body.get("user")), inbox.slack_id(view.get("id"))
     if not (team_id and user_id and view_id):
         return ack(response_action="errors", errors={ids.CHECKIN_PRIVATE_BLOCK: NOT_YOURS})
     checkin_id = strict_int(view.get("private_metadata"), 1, CHECKIN_ID_MAX) or 0
@@ -127,18 +126,8 @@ def _submitted(view: dict) -> tuple[dict[str, str], bool]:
 
 
 def _id_of(who: object) -> str | None:
-    """A payload's `team` or `user` id, if it is one (`_slack_id`)."""
-    return _slack_id(who.get("id") if isinstance(who, dict) else None)
-
-
-def _slack_id(found: object) -> str | None:
-    """`found` if it can be a Slack id (short, printable ASCII), else None. A crafted id with a NUL
-    (PostgreSQL's text cannot hold one) was "press Save again" for ever, half a surrogate pair
-    (not encodable as UTF-8) a 500 on both databases, and a view id of kilobytes a key past what
-    PostgreSQL's unique index takes."""
-    if isinstance(found, str) and 0 < len(found) <= SLACK_ID_MAX_LENGTH and found.isascii() and found.isprintable():
-        return found
-    return None
+    """A payload's `team` or `user` id, if it can be one (bot.inbox.intake.slack_id)."""
+    return inbox.slack_id(who.get("id") if isinstance(who, dict) else None)
 
 
 def _element(inputs: object, action_id: str) -> dict:

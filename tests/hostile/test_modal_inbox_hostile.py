@@ -481,3 +481,17 @@ def test_a_delivery_whose_hand_over_is_late_still_runs_before_the_next_one_acked
         assert [a.text for a in stored] == ["final words"]
     else:
         assert sorted(a.text for a in stored) == sorted(typed(view, "newer").values())
+
+
+@pytest.mark.parametrize("event_id", ["Ev\x00nul", "Ev\ud800half", "E" + LONG_ID])
+@pytest.mark.parametrize("team_id", ["T1", "T1\x00", "T1\udfff"])
+def test_a_dm_event_with_an_id_no_database_can_hold_is_acked_once_not_a_500(bot, event_id, team_id):
+    """The same INSERT for DM events: a crafted event id or team was a 500, which Slack retries."""
+    dm, _, _ = modal_for(bot)
+    event = dm_event("crafted ids", "1700000999.000900", dm["ts"])
+    for retry in (False, True):
+        body, ctype = req.event_callback(event, event_id=event_id, team_id=team_id)
+        kwargs = {"retry_num": 1, "retry_reason": "http_timeout"} if retry else {}
+        assert bot.post(body, ctype, **kwargs)[0] == 200
+    assert bot.settle()
+    assert len(inbox_items(bot)) == 1           # the retry was recognised as one
