@@ -52,4 +52,12 @@ class Lanes:
                     work = waiting.popleft()
                 else:
                     del self._waiting[lane]
-                    work = None
+                    return
+            # The lane's next item goes to the back of the pool's queue, behind other lanes' work:
+            # looping here, one engineer's backlog (a flood of Saves) kept this thread to itself,
+            # and as many such lanes as the pool has threads held everyone else's answers.
+            try:
+                self._submit(self._drain, lane, work)
+                return
+            except RuntimeError:
+                pass  # the pool takes no new work (shutting down, SIGTERM): finish the lane here

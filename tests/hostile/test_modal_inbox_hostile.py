@@ -495,3 +495,50 @@ def test_a_dm_event_with_an_id_no_database_can_hold_is_acked_once_not_a_500(bot,
         assert bot.post(body, ctype, **kwargs)[0] == 200
     assert bot.settle()
     assert len(inbox_items(bot)) == 1           # the retry was recognised as one
+
+
+# -- lanes: a busy engineer does not keep a pool thread to themself ---------------------------------
+
+def test_a_lane_with_a_backlog_lets_another_engineers_work_in_between():
+    """A flood of Saves from one engineer (a clumsy double-clicker, a crafted loop) kept one pool
+    thread until all of it was done; four such lanes held every thread, and everyone else's
+    answers waited behind them. Each item now goes to the back of the pool's queue."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bot.lanes import Lanes
+
+    order: list[str] = []
+    gate = threading.Event()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        lanes = Lanes(pool.submit)
+        lanes.run("user:T1:U1", lambda: gate.wait(5))
+        for n in range(5):
+            lanes.run("user:T1:U1", lambda n=n: order.append(f"U1-{n}"))
+        lanes.run("user:T1:U2", lambda: order.append("U2"))
+        gate.set()
+        wait_until(lambda: len(order) == 6)      # (before the pool shuts down, which takes no new work)
+    assert sorted(order) == sorted([f"U1-{n}" for n in range(5)] + ["U2"])
+    assert [o for o in order if o.startswith("U1")] == [f"U1-{n}" for n in range(5)]   # U1's in order
+    assert order.index("U2") <= 1, order
+
+
+def test_a_lane_still_drains_when_the_pool_is_shut_down_mid_backlog():
+    """SIGTERM: the pool takes no new work while a lane still has some; the lane finishes it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bot.lanes import Lanes
+
+    order: list[int] = []
+    gate = threading.Event()
+    pool = ThreadPoolExecutor(max_workers=2)
+    lanes = Lanes(pool.submit)
+    lanes.run("user:T1:U1", lambda: gate.wait(5))
+    for n in range(4):
+        lanes.run("user:T1:U1", lambda n=n: order.append(n))
+    stopping = threading.Thread(target=pool.shutdown, kwargs={"wait": True})
+    stopping.start()
+    wait_until(lambda: pool._shutdown)
+    gate.set()
+    stopping.join(10)
+    assert not stopping.is_alive() and order == [0, 1, 2, 3]
+    assert lanes._waiting == {}
