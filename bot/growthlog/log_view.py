@@ -17,7 +17,7 @@ from bot.domain.numbers import strict_int
 from bot.domain.schedule import zone
 from bot.growthlog.access import Reader, can_read, can_read_where
 from bot.growthlog.mentions import split_mention
-from bot.growthlog.reads import LOG, OwnerGone, commit_read
+from bot.growthlog.reads import LOG, OwnerGone, commit_read, read_to_record, record_on
 from storage.repositories import Answers, Engineers
 from storage.repositories.growth_log import PAGE_SIZE, LogPage, Person, people, read_log_as_reader
 from storage.uow import UnitOfWork
@@ -155,17 +155,18 @@ def read_log_view(uow: UnitOfWork, reader: Reader, query: LogQuery, page_size: i
     query = query.for_owner(owner_id)
     # Each statement its own snapshot (`one_snapshot=False`): a page with entries is one
     # statement, and an empty page's look-up of the people only explains it.
-    with uow.reading(one_snapshot=False) as session:
+    # On PostgreSQL someone else's page is recorded on the same connection (read_to_record).
+    with read_to_record(uow) as session:
         view = _read_page_view(session, reader, query, page_size)
         if view is None or owner_id == reader.user_id:
             return view
-    # Someone else's page says whose it is (`_read_page_view`), so the record needs no look-up.
-    entries = sum(len(checkin.entries) for checkin in view.page.checkins)
-    try:
-        told = commit_read(uow, reader, view.page.engineer_id, owner_id, LOG, entries,
-                           now or datetime.now(timezone.utc))
-    except OwnerGone:
-        return None
+        # Someone else's page says whose it is (`_read_page_view`), so the record needs no look-up.
+        entries = sum(len(checkin.entries) for checkin in view.page.checkins)
+        try:
+            told = commit_read(uow, reader, view.page.engineer_id, owner_id, LOG, entries,
+                               now or datetime.now(timezone.utc), session=record_on(uow, session))
+        except OwnerGone:
+            return None
     return replace(view, reads_notice=told)
 
 

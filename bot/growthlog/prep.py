@@ -17,7 +17,7 @@ from bot.catalog.model import Catalog, Level, Section
 from bot.domain.schedule import zone
 from bot.growthlog.access import Reader, can_prep, can_prep_where
 from bot.growthlog.assessment import FRAMEWORK_ID, profile_summary
-from bot.growthlog.reads import PREP, OwnerGone, commit_read, record_read
+from bot.growthlog.reads import PREP, OwnerGone, commit_read, read_to_record, record_on, record_read
 from storage.models import CheckInStatus
 from storage.repositories import Engineers, OneOnOnes
 from storage.repositories.growth_log import LoggedCheckin, read_prep
@@ -139,17 +139,17 @@ def read_digest(uow: UnitOfWork, catalog: Catalog, reader: Reader, report_user_i
     shown, as the read record does, so it is written in the record's transaction (`commit_read`:
     no write of its own after the ack), with the access rule checked again there: a
     relationship removed since the read gets no mark (`mark_prepped`'s rule)."""
-    # The digest is one statement (build_digest), so it needs no snapshot of its own.
-    with uow.reading(one_snapshot=False) as session:
+    # The digest is one statement (build_digest), so it needs no snapshot of its own; on
+    # PostgreSQL its record is written on the same connection (read_to_record).
+    with read_to_record(uow) as session:
         digest = build_digest(session, catalog, reader, report_user_id, now)
-    if digest is None:
-        return None
-
-    try:
-        told = commit_read(uow, reader, digest.report_engineer_id, digest.report_user_id, PREP, digest.entries, now,
-                           mark_prepped=mark)
-    except OwnerGone:
-        return None
+        if digest is None:
+            return None
+        try:
+            told = commit_read(uow, reader, digest.report_engineer_id, digest.report_user_id, PREP, digest.entries,
+                               now, mark_prepped=mark, session=record_on(uow, session))
+        except OwnerGone:
+            return None
     return digest._replace(reads_notice=told)
 
 

@@ -91,15 +91,34 @@ class OwnerGone(Exception):
     """The engineer was deleted (forget-me, a purge) between the read and its record: show nothing."""
 
 
+@contextmanager
+def read_to_record(uow: UnitOfWork) -> Iterator[Session]:
+    """The session for a one-statement read of someone's log that `commit_read` then records:
+    on PostgreSQL the autocommit session the record is written in too (`record_on`), one
+    connection for both; on SQLite a read-only one (the record goes to the shared batch)."""
+    if uow.engine.dialect.name == "postgresql":
+        with uow.autocommit() as session:
+            yield session
+    else:
+        with uow.reading(one_snapshot=False) as session:
+            yield session
+
+
+def record_on(uow: UnitOfWork, session: Session) -> Session | None:
+    """The `read_to_record` session `commit_read` may write in (PostgreSQL), else None."""
+    return session if uow.engine.dialect.name == "postgresql" else None
+
+
 def commit_read(uow: UnitOfWork, reader: Reader, owner_engineer_id: int, owner_user_id: str, what: str,
-                entries: int, now: datetime, mark_prepped: bool = False) -> bool:
+                entries: int, now: datetime, mark_prepped: bool = False, session: Session | None = None) -> bool:
     """`record_read` in a transaction of its own, back once committed. `mark_prepped` (a prep
     digest): the pair is marked prepped at `now` in the same transaction once the record is
     written, so the two are committed together or not at all, with the access rule checked
     again there (`can_prep_where`: a relationship removed since the read gets no mark).
     SQLite: the transaction is shared with other readers' (`uow.write_together`). PostgreSQL:
     record, mark and notice are one statement in autocommit (`uow.write_one_statement`), one
-    round trip. Raises ReadNotRecorded (SQLite's lock stayed taken) or OwnerGone."""
+    round trip (in `session`, the read's own autocommit session, if given: `read_to_record`).
+    Raises ReadNotRecorded (SQLite's lock stayed taken) or OwnerGone."""
     if reader.user_id == owner_user_id:
         return False
     told_before = _told(uow)
@@ -123,7 +142,7 @@ def commit_read(uow: UnitOfWork, reader: Reader, owner_engineer_id: int, owner_u
     try:
         with recording_reads():
             if uow.engine.dialect.name == "postgresql":
-                told = uow.write_one_statement(write_at_once)
+                told = uow.write_one_statement(write_at_once, session)
             else:
                 told = uow.write_together(write)
     except IntegrityError as exc:      # PostgreSQL: deleted by a transaction that committed meanwhile

@@ -209,13 +209,13 @@ def test_forget_me_between_the_read_and_its_record_shows_nothing_even_when_the_i
     committing = "write_together" if engine_is_sqlite(session_factory) else "write_one_statement"
     real = getattr(uow, committing)
 
-    def forget_then_record(write):
+    def forget_then_record(write, *on_session):  # (PostgreSQL: the read's own session)
         forget_me(uow, "T1", "U1")
         with uow.writing() as session:
             newcomer = Engineers(session).get_or_create("T1", "U9")
             session.flush()
             taken[0] = newcomer.id
-        return real(write)
+        return real(write, *on_session)
 
     taken = [0]
     monkeypatch.setattr(uow, committing, forget_then_record)
