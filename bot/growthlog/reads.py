@@ -21,7 +21,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import IntegrityError, OperationalError
+import logging
+
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from bot.domain.schedule import zone
@@ -118,7 +120,7 @@ def commit_read(uow: UnitOfWork, reader: Reader, owner_engineer_id: int, owner_u
     SQLite: the transaction is shared with other readers' (`uow.write_together`). PostgreSQL:
     record, mark and notice are one statement in autocommit (`uow.write_one_statement`), one
     round trip (in `session`, the read's own autocommit session, if given: `read_to_record`).
-    Raises ReadNotRecorded (SQLite's lock stayed taken) or OwnerGone."""
+    Raises ReadNotRecorded (SQLite's lock stayed taken, or the record failed on the database) or OwnerGone."""
     if reader.user_id == owner_user_id:
         return False
     told_before = _told(uow)
@@ -147,6 +149,13 @@ def commit_read(uow: UnitOfWork, reader: Reader, owner_engineer_id: int, owner_u
                 told = uow.write_together(write)
     except IntegrityError as exc:      # PostgreSQL: deleted by a transaction that committed meanwhile
         raise OwnerGone() from exc
+    except DBAPIError as exc:
+        # The record failed after the read (a dropped connection, a failover, a disk error): the
+        # page is not shown, and the person is told so, not handed Slack's "dispatch_failed" for
+        # a 500. The connection is already back in the pool (invalidated if it was cut).
+        logging.getLogger("growth_bot").warning("A read of someone's log could not be recorded: %s",
+                                                type(exc.orig).__name__ if exc.orig is not None else exc)
+        raise ReadNotRecorded() from exc
     if told is None:
         raise OwnerGone()
     told_before.add((reader.team_id, reader.user_id))
