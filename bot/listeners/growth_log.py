@@ -30,6 +30,7 @@ from bot.growthlog.one_on_ones import OneOnOneDesk
 from bot.growthlog.prep import read_digest
 from bot.growthlog.reads import NOT_RECORDED, ReadNotRecorded
 from bot.growthlog.relationships import Relationships
+from bot.inbox.intake import slack_id
 from bot.listeners.replies import Answer, say, sentence
 from bot.services import Services
 from storage.crypto import UnreadableValue
@@ -43,8 +44,13 @@ UNREADABLE = ("Part of this log cannot be decrypted (it was altered in the datab
 PREP_USAGE = "Name the person: `/growth prep @name` (someone who named you as their manager)."
 
 
-def _reader_of_command(command: dict) -> Reader:
-    return Reader(command["team_id"], command["user_id"])
+def _reader_of_command(command: dict) -> Reader | None:
+    """The reader of a log or prep command, None when its team or user is missing or no Slack id
+    (a NUL, half a surrogate pair, kilobytes): such a command reads nothing (REFUSAL). Before,
+    a missing one was a KeyError and a NUL a failed query on PostgreSQL, each a 500 out of the ack
+    middleware (Slack's dispatch_failed)."""
+    team_id, user_id = slack_id(command.get("team_id")), slack_id(command.get("user_id"))
+    return Reader(team_id, user_id) if team_id and user_id else None
 
 
 def _reader_of_action(body: dict) -> Reader:
@@ -66,8 +72,11 @@ def log_answer(command: dict, rest: str, services: Services) -> Answer:
         query = parse_log_query(rest)
     except LogQueryError as problem:
         return sentence(str(problem))
+    reader = _reader_of_command(command)
+    if reader is None:
+        return sentence(REFUSAL)
     try:
-        view = read_log_view(services.uow, _reader_of_command(command), query, now=services.now())
+        view = read_log_view(services.uow, reader, query, now=services.now())
     except ReadNotRecorded:
         return sentence(NOT_RECORDED)
     except UnreadableValue as problem:
@@ -86,6 +95,8 @@ def prep_answer(command: dict, rest: str, services: Services) -> Answer:
     if report is None:
         return sentence(PREP_USAGE)
     reader = _reader_of_command(command)
+    if reader is None:
+        return sentence(REFUSAL)
     now = services.now()
     try:
         # The next digest starts here: marked with the read record, before the ack (see read_digest).

@@ -1,10 +1,16 @@
 """Hostile checks of `/growth log` and `/growth prep`'s read path after the read and its record
 came to share one session (bot.growthlog.reads.read_to_record): with one pooled connection, with
-the record failing after the read, and with the database cutting the connection between them."""
+the record failing after the read, and with the database cutting the connection between them;
+and crafted /growth log and /growth prep commands end to end (refused, weird, missing fields, ids
+no database holds, forged signatures, Slack's retries): never a 500, never a read shown unrecorded."""
 
 from __future__ import annotations
 
+import json
+import logging
+import time
 from contextlib import contextmanager
+from urllib.parse import parse_qsl, urlencode
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -16,7 +22,9 @@ from bot.growthlog.prep import read_digest
 from bot.growthlog.reads import ReadNotRecorded
 from storage.db import _configure_sqlite, make_session_factory
 from storage.uow import UnitOfWork
+from tests import slack_requests as req
 from tests.hostile.test_today_read_path import CATALOG, NOW, notices, reads_by_engineer, seed_reports
+from tests.running_bot import SIGNING_SECRET, blocks_text, start_bot
 
 
 @contextmanager
@@ -96,3 +104,130 @@ def test_the_connection_dropped_between_the_read_and_its_record_shows_nothing_an
         again = read(uow, what)
     assert again is not None and again.reads_notice
     assert reads_by_engineer(session_factory) == {"U1": [("M1", what)]}
+
+
+# -- crafted slash commands, end to end ---------------------------------------------------------------
+
+@pytest.fixture
+def bot(fake_slack, database_url):
+    bot, stop = start_bot(fake_slack, database_url)
+    seed_reports(bot.services.session_factory, "M1", ["U1"])
+    yield bot
+    stop()
+
+
+def send(bot, text_: str, user_id: str = "M1", drop: tuple[str, ...] = (), **fields: str):
+    """A /growth command as Slack would sign it, with fields changed or left out."""
+    token = bot._token()
+    body, ctype = req.slash_command(command="/growth", text=text_, user_id=user_id,
+                                    response_url=bot.fake.response_url(token))
+    form = {k: v for k, v in parse_qsl(body, keep_blank_values=True) if k not in drop}
+    form.update(fields)
+    status, _, answer = bot.post(urlencode(form), ctype)
+    return status, answer, token
+
+
+def shown(bot, answer: str, token: str) -> str:
+    time.sleep(0.2)
+    later = bot.fake.responses_for(token)
+    try:
+        body = json.loads(answer) if answer else {}
+    except ValueError:
+        body = {"text": answer}
+    parts = [blocks_text(body.get("blocks", [])), str(body.get("text", ""))]
+    parts += [blocks_text(m.get("blocks", [])) + str(m.get("text", "")) for m in later]
+    return "\n".join(parts)
+
+
+def no_traceback(caplog) -> None:
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR], caplog.text
+
+
+SECRET_ANSWER = "U1 shared answer"
+REFUSED = [
+    ("log <@U1>", {"user_id": "U2"}),                      # a stranger names the report
+    ("prep <@U1>", {"user_id": "U2"}),
+    ("log <@U1|someone-else>", {"user_id": "U1x"}),         # a look-alike user id
+    ("log <@U1>", {"team_id": "T2"}),                      # the manager, from another workspace
+    ("prep <@U1>", {"team_id": "E1"}),                     # an enterprise id where the team goes
+    ("prep <@U1>", {"enterprise_id": "E1", "team_id": "T9", "is_enterprise_install": "true"}),
+    ("log <@W1>", {}),                                     # an enterprise user who has no log
+    ("prep <@U404>", {}),                                  # nobody
+    ("log <@U1>", {"user_id": "m1"}),                      # the manager's id in another case
+]
+
+
+@pytest.mark.parametrize("line, fields", REFUSED)
+def test_a_refused_read_answers_the_refusal_shows_nothing_and_records_nothing(bot, caplog, line, fields):
+    caplog.set_level(logging.INFO)
+    status, answer, token = send(bot, line, **fields)
+    assert status == 200
+    seen = shown(bot, answer, token)
+    assert "You can only read" in seen and SECRET_ANSWER not in seen
+    assert reads_by_engineer(bot.services.session_factory) == {}
+    no_traceback(caplog)
+
+
+WEIRD = [
+    "log <@U1> since", "log <@U1> last 0", "log <@U1> last 99999999999999999999", "log <@U1> since 2026-02-30",
+    "log @U1", "log <@U1> <@U2>", "prep", "prep U1", "prep <@>", "prep <@U1> extra words ünïcødé 🙂",
+    "log ünïcødé 🙂 <@U1>", "log " + "x" * 40_000, "prep <@U1" + "1" * 10_000 + ">", "log\u00a0<@U1>",
+    "LOG <@U1>", "log <@U1> since 0001-01-01 last 520", "log <@U1>\n\tlast 1",
+]
+
+
+@pytest.mark.parametrize("line", WEIRD, ids=range(len(WEIRD)))
+def test_weird_or_huge_text_answers_without_a_traceback(bot, caplog, line):
+    caplog.set_level(logging.INFO)
+    status, answer, token = send(bot, line)
+    assert status == 200
+    assert shown(bot, answer, token).strip()
+    no_traceback(caplog)
+    recorded = reads_by_engineer(bot.services.session_factory)
+    assert recorded in ({}, {"U1": [("M1", "log")]}, {"U1": [("M1", "prep")]})
+
+
+@pytest.mark.parametrize("drop", [("team_id",), ("user_id",), ("text",), ("response_url",), ("trigger_id",)])
+@pytest.mark.parametrize("verb", ["log <@U1>", "prep <@U1>"])
+def test_a_command_missing_a_field_is_not_a_500_and_shows_nothing_unrecorded(bot, caplog, verb, drop):
+    caplog.set_level(logging.INFO)
+    status, answer, token = send(bot, verb, drop=drop)
+    assert status < 500, answer
+    seen = shown(bot, answer, token)
+    if SECRET_ANSWER in seen:
+        assert reads_by_engineer(bot.services.session_factory) == {"U1": [("M1", verb.split()[0])]}
+
+
+@pytest.mark.parametrize("bad", ["M1\x00", "M1\ud800", "M" * 5000, ""])
+@pytest.mark.parametrize("field", ["user_id", "team_id"])
+def test_an_id_no_database_can_hold_is_refused_not_a_500(bot, caplog, field, bad):
+    caplog.set_level(logging.INFO)
+    form = {field: bad}
+    token = bot._token()
+    body, ctype = req.slash_command(command="/growth", text="log <@U1>", user_id="M1",
+                                    response_url=bot.fake.response_url(token))
+    fields = dict(parse_qsl(body, keep_blank_values=True))
+    fields.update(form)
+    encoded = urlencode(fields, errors="surrogatepass")
+    status, _, answer = bot.post(encoded, ctype)
+    assert status < 500, answer
+    assert SECRET_ANSWER not in shown(bot, answer, token)
+    assert reads_by_engineer(bot.services.session_factory) == {}
+
+
+def test_a_forged_or_stale_signature_is_refused_and_records_nothing(bot):
+    body, ctype = req.slash_command(command="/growth", text="log <@U1>", user_id="M1")
+    forged = req.post_to_app(bot.url, body, ctype, "not-the-secret")
+    stale = req.post_to_app(bot.url, body, ctype, SIGNING_SECRET, timestamp=int(time.time()) - 3600)
+    assert forged[0] == stale[0] == 401
+    assert SECRET_ANSWER not in forged[2] + stale[2]
+    assert reads_by_engineer(bot.services.session_factory) == {}
+
+
+def test_slack_retrying_the_same_command_answers_each_time_and_records_each_shown_read(bot):
+    body, ctype = req.slash_command(command="/growth", text="log <@U1>", user_id="M1")
+    first = req.post_to_app(bot.url, body, ctype, SIGNING_SECRET)
+    retry = req.post_to_app(bot.url, body, ctype, SIGNING_SECRET, retry_num=1, retry_reason="http_timeout")
+    assert first[0] == retry[0] == 200
+    shown_times = sum(SECRET_ANSWER in answer for _, _, answer in (first, retry))
+    assert len(reads_by_engineer(bot.services.session_factory).get("U1", [])) == shown_times
