@@ -8,22 +8,27 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from contextlib import contextmanager
 from urllib.parse import parse_qsl, urlencode
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, text, update
 from sqlalchemy.exc import OperationalError
 
 from bot.growthlog.access import Reader
 from bot.growthlog.log_view import LogQuery, read_log_view
 from bot.growthlog.prep import read_digest
-from bot.growthlog.reads import ReadNotRecorded
+from bot.growthlog.reads import READS_NOTICE, ReadNotRecorded
 from storage.db import _configure_sqlite, make_session_factory
+from storage.models import Engineer
 from storage.uow import UnitOfWork
 from tests import slack_requests as req
-from tests.hostile.test_today_read_path import CATALOG, NOW, notices, reads_by_engineer, seed_reports
+from tests.growthlog import log_seed as seed
+from tests.growthlog.replies import acked
+from tests.growthlog.test_log import MONDAY
+from tests.hostile.test_today_read_path import CATALOG, NOW, notices, reads_by_engineer, run_threads, seed_reports
 from tests.running_bot import SIGNING_SECRET, blocks_text, start_bot
 
 
@@ -231,3 +236,72 @@ def test_slack_retrying_the_same_command_answers_each_time_and_records_each_show
     assert first[0] == retry[0] == 200
     shown_times = sum(SECRET_ANSWER in answer for _, _, answer in (first, retry))
     assert len(reads_by_engineer(bot.services.session_factory).get("U1", [])) == shown_times
+
+
+# -- concurrency: readers, the report, and the relationship changing under them ------------------------
+
+def test_manager_changes_while_readers_race_every_shown_read_recorded_once_and_each_reader_told_once(
+        session_factory, uow):
+    seed_reports(session_factory, "M1", ["U1"])
+    shown: list[tuple[str, str, bool]] = []
+    lock = threading.Lock()
+
+    def reader(who: str, what: str) -> None:
+        result = read(uow, what, reader=who)
+        if result is not None:
+            with lock:
+                shown.append((who, what, result.reads_notice))
+
+    def switch(to: str) -> None:
+        with uow.writing() as session:
+            session.execute(update(Engineer).where(Engineer.user_id == "U1").values(manager_user_id=to))
+
+    targets = []
+    for n in range(6):
+        targets += [lambda: reader("M1", "log"), lambda: reader("M2", "log"), lambda: reader("M1", "prep"),
+                    lambda: reader("M2", "prep"), lambda: reader("U1", "log")]
+        targets.append(lambda n=n: switch("M2" if n % 2 == 0 else "M1"))
+    run_threads(targets)
+
+    recorded = sorted(reads_by_engineer(session_factory).get("U1", []))
+    others = sorted((who, what) for who, what, _ in shown if who != "U1")
+    assert recorded == others                           # each shown read of someone else: one record
+    told = sorted(who for who, _, notice in shown if notice)
+    assert told == sorted({who for who, _ in others})   # each reader who was shown anything: told once
+    assert notices(session_factory) == len(told)
+
+
+# -- a long log and a long prep digest, end to end on both databases -----------------------------------
+
+@pytest.mark.parametrize("verb", ["log", "prep"])
+def test_a_long_read_comes_in_the_ack_then_in_order_recorded_once_and_told_once(fake_slack, database_url, verb):
+    bot, stop = start_bot(fake_slack, database_url)
+    try:
+        essay = " ".join(f"Sentence {n} of a long reflection." for n in range(900))
+        with bot.services.session_factory.begin() as session:
+            seed.engineer(session, "U2", level=None)
+            owner = seed.engineer(session, "U1", manager="U2")
+            for n, week in enumerate(seed.weeks_back(MONDAY, 5)):
+                row = seed.checkin(session, owner, week, [("q1", f"Question of week {n}")])
+                seed.answer(session, row, "q1", f"week {n}: {essay}", at=bot.services.now())
+        for round_ in range(2):
+            reply = bot.command(f"/growth {verb} <@U1|ada>", user_id="U2")
+            first = acked(reply)
+            # A second prep covers only what was shared since the first: one short message.
+            long_ = verb == "log" or round_ == 0
+            rest = reply.followups(count=1) if long_ else []
+            messages = [first, *rest]
+            texts = [blocks_text(message["blocks"]) for message in messages]
+            assert all(len(message["blocks"]) <= 50 for message in messages)
+            assert all(not message["replace_original"] for message in rest)
+            if long_:
+                joined = " ".join(texts)
+                assert len(messages) >= 2
+                assert [joined.index(f"week {n}:") for n in range(5)] == sorted(joined.index(f"week {n}:")
+                                                                               for n in range(5))
+            # The notice once, in the ack, on the first read only; never in a later message.
+            assert sum(READS_NOTICE in t for t in texts) == (1 if round_ == 0 else 0)
+            assert READS_NOTICE not in " ".join(texts[1:])
+            assert reads_by_engineer(bot.services.session_factory)["U1"] == [("U2", verb)] * (round_ + 1)
+    finally:
+        stop()
