@@ -11,6 +11,7 @@ import re
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
+from sqlalchemy.exc import DBAPIError
 
 from bot import ids
 from bot.blocks.growthlog import (
@@ -41,6 +42,10 @@ NOT_YOURS_TO_DELETE = "That answer isn't yours to delete (or is already gone), s
 # is refused, never half of it, and nothing is recorded as read (the read's transaction fails).
 UNREADABLE = ("Part of this log cannot be decrypted (it was altered in the database, or its key is not "
               "configured), so nothing is shown. It has been logged for the bot's admin.")
+# The read itself failed on the database (a failover, a statement cancelled): nothing was read,
+# so nothing is shown or recorded; said in the ack rather than a 500 (Slack's dispatch_failed).
+NOT_READ = ("I couldn't read this just now (the database didn't answer), so nothing was shown or recorded. "
+            "Please try again in a moment.")
 PREP_USAGE = "Name the person: `/growth prep @name` (someone who named you as their manager)."
 
 
@@ -79,6 +84,8 @@ def log_answer(command: dict, rest: str, services: Services) -> Answer:
         view = read_log_view(services.uow, reader, query, now=services.now())
     except ReadNotRecorded:
         return sentence(NOT_RECORDED)
+    except DBAPIError as problem:
+        return sentence(_not_read(problem))
     except UnreadableValue as problem:
         return sentence(_unreadable(problem))
     return sentence(REFUSAL) if view is None else Answer(build_log_messages(view), log_fallback_text(view))
@@ -88,6 +95,13 @@ def _unreadable(problem: UnreadableValue) -> str:
     # The message names the column and key id, never any of the text.
     logging.getLogger("growth_bot").error("A growth log page could not be read: %s", problem)
     return UNREADABLE
+
+
+def _not_read(problem: DBAPIError) -> str:
+    # The error's class only: its SQL and parameters carry people's ids and what was asked.
+    logging.getLogger("growth_bot").warning("A growth log read failed on the database: %s",
+                                            type(problem.orig).__name__ if problem.orig is not None else problem)
+    return NOT_READ
 
 
 def prep_answer(command: dict, rest: str, services: Services) -> Answer:
@@ -103,6 +117,8 @@ def prep_answer(command: dict, rest: str, services: Services) -> Answer:
         digest = read_digest(services.uow, services.catalog, reader, report, now, mark=True)
     except ReadNotRecorded:
         return sentence(NOT_RECORDED)
+    except DBAPIError as problem:
+        return sentence(_not_read(problem))
     except UnreadableValue as problem:
         return sentence(_unreadable(problem))
     if digest is None:

@@ -305,3 +305,39 @@ def test_a_long_read_comes_in_the_ack_then_in_order_recorded_once_and_told_once(
             assert reads_by_engineer(bot.services.session_factory)["U1"] == [("U2", verb)] * (round_ + 1)
     finally:
         stop()
+
+
+@pytest.mark.parametrize("what", ["log", "prep"])
+def test_the_pooled_connection_a_read_used_is_transactional_again_for_the_next_writer(
+        database_url, session_factory, what):
+    # The read and its record ran in autocommit on PostgreSQL; if that leaked into the pool, the
+    # next writer on the same connection would commit statement by statement, and its rollback
+    # would keep half its work.
+    seed_reports(session_factory, "M1", ["U1"])
+    with one_connection_uow(database_url) as (uow, _):
+        assert read(uow, what) is not None
+        with pytest.raises(RuntimeError), uow.writing() as session:
+            session.execute(update(Engineer).where(Engineer.user_id == "U1").values(manager_user_id="M9"))
+            session.flush()
+            raise RuntimeError("the writer fails after its first statement")
+        with uow.reading() as session:
+            assert session.scalar(text("SELECT manager_user_id FROM engineers WHERE user_id = 'U1'")) == "M1"
+
+
+@pytest.mark.parametrize("verb, where", [("log", "bot.growthlog.log_view.read_log_as_reader"),
+                                         ("prep", "bot.growthlog.prep.read_prep")])
+def test_the_read_itself_failing_on_the_database_is_said_in_the_ack_not_a_500(bot, monkeypatch, verb, where):
+    def cancelled(*args, **kwargs):
+        raise OperationalError("SELECT ...", {}, Exception("canceling statement due to statement timeout"))
+
+    monkeypatch.setattr(where, cancelled)
+    status, answer, token = send(bot, f"{verb} <@U1>")
+    assert status == 200, answer
+    seen = shown(bot, answer, token)
+    assert "nothing was shown or recorded" in seen and SECRET_ANSWER not in seen
+    assert reads_by_engineer(bot.services.session_factory) == {}
+    monkeypatch.undo()
+    status, answer, token = send(bot, f"{verb} <@U1>")       # the next one is read, shown and recorded
+    again = shown(bot, answer, token)
+    assert status == 200 and "<@U1>" in again and "nothing was shown" not in again.lower()
+    assert reads_by_engineer(bot.services.session_factory) == {"U1": [("M1", verb)]}
