@@ -31,9 +31,8 @@ import queue
 import signal
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Callable
-
 from functools import partial
+from typing import Any, Callable
 
 from bot import ack_traffic
 from bot.lanes import Lanes

@@ -14,14 +14,13 @@ caller adds one context line to what that first read shows (bot.blocks.reads.REA
 
 from __future__ import annotations
 
+import logging
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
-
-import logging
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
@@ -93,6 +92,12 @@ class OwnerGone(Exception):
     """The engineer was deleted (forget-me, a purge) between the read and its record: show nothing."""
 
 
+def error_class(problem: DBAPIError) -> str:
+    """What failed on the database, for a log line: the driver error's class only (its SQL and
+    parameters carry people's ids and what was asked)."""
+    return type(problem.orig).__name__ if problem.orig is not None else type(problem).__name__
+
+
 @contextmanager
 def read_to_record(uow: UnitOfWork) -> Iterator[Session]:
     """The session for a one-statement read of someone's log that `commit_read` then records:
@@ -154,7 +159,7 @@ def commit_read(uow: UnitOfWork, reader: Reader, owner_engineer_id: int, owner_u
         # page is not shown, and the person is told so, not handed Slack's "dispatch_failed" for
         # a 500. The connection is already back in the pool (invalidated if it was cut).
         logging.getLogger("growth_bot").warning("A read of someone's log could not be recorded: %s",
-                                                type(exc.orig).__name__ if exc.orig is not None else exc)
+                                                error_class(exc))
         raise ReadNotRecorded() from exc
     if told is None:
         raise OwnerGone()

@@ -148,7 +148,6 @@ def engineer_lane(team_id: str | None, user_id: str) -> str:
     return f"user:{team_id}:{user_id}"
 
 
-
 def _mapping(value: object) -> dict:
     return value if isinstance(value, dict) else {}
 

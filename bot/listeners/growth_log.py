@@ -29,7 +29,7 @@ from bot.growthlog.log_view import (LogQuery, LogQueryError, delete_own_answer, 
 from bot.growthlog.mentions import split_mention
 from bot.growthlog.one_on_ones import OneOnOneDesk
 from bot.growthlog.prep import read_digest
-from bot.growthlog.reads import NOT_RECORDED, ReadNotRecorded
+from bot.growthlog.reads import NOT_RECORDED, ReadNotRecorded, error_class
 from bot.growthlog.relationships import Relationships
 from bot.inbox.intake import slack_id
 from bot.listeners.replies import Answer, say, sentence
@@ -98,9 +98,7 @@ def _unreadable(problem: UnreadableValue) -> str:
 
 
 def _not_read(problem: DBAPIError) -> str:
-    # The error's class only: its SQL and parameters carry people's ids and what was asked.
-    logging.getLogger("growth_bot").warning("A growth log read failed on the database: %s",
-                                            type(problem.orig).__name__ if problem.orig is not None else problem)
+    logging.getLogger("growth_bot").warning("A growth log read failed on the database: %s", error_class(problem))
     return NOT_READ
 
 
