@@ -41,6 +41,12 @@ class AckTraffic:
         self._sleep = sleep
         self._order = threading.Condition()  # the waiters of this process, first come first out
         self._waiting: deque[object] = deque()
+        self._door_closed = threading.Event()
+
+    def close_door(self) -> None:
+        """No lull to wait for any more: the process whose door this counts is gone (a SIGKILLed
+        bot leaves its in-flight requests counted for ever), so every wait, now and later, ends."""
+        self._door_closed.set()
 
     @contextmanager
     def serving(self) -> Iterator[None]:
@@ -78,6 +84,8 @@ class AckTraffic:
         while True:
             in_door, last_left = self.shared[0], self.shared[1]  # a torn read only costs a poll
             now = self._clock()
+            if self._door_closed.is_set():
+                return False
             if in_door <= 0 and now - last_left >= QUIET_SECONDS:
                 return True
             if now >= deadline:

@@ -207,6 +207,9 @@ def _worker_main(settings, receive, started, front_door) -> None:
             try:
                 kind, item_id, lane = receive.recv()
             except (EOFError, OSError):
+                # The bot drained us, or died: with it gone (SIGKILL leaves its requests counted)
+                # no lull will come, so what is queued runs now and the worker exits.
+                ack_traffic.FRONT_DOOR.close_door()
                 break
             job = partial(_in_a_lull, ack_traffic.FRONT_DOOR.now(), work[kind], item_id)
             if kind == INBOX:  # one engineer's in order: see AfterAck.process_inbox

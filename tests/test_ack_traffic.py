@@ -82,3 +82,16 @@ def test_work_waiting_for_the_same_lull_starts_in_the_order_it_began_waiting():
     for thread in threads:
         thread.join(timeout=10)
     assert started == list(range(6))
+
+
+def test_once_the_door_is_closed_work_stuck_behind_a_dead_process_requests_runs_at_once():
+    # A SIGKILLed bot leaves its in-flight requests counted for ever; its worker closes the door.
+    clock = Clock()
+    traffic = AckTraffic(clock=clock, sleep=clock.sleep)
+    request = traffic.serving()
+    request.__enter__()                    # never leaves (kept: collected, it would leave)
+    handed_over = clock.now
+    clock.on_sleep = lambda: traffic.close_door() if clock.now - handed_over >= 0.1 else None
+    assert traffic.wait_for_lull(handed_over) is False
+    assert clock.now - handed_over < 0.1 + 0.01        # not the 5 s deadline
+    assert traffic.wait_for_lull(clock.now) is False and clock.now - handed_over < 0.1 + 0.01
